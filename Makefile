@@ -1,0 +1,52 @@
+# The README's two commands are `make demo` and `make test`; each sets itself up
+# (virtualenv, Kafka jars, broker) and can be run again safely.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
+
+# Tests use their own broker (own ports and data) so they never touch a demo broker.
+TEST_KAFKA := FRONTDOOR_KAFKA_PORT=19092 FRONTDOOR_KAFKA_CONTROLLER_PORT=19093 \
+              FRONTDOOR_KAFKA_HOME=.local/kafka-test
+
+.PHONY: demo test lint unit integration venv kafka-start kafka-stop contracts clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+demo: venv
+	$(BIN)/frontdoor demo
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+unit: venv
+	$(BIN)/pytest -q tests/unit
+
+integration: venv
+	$(TEST_KAFKA) $(BIN)/frontdoor kafka start
+	$(TEST_KAFKA) $(BIN)/pytest -q tests/integration; rc=$$?; \
+	  $(TEST_KAFKA) $(BIN)/frontdoor kafka stop; exit $$rc
+
+test: lint unit integration
+
+contracts: venv
+	$(BIN)/frontdoor contracts write
+
+kafka-start: venv
+	$(BIN)/frontdoor kafka start
+
+kafka-stop: venv
+	$(BIN)/frontdoor kafka stop
+
+clean:
+	-$(BIN)/frontdoor kafka stop
+	-$(TEST_KAFKA) $(BIN)/frontdoor kafka stop
+	rm -rf .local $(VENV) deploy/kafka/lib deploy/kafka/.resolved

@@ -1,0 +1,46 @@
+"""Audit record: why frontdoor did what it did with one incident (topic ``audit.decisions.v1``).
+
+Ids, scores, rule names and field names only, never names or free text, so the audit
+trail can be kept longer than the personal data it describes.
+"""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.enums import IncidentType, MatchDecision
+from schemas.envelope import DataQualityWarning, OutboundEvent
+from schemas.notification import Recipient
+from schemas.review import Candidate
+
+
+class NotificationMade(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    notification_id: str
+    recipient: Recipient
+    rules: list[str]
+    fields_shared: list[str]
+
+
+class ChildDecision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    person_reference: str
+    decision: MatchDecision | None = None
+    record_id: str | None = None
+    candidates: list[Candidate] = Field(default_factory=list)
+    rules_fired: list[str] = Field(default_factory=list)
+    notifications: list[NotificationMade] = Field(default_factory=list)
+
+
+class AuditRecord(OutboundEvent):
+    event_type: Literal["audit_record"] = "audit_record"
+    audit_id: str
+    stage: Literal["validated", "routed"]
+    incident_event_id: str
+    incident_reference: str
+    police_source: str
+    incident_type: IncidentType
+    children: list[ChildDecision] = Field(min_length=1)
+    data_quality: list[DataQualityWarning] = Field(default_factory=list)

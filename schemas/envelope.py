@@ -1,0 +1,147 @@
+"""The envelope every event carries, and the unknown-field and data-quality policies.
+
+Unknown-field policy (documented in the README):
+
+* Events that other organisations publish to frontdoor (police incidents, council child
+  records, acknowledgements, review decisions) are *inbound*. A newer producer may add
+  fields within the same major schema version, so unknown top-level fields are not an
+  error: they are dropped and their *names* (never their values) are listed in the
+  event's ``data_quality`` warnings, so the integrator can see what was ignored.
+* Events frontdoor produces are *outbound* and forbid unknown fields: a field that is
+  not in the model cannot be sent, which is how minimisation is enforced.
+* ``schema_version`` is ``"<major>.<minor>"``; a different major version is invalid and
+  goes to the dead-letter topic.
+"""
+
+import uuid
+from collections.abc import Callable, Mapping
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+_ID_NAMESPACE = uuid.UUID("6f1c1d0e-8f55-4d8e-9a57-0c6f5d1b7a10")
+
+
+def derived_id(prefix: str, *parts: str | int | None) -> str:
+    """A deterministic id for something frontdoor derives: same inputs, same id, any replay."""
+    name = "\x1f".join("" if p is None else str(p) for p in parts)
+    return f"{prefix}-{uuid.uuid5(_ID_NAMESPACE, name)}"
+
+
+SOURCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$"
+
+
+class WarningCode(StrEnum):
+    INVALID_NHS_NUMBER = "invalid_nhs_number"
+    INVALID_POSTCODE = "invalid_postcode"
+    INVALID_SCHOOL_URN = "invalid_school_urn"
+    INVALID_DATE_OF_BIRTH = "invalid_date_of_birth"
+    UNKNOWN_FIELD = "unknown_field"
+
+
+class DataQualityWarning(BaseModel):
+    """A field that was dropped and why; never the field's value."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    field: str = Field(description="Path of the dropped field, e.g. children[1].nhs_number")
+    code: WarningCode
+    message: str
+
+
+class _Event(BaseModel):
+    SCHEMA_MAJOR: ClassVar[int] = 1
+    SCHEMA_VERSION: ClassVar[str] = "1.0"
+
+    event_id: str = Field(pattern=ID_PATTERN, description="Unique, assigned by the producer.")
+    schema_version: str = Field(
+        default="1.0",
+        pattern=r"^[0-9]+\.[0-9]+$",
+        description="<major>.<minor>; this contract accepts major 1.",
+    )
+    source: str = Field(
+        pattern=SOURCE_PATTERN,
+        description="Publishing system, e.g. a police force code or council code.",
+    )
+    produced_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _major_version(self) -> "_Event":
+        major = int(self.schema_version.split(".", 1)[0])
+        if major != self.SCHEMA_MAJOR:
+            raise ValueError(
+                f"schema_version major {major} is not supported (expected {self.SCHEMA_MAJOR})"
+            )
+        return self
+
+
+Envelope = _Event
+
+
+class OutboundEvent(_Event):
+    """Produced by frontdoor: unknown fields are forbidden."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+
+class InboundEvent(_Event):
+    """Published to frontdoor by other systems: unknown fields are dropped and reported."""
+
+    model_config = ConfigDict(extra="ignore", hide_input_in_errors=True)
+
+    data_quality: list[DataQualityWarning] = Field(
+        default_factory=list,
+        description="Set by frontdoor on validation: fields dropped and why. "
+        "A value sent by the producer is replaced.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sanitise(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        data = dict(data)
+        warnings = [
+            DataQualityWarning(
+                field=name[:64],
+                code=WarningCode.UNKNOWN_FIELD,
+                message="field is not in this schema version and was ignored",
+            )
+            for name in data
+            if name not in cls.model_fields
+        ]
+        warnings.extend(cls._drop_malformed_optionals(data))
+        data["data_quality"] = warnings
+        return data
+
+    @classmethod
+    def _drop_malformed_optionals(cls, data: dict[str, Any]) -> list[DataQualityWarning]:
+        """Subclasses remove malformed optional identifiers here (see ``drop_malformed``)."""
+        return []
+
+
+Checker = Callable[[Any], Any]
+
+
+def drop_malformed(
+    data: dict[str, Any],
+    checks: Mapping[str, tuple[Checker, WarningCode]],
+    path: str = "",
+) -> list[DataQualityWarning]:
+    """Remove optional fields that fail their check; say which and why, not what they held.
+
+    An incident must never be lost because one optional identifier is malformed.
+    """
+    warnings = []
+    for name, (check, code) in checks.items():
+        value = data.get(name)
+        if value is None:
+            continue
+        try:
+            check(value)
+        except (ValueError, TypeError) as exc:
+            del data[name]
+            warnings.append(DataQualityWarning(field=f"{path}{name}", code=code, message=str(exc)))
+    return warnings

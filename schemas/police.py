@@ -1,0 +1,108 @@
+"""Police incident involving children: the event police force systems publish."""
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from schemas._dates import check_date_of_birth
+from schemas.enums import ChildRole, Gender, IncidentType, RiskGrade
+from schemas.envelope import (
+    ID_PATTERN,
+    DataQualityWarning,
+    InboundEvent,
+    WarningCode,
+    drop_malformed,
+)
+from schemas.identifiers import (
+    NhsNumber,
+    Postcode,
+    SchoolUrn,
+    normalise_nhs_number,
+    normalise_postcode,
+    normalise_urn,
+)
+
+_CHILD_CHECKS = {
+    "nhs_number": (normalise_nhs_number, WarningCode.INVALID_NHS_NUMBER),
+    "postcode": (normalise_postcode, WarningCode.INVALID_POSTCODE),
+    "school_urn": (normalise_urn, WarningCode.INVALID_SCHOOL_URN),
+    "date_of_birth": (check_date_of_birth, WarningCode.INVALID_DATE_OF_BIRTH),
+}
+_INCIDENT_CHECKS = {
+    "location_postcode": (normalise_postcode, WarningCode.INVALID_POSTCODE),
+}
+
+
+class InvolvedChild(BaseModel):
+    """A child named in an incident, as the force recorded them."""
+
+    model_config = ConfigDict(extra="ignore", hide_input_in_errors=True)
+
+    person_reference: str = Field(
+        pattern=ID_PATTERN, description="The force's own reference for this person."
+    )
+    role: ChildRole
+    given_name: str | None = Field(default=None, max_length=100)
+    family_name: str | None = Field(default=None, max_length=100)
+    other_names: list[str] = Field(default_factory=list, max_length=10)
+    date_of_birth: date | None = None
+    date_of_birth_approximate: bool = Field(
+        default=False, description="True when the date was estimated (e.g. from stated age)."
+    )
+    gender: Gender = Gender.UNKNOWN
+    address: str | None = Field(default=None, max_length=300)
+    postcode: Postcode | None = None
+    home_council: str | None = Field(
+        default=None, description="Code of the council the child lives in, if known."
+    )
+    school_name: str | None = Field(default=None, max_length=200)
+    school_urn: SchoolUrn | None = None
+    home_educated: bool = False
+    nhs_number: NhsNumber | None = None
+
+
+class PoliceIncident(InboundEvent):
+    """One incident that involves at least one child (topic ``police.incidents.v1``).
+
+    ``source`` is the force code. Malformed optional identifiers (NHS number, postcode,
+    school URN, date of birth) are dropped with a warning; the incident is kept.
+    """
+
+    event_type: Literal["police_incident"] = "police_incident"
+    incident_reference: str = Field(pattern=ID_PATTERN)
+    incident_type: IncidentType
+    occurred_at: AwareDatetime
+    reported_at: AwareDatetime = Field(description="When the officer recorded the incident.")
+    risk_grade: RiskGrade = Field(description="DASH grade for domestic abuse (14+ ticks: high).")
+    dash_ticks: int | None = Field(default=None, ge=0, le=27)
+    sequence: int = Field(ge=0, description="Per-source sequence number, for gap detection.")
+    location_postcode: Postcode | None = None
+    police_protection: bool = Field(default=False, description="Children Act 1989 s.46.")
+    carer_arrested_no_safe_carer: bool = False
+    injury: bool = False
+    victim_pregnant: bool = False
+    circumstances: str | None = Field(
+        default=None, max_length=4000, description="Free text; sensitive, never logged."
+    )
+    officer_reference: str | None = Field(default=None, pattern=ID_PATTERN)
+    adult_victim_safe_contact: str | None = Field(
+        default=None,
+        max_length=300,
+        description="How a domestic-abuse service may safely contact the adult victim.",
+    )
+    children: list[InvolvedChild] = Field(min_length=1, max_length=50)
+
+    @classmethod
+    def _drop_malformed_optionals(cls, data: dict[str, Any]) -> list[DataQualityWarning]:
+        warnings = drop_malformed(data, _INCIDENT_CHECKS)
+        children = data.get("children")
+        if isinstance(children, list):
+            cleaned = []
+            for i, child in enumerate(children):
+                if isinstance(child, dict):
+                    child = dict(child)
+                    warnings += drop_malformed(child, _CHILD_CHECKS, f"children[{i}].")
+                cleaned.append(child)
+            data["children"] = cleaned
+        return warnings

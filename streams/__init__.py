@@ -1,0 +1,1 @@
+"""frontdoor's stream processors and the pure logic they call."""

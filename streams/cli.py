@@ -1,0 +1,104 @@
+"""The ``frontdoor`` command: local broker, topics, contracts, worker and demo."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def _kafka(args: argparse.Namespace) -> int:
+    from streams import localkafka
+
+    settings = localkafka.LocalKafkaSettings()
+    try:
+        if args.action == "start":
+            result = localkafka.start(settings)
+            how = "reusing running broker" if result.reused else "started broker"
+            print(f"{how} on {result.bootstrap} (pid {result.pid or 'not ours'}) "
+                  f"ready in {result.seconds:.1f} s")  # fmt: skip
+        elif args.action == "stop":
+            stopped = localkafka.stop(settings)
+            print("stopped broker" if stopped else "no broker of ours was running")
+        else:
+            pid, answers = localkafka.status(settings)
+            state = "answering" if answers else "not answering"
+            print(f"broker on {settings.bootstrap}: {state}; pid {pid or '-'}")
+            return 0 if answers else 3
+    except localkafka.BrokerError as exc:
+        print(f"frontdoor kafka {args.action}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _topics(args: argparse.Namespace) -> int:
+    from streams import topics
+    from streams.settings import Settings
+
+    settings = Settings()
+    created = topics.create_all(settings)
+    for name, was_created in created.items():
+        print(f"{'created' if was_created else 'exists '}  {name}")
+    return 0
+
+
+def _contracts(args: argparse.Namespace) -> int:
+    from streams import contracts
+
+    if args.action == "write":
+        for path in contracts.write():
+            print(f"wrote {path}")
+        return 0
+    stale = contracts.stale()
+    for path in stale:
+        print(f"out of date: {path} (run `frontdoor contracts write`)", file=sys.stderr)
+    return 1 if stale else 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from streams.app import run_worker
+
+    run_worker(loglevel=args.loglevel)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from streams.demo import run_demo
+
+    return run_demo(seed=args.seed, incidents_count=args.incidents)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="frontdoor", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    kafka = sub.add_parser("kafka", help="the local single-node Kafka broker")
+    kafka.add_argument("action", choices=["start", "stop", "status"])
+    kafka.set_defaults(func=_kafka)
+
+    topics = sub.add_parser("topics", help="declare frontdoor's topics on the broker")
+    topics.add_argument("action", choices=["create"])
+    topics.set_defaults(func=_topics)
+
+    contracts = sub.add_parser("contracts", help="generated JSON Schema and AsyncAPI")
+    contracts.add_argument("action", choices=["write", "check"])
+    contracts.set_defaults(func=_contracts)
+
+    worker = sub.add_parser("worker", help="run a stream-processing worker")
+    worker.add_argument("-l", "--loglevel", default="info")
+    worker.set_defaults(func=_worker)
+
+    demo = sub.add_parser("demo", help="end-to-end demo on the local broker")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--incidents", type=int, default=200)
+    demo.set_defaults(func=_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

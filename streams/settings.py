@@ -1,0 +1,60 @@
+"""Worker settings from the environment (``FRONTDOOR_*``), validated at start."""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FRONTDOOR_", extra="ignore")
+
+    app_id: str = Field(default="frontdoor", description="Faust app id; also the consumer group.")
+    broker_url: str = Field(
+        default="kafka://127.0.0.1:9092", description="Comma-separated kafka:// URLs."
+    )
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+    topic_prefix: str = Field(
+        default="", description="Prepended to every topic name (isolates tests and tenants)."
+    )
+    partitions: int = Field(default=4, ge=1, description="Partitions for frontdoor's topics.")
+    replication_factor: int = Field(default=1, ge=1)
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=6066, ge=1, le=65535)
+    state_dir: Path = Field(default=Path(".local/state"), description="Faust table state.")
+    policy_file: Path | None = Field(
+        default=None, description="A deployment's routing policy; defaults ship with the package."
+    )
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """``host:port,...`` for plain aiokafka clients."""
+        hosts = [url.strip().removeprefix("kafka://") for url in self.broker_url.split(",")]
+        return ",".join(h.rstrip("/") for h in hosts if h)
+
+    def aiokafka_options(self) -> dict[str, Any]:
+        """Connection options for plain aiokafka clients (admin, demo, tests)."""
+        options: dict[str, Any] = {
+            "bootstrap_servers": self.bootstrap_servers,
+            "security_protocol": self.security_protocol,
+        }
+        if self.security_protocol.startswith("SASL"):
+            options["sasl_mechanism"] = self.sasl_mechanism
+            options["sasl_plain_username"] = self.sasl_username
+            options["sasl_plain_password"] = (
+                self.sasl_password.get_secret_value() if self.sasl_password else None
+            )
+        if self.security_protocol.endswith("SSL"):
+            options["ssl_context"] = self.ssl_context()
+        return options
+
+    def ssl_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self.ssl_cafile) if self.ssl_cafile else None)

@@ -1,0 +1,68 @@
+"""Produce to and read from frontdoor's topics outside the worker: demo, tests, tools.
+
+Every read has a timeout; nothing sleeps and hopes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import ConsumerRecord
+
+from streams.settings import Settings
+from streams.topics import TopicSpec, topic_name
+
+
+async def _produce(
+    settings: Settings, spec: TopicSpec, items: Sequence[tuple[bytes | None, bytes]]
+):  # type: ignore[no-untyped-def]
+    producer = AIOKafkaProducer(**settings.aiokafka_options(), acks="all")
+    await producer.start()
+    try:
+        for key, value in items:
+            await producer.send_and_wait(topic_name(spec, settings), value, key=key)
+    finally:
+        await producer.stop()
+
+
+def produce(
+    settings: Settings, spec: TopicSpec, items: Sequence[tuple[bytes | None, bytes]]
+) -> None:
+    asyncio.run(_produce(settings, spec, items))
+
+
+async def _consume(  # type: ignore[no-untyped-def]
+    settings: Settings, spec: TopicSpec, count: int, timeout_s: float, linger_s: float
+):
+    consumer = AIOKafkaConsumer(
+        topic_name(spec, settings),
+        **settings.aiokafka_options(),
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    records: list[ConsumerRecord[bytes, bytes]] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while len(records) < count and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for messages in batch.values():
+                records.extend(messages)
+        if linger_s and len(records) >= count:  # would anything unexpected follow?
+            for messages in (await consumer.getmany(timeout_ms=int(linger_s * 1000))).values():
+                records.extend(messages)
+    finally:
+        await consumer.stop()
+    return records
+
+
+def consume(
+    settings: Settings, spec: TopicSpec, count: int, timeout_s: float = 60, linger_s: float = 0
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Records from the start of the topic until ``count`` arrived or the timeout passed;
+    then ``linger_s`` more to catch records that should not be there."""
+    return asyncio.run(_consume(settings, spec, count, timeout_s, linger_s))

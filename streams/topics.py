@@ -1,0 +1,195 @@
+"""Every topic frontdoor uses, declared once with its key, contract and configuration."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+from schemas import (
+    Acknowledgement,
+    AuditRecord,
+    ChildRecord,
+    ComplianceAlert,
+    DeadLetter,
+    Notification,
+    PoliceIncident,
+    PossibleMatch,
+    ReviewDecision,
+)
+from schemas.enums import Agency
+from streams.settings import Settings
+
+DAY_MS = 24 * 3600 * 1000
+_TOPIC_ALREADY_EXISTS = 36
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    key: str
+    message: type[BaseModel]
+    description: str
+    publishers: tuple[str, ...]
+    consumers: tuple[str, ...]
+    config: dict[str, str] = field(default_factory=dict)
+    partitions: int | None = None  # None: the deployment's FRONTDOOR_PARTITIONS
+
+
+POLICE_INCIDENTS = TopicSpec(
+    "police.incidents.v1",
+    key="<force code>:<incident reference>",
+    message=PoliceIncident,
+    description="Incidents involving children, from police force systems.",
+    publishers=("police force systems",),
+    consumers=("frontdoor",),
+    config={"retention.ms": str(30 * DAY_MS)},
+)
+CHILD_RECORDS = TopicSpec(
+    "council.child-records.v1",
+    key="<council code>:<child id>",
+    message=ChildRecord,
+    description="Current council child records; a null value is a tombstone (deletion).",
+    publishers=("council children's social care systems",),
+    consumers=("frontdoor (every worker reads every partition)",),
+    config={"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"},
+)
+ACKS = TopicSpec(
+    "notify.acks.v1",
+    key="<notification id>",
+    message=Acknowledgement,
+    description="Acknowledgements of notifications from their recipients.",
+    publishers=("recipient agencies",),
+    consumers=("frontdoor",),
+)
+REVIEW_MATCHES = TopicSpec(
+    "review.matches.v1",
+    key="<review id>",
+    message=PossibleMatch,
+    description="Possible matches a person must decide.",
+    publishers=("frontdoor",),
+    consumers=("council review tool",),
+)
+REVIEW_DECISIONS = TopicSpec(
+    "review.decisions.v1",
+    key="<review id>",
+    message=ReviewDecision,
+    description="A reviewer's decision on a possible match.",
+    publishers=("council review tool",),
+    consumers=("frontdoor",),
+)
+COMPLIANCE_ALERTS = TopicSpec(
+    "compliance.alerts.v1",
+    key="<alert id>",
+    message=ComplianceAlert,
+    description="Missed and late notifications and police-side failures, for people to act on.",
+    publishers=("frontdoor",),
+    consumers=("safeguarding partnership", "compliance reporting"),
+    config={"retention.ms": str(400 * DAY_MS)},
+)
+AUDIT = TopicSpec(
+    "audit.decisions.v1",
+    key="<force code>:<incident reference>",
+    message=AuditRecord,
+    description="Why frontdoor did what it did with each incident; ids and scores only.",
+    publishers=("frontdoor",),
+    consumers=("audit and compliance reporting",),
+    config={"retention.ms": str(400 * DAY_MS)},
+)
+DEAD_LETTERS = TopicSpec(
+    "dlq.events.v1",
+    key="<original key>",
+    message=DeadLetter,
+    description="Events that failed validation, with reasons and the original bytes.",
+    publishers=("frontdoor",),
+    consumers=("operations (repair and replay)",),
+    config={"retention.ms": str(30 * DAY_MS)},
+)
+
+
+def notify_topic(agency: Agency) -> TopicSpec:
+    return TopicSpec(
+        f"notify.{agency.value}.v1",
+        key="<notification id>",
+        message=Notification,
+        description=f"Notifications for {agency.value.replace('_', ' ')}, minimised for them.",
+        publishers=("frontdoor",),
+        consumers=(f"{agency.value.replace('_', ' ')} gateway",),
+    )
+
+
+NOTIFY = {agency: notify_topic(agency) for agency in Agency}
+
+ALL: tuple[TopicSpec, ...] = (
+    POLICE_INCIDENTS,
+    CHILD_RECORDS,
+    *NOTIFY.values(),
+    ACKS,
+    REVIEW_MATCHES,
+    REVIEW_DECISIONS,
+    COMPLIANCE_ALERTS,
+    AUDIT,
+    DEAD_LETTERS,
+)
+
+
+def topic_name(spec: TopicSpec, settings: Settings) -> str:
+    return f"{settings.topic_prefix}{spec.name}"
+
+
+async def _create_all(settings: Settings) -> dict[str, bool]:
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(**settings.aiokafka_options())
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(
+                name=topic_name(spec, settings),
+                num_partitions=spec.partitions or settings.partitions,
+                replication_factor=settings.replication_factor,
+                topic_configs=spec.config,
+            )
+            for spec in ALL
+            if topic_name(spec, settings) not in existing
+        ]
+        made = set()
+        if wanted:
+            response = await admin.create_topics(wanted)
+            for name, code, *rest in response.topic_errors:
+                if code == 0:
+                    made.add(name)
+                elif code != _TOPIC_ALREADY_EXISTS:  # created meanwhile by another process
+                    detail = rest[0] if rest and rest[0] else f"error code {code}"
+                    raise RuntimeError(f"could not create topic {name}: {detail}")
+        return {topic_name(s, settings): topic_name(s, settings) in made for s in ALL}
+    finally:
+        await admin.close()
+
+
+def create_all(settings: Settings) -> dict[str, bool]:
+    """Create every missing topic; existing ones are left as they are. Name -> created?"""
+    return asyncio.run(_create_all(settings))
+
+
+async def _delete_prefixed(settings: Settings, prefix: str) -> list[str]:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(**settings.aiokafka_options())
+    await admin.start()
+    try:
+        doomed = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if doomed:
+            await admin.delete_topics(doomed)
+        return doomed
+    finally:
+        await admin.close()
+
+
+def delete_prefixed(settings: Settings, prefix: str) -> list[str]:
+    """Delete every topic whose name starts with ``prefix`` (the demo cleans up its last run)."""
+    if not prefix:
+        raise ValueError("refusing to delete topics without a prefix")
+    return asyncio.run(_delete_prefixed(settings, prefix))

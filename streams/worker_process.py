@@ -1,0 +1,107 @@
+"""Run a `frontdoor worker` as a child process and wait for it on conditions, not sleeps.
+
+Used by the demo, the integration tests and the benchmarks, so they all exercise the
+same command an operator runs.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from streams.settings import Settings
+
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(
+    condition: Callable[[], T | None], timeout_s: float, what: str, interval_s: float = 0.2
+) -> T:
+    """Poll ``condition`` until it returns something truthy; fail naming ``what`` on timeout."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(interval_s)
+    raise TimeoutError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """This process's environment with ``settings`` as ``FRONTDOOR_*`` variables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDOOR_")}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        secret = getattr(value, "get_secret_value", None)
+        env[f"FRONTDOOR_{name.upper()}"] = str(secret() if secret else value)
+    return env
+
+
+@dataclass
+class WorkerProcess:
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    base_url: str
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        try:
+            with urllib.request.urlopen(self.base_url + path, timeout=5) as response:
+                return int(response.status), bytes(response.read())
+        except urllib.error.HTTPError as error:
+            return int(error.code), bytes(error.read())
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def ready(self) -> bool:
+        if self.process.poll() is not None:
+            tail = "\n".join(self.log().splitlines()[-20:])
+            code = self.process.returncode
+            raise RuntimeError(f"worker exited with code {code}; end of {self.log_path}:\n{tail}")
+        try:
+            return self.get("/health")[0] == 200
+        except OSError:
+            return False
+
+    def wait_ready(self, timeout_s: float = 90) -> None:
+        wait_for(self.ready, timeout_s, "the worker's /health to report ready")
+
+    def stop(self, timeout_s: float = 30) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return int(self.process.returncode)
+
+
+def start_worker(settings: Settings, log_path: Path, loglevel: str = "info") -> WorkerProcess:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "worker", "-l", loglevel],
+            env=settings_env(settings),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    return WorkerProcess(process, log_path, f"http://{settings.web_host}:{settings.web_port}")
