@@ -8,35 +8,39 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.structs import ConsumerRecord
 
 from streams.settings import Settings
 from streams.topics import TopicSpec, topic_name
 
+Record = Any  # aiokafka.structs.ConsumerRecord[bytes, bytes]
+
 
 async def _produce(
-    settings: Settings, spec: TopicSpec, items: Sequence[tuple[bytes | None, bytes]]
-):  # type: ignore[no-untyped-def]
-    producer = AIOKafkaProducer(**settings.aiokafka_options(), acks="all")
+    settings: Settings, spec: TopicSpec, items: Sequence[tuple[bytes | None, bytes | None]]
+) -> None:
+    producer = AIOKafkaProducer(**settings.aiokafka_options(), acks="all", enable_idempotence=True)
     await producer.start()
     try:
-        for key, value in items:
-            await producer.send_and_wait(topic_name(spec, settings), value, key=key)
+        name = topic_name(spec, settings)
+        pending = [await producer.send(name, value, key=key) for key, value in items]
+        await asyncio.gather(*pending)
     finally:
         await producer.stop()
 
 
 def produce(
-    settings: Settings, spec: TopicSpec, items: Sequence[tuple[bytes | None, bytes]]
+    settings: Settings, spec: TopicSpec, items: Sequence[tuple[bytes | None, bytes | None]]
 ) -> None:
+    """Send every (key, value) in order and wait until the broker has them all."""
     asyncio.run(_produce(settings, spec, items))
 
 
-async def _consume(  # type: ignore[no-untyped-def]
+async def _consume(
     settings: Settings, spec: TopicSpec, count: int, timeout_s: float, linger_s: float
-):
+) -> list[Record]:
     consumer = AIOKafkaConsumer(
         topic_name(spec, settings),
         **settings.aiokafka_options(),
@@ -45,7 +49,7 @@ async def _consume(  # type: ignore[no-untyped-def]
         enable_auto_commit=False,
     )
     await consumer.start()
-    records: list[ConsumerRecord[bytes, bytes]] = []
+    records: list[Record] = []
     deadline = time.monotonic() + timeout_s
     try:
         while len(records) < count and time.monotonic() < deadline:
@@ -62,7 +66,7 @@ async def _consume(  # type: ignore[no-untyped-def]
 
 def consume(
     settings: Settings, spec: TopicSpec, count: int, timeout_s: float = 60, linger_s: float = 0
-) -> list[ConsumerRecord[bytes, bytes]]:
+) -> list[Record]:
     """Records from the start of the topic until ``count`` arrived or the timeout passed;
     then ``linger_s`` more to catch records that should not be there."""
     return asyncio.run(_consume(settings, spec, count, timeout_s, linger_s))
