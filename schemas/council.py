@@ -9,31 +9,16 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from schemas._dates import check_date_of_birth
 from schemas.enums import ChildStatus, Gender
 from schemas.envelope import (
     ID_PATTERN,
+    PERSON_IDENTIFIER_CHECKS,
     SOURCE_PATTERN,
     DataQualityWarning,
     InboundEvent,
-    WarningCode,
     drop_malformed,
 )
-from schemas.identifiers import (
-    NhsNumber,
-    Postcode,
-    SchoolUrn,
-    normalise_nhs_number,
-    normalise_postcode,
-    normalise_urn,
-)
-
-_CHECKS = {
-    "nhs_number": (normalise_nhs_number, WarningCode.INVALID_NHS_NUMBER),
-    "postcode": (normalise_postcode, WarningCode.INVALID_POSTCODE),
-    "school_urn": (normalise_urn, WarningCode.INVALID_SCHOOL_URN),
-    "date_of_birth": (check_date_of_birth, WarningCode.INVALID_DATE_OF_BIRTH),
-}
+from schemas.identifiers import NhsNumber, Postcode, SchoolUrn
 
 
 def record_key(council_code: str, child_id: str) -> str:
@@ -71,7 +56,7 @@ class ChildRecord(InboundEvent):
 
     @classmethod
     def _drop_malformed_optionals(cls, data: dict[str, Any]) -> list[DataQualityWarning]:
-        return drop_malformed(data, _CHECKS)
+        return drop_malformed(data, PERSON_IDENTIFIER_CHECKS)
 
 
 class ChildRecordDeleted(BaseModel):

@@ -20,6 +20,9 @@ from typing import Any, ClassVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from schemas._dates import check_date_of_birth
+from schemas.identifiers import normalise_nhs_number, normalise_postcode, normalise_urn
+
 _ID_NAMESPACE = uuid.UUID("6f1c1d0e-8f55-4d8e-9a57-0c6f5d1b7a10")
 
 
@@ -145,3 +148,12 @@ def drop_malformed(
             del data[name]
             warnings.append(DataQualityWarning(field=f"{path}{name}", code=code, message=str(exc)))
     return warnings
+
+
+# The optional identifiers of a person (police-side child or council record).
+PERSON_IDENTIFIER_CHECKS: dict[str, tuple[Checker, WarningCode]] = {
+    "nhs_number": (normalise_nhs_number, WarningCode.INVALID_NHS_NUMBER),
+    "postcode": (normalise_postcode, WarningCode.INVALID_POSTCODE),
+    "school_urn": (normalise_urn, WarningCode.INVALID_SCHOOL_URN),
+    "date_of_birth": (check_date_of_birth, WarningCode.INVALID_DATE_OF_BIRTH),
+}

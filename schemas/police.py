@@ -5,30 +5,17 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from schemas._dates import check_date_of_birth
 from schemas.enums import ChildRole, Gender, IncidentType, RiskGrade
 from schemas.envelope import (
     ID_PATTERN,
+    PERSON_IDENTIFIER_CHECKS,
     DataQualityWarning,
     InboundEvent,
     WarningCode,
     drop_malformed,
 )
-from schemas.identifiers import (
-    NhsNumber,
-    Postcode,
-    SchoolUrn,
-    normalise_nhs_number,
-    normalise_postcode,
-    normalise_urn,
-)
+from schemas.identifiers import NhsNumber, Postcode, SchoolUrn, normalise_postcode
 
-_CHILD_CHECKS = {
-    "nhs_number": (normalise_nhs_number, WarningCode.INVALID_NHS_NUMBER),
-    "postcode": (normalise_postcode, WarningCode.INVALID_POSTCODE),
-    "school_urn": (normalise_urn, WarningCode.INVALID_SCHOOL_URN),
-    "date_of_birth": (check_date_of_birth, WarningCode.INVALID_DATE_OF_BIRTH),
-}
 _INCIDENT_CHECKS = {
     "location_postcode": (normalise_postcode, WarningCode.INVALID_POSTCODE),
 }
@@ -102,7 +89,7 @@ class PoliceIncident(InboundEvent):
             for i, child in enumerate(children):
                 if isinstance(child, dict):
                     child = dict(child)
-                    warnings += drop_malformed(child, _CHILD_CHECKS, f"children[{i}].")
+                    warnings += drop_malformed(child, PERSON_IDENTIFIER_CHECKS, f"children[{i}].")
                 cleaned.append(child)
             data["children"] = cleaned
         return warnings
