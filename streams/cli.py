@@ -15,8 +15,10 @@ def _kafka(args: argparse.Namespace) -> int:
         if args.action == "start":
             result = localkafka.start(settings)
             how = "reusing running broker" if result.reused else "started broker"
-            print(f"{how} on {result.bootstrap} (pid {result.pid or 'not ours'}) "
-                  f"ready in {result.seconds:.1f} s")  # fmt: skip
+            print(
+                f"{how} on {result.bootstrap} (pid {result.pid or 'not ours'}) "
+                f"ready in {result.seconds:.1f} s"
+            )
         elif args.action == "stop":
             stopped = localkafka.stop(settings)
             print("stopped broker" if stopped else "no broker of ours was running")

@@ -39,8 +39,10 @@ def run_demo(seed: int = 7, incidents_count: int = 200) -> int:
     print(f"frontdoor demo: one day of synthetic police incidents (seed {seed})\n")
     kafka = localkafka.LocalKafkaSettings()
     broker = localkafka.start(kafka)
-    _say("broker", f"{broker.bootstrap} {'reused' if broker.reused else 'started'} "
-                   f"in {broker.seconds:.1f} s")  # fmt: skip
+    _say(
+        "broker",
+        f"{broker.bootstrap} {'reused' if broker.reused else 'started'} in {broker.seconds:.1f} s",
+    )
 
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     base = Settings(broker_url=f"kafka://{kafka.bootstrap}")
@@ -54,8 +56,11 @@ def run_demo(seed: int = 7, incidents_count: int = 200) -> int:
         }
     )
     created = topics.create_all(settings)
-    _say("topics", f"{sum(created.values())} created under '{settings.topic_prefix}' "
-                   f"({len(removed)} from the last demo removed)")  # fmt: skip
+    _say(
+        "topics",
+        f"{sum(created.values())} created under '{settings.topic_prefix}' "
+        f"({len(removed)} from the last demo removed)",
+    )
 
     log_path = Path(".local/demo-worker.log")
     worker = start_worker(settings, log_path)
@@ -69,8 +74,11 @@ def run_demo(seed: int = 7, incidents_count: int = 200) -> int:
         events = list(incidents(IncidentStream(seed=seed), incidents_count))
         t0 = time.monotonic()
         produce(settings, topics.POLICE_INCIDENTS, events)
-        _say("published", f"{len(events)} incidents to {settings.topic_prefix}police.incidents.v1 "
-                          f"in {time.monotonic() - t0:.1f} s")  # fmt: skip
+        _say(
+            "published",
+            f"{len(events)} incidents to {settings.topic_prefix}police.incidents.v1 "
+            f"in {time.monotonic() - t0:.1f} s",
+        )
 
         t0 = time.monotonic()
         audited = consume(settings, topics.AUDIT, 1, timeout_s=5)
@@ -81,8 +89,10 @@ def run_demo(seed: int = 7, incidents_count: int = 200) -> int:
             print(f"\r  processing  {done}/{len(events)}", end="", flush=True)
             audited = consume(settings, topics.AUDIT, len(events) - len(letters), timeout_s=2)
             letters = consume(settings, topics.DEAD_LETTERS, len(events) - len(audited), 1)
-        print(f"\r  processed   {len(audited) + len(letters)}/{len(events)} in "
-              f"{time.monotonic() - t0:.1f} s   ")  # fmt: skip
+        print(
+            f"\r  processed   {len(audited) + len(letters)}/{len(events)} in "
+            f"{time.monotonic() - t0:.1f} s   "
+        )
         _, metrics_body = worker.get("/metrics")
     finally:
         code = worker.stop()
@@ -118,6 +128,8 @@ def run_demo(seed: int = 7, incidents_count: int = 200) -> int:
     for line in metric_lines[:6]:
         print(f"  {line}")
     accounted = len(records) + len(dead) == len(events)
-    print(f"\n{'All' if accounted else 'NOT all'} {len(events)} incidents accounted for; "
-          f"demo took {time.monotonic() - began:.1f} s.")  # fmt: skip
+    print(
+        f"\n{'All' if accounted else 'NOT all'} {len(events)} incidents accounted for; "
+        f"demo took {time.monotonic() - began:.1f} s."
+    )
     return 0 if accounted else 1

@@ -133,8 +133,16 @@ def _render_config(settings: LocalKafkaSettings) -> Path:
 def _format_storage(settings: LocalKafkaSettings, config: Path) -> None:
     if (_paths(settings)["data"] / "meta.properties").exists():
         return
-    cmd = _java(settings, "kafka.tools.StorageTool", "format", "-t", _cluster_id(),
-                "-c", str(config), "--standalone")  # fmt: skip
+    cmd = _java(
+        settings,
+        "kafka.tools.StorageTool",
+        "format",
+        "-t",
+        _cluster_id(),
+        "-c",
+        str(config),
+        "--standalone",
+    )
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         raise BrokerError(f"formatting Kafka storage failed:\n{done.stdout}{done.stderr}")
@@ -217,8 +225,9 @@ def start(settings: LocalKafkaSettings) -> StartResult:
     deadline = began + settings.start_timeout_s
     while time.monotonic() < deadline:
         if _running_pid(settings) is None:
-            raise BrokerError(f"Kafka exited during start-up; last lines of its log:\n"
-                              f"{log_tail(settings)}")  # fmt: skip
+            raise BrokerError(
+                f"Kafka exited during start-up; last lines of its log:\n{log_tail(settings)}"
+            )
         if broker_answers(settings.bootstrap, timeout_s=1.0):
             return StartResult(pid, reused, time.monotonic() - began, settings.bootstrap)
         time.sleep(0.2)
