@@ -35,12 +35,16 @@ class ChildDecision(BaseModel):
 
 
 class AuditRecord(OutboundEvent):
+    """One per incident child and decision point."""
+
     event_type: Literal["audit_record"] = "audit_record"
     audit_id: str
-    stage: Literal["validated", "routed"]
+    stage: Literal["routed", "review_decided", "rematched", "escalated"]
     incident_event_id: str
     incident_reference: str
     police_source: str
     incident_type: IncidentType
-    children: list[ChildDecision] = Field(min_length=1)
+    children_in_incident: int = Field(ge=1)
+    child: ChildDecision
+    reviewer: str | None = Field(default=None, description="Staff id, for review decisions.")
     data_quality: list[DataQualityWarning] = Field(default_factory=list)

@@ -3,31 +3,65 @@
 At-least-once with an idempotent, acks=all producer (faust's exactly_once has open
 bugs); agent concurrency stays at 1 (faust issue 606); outputs carry deterministic ids
 so a retry or replay never produces a second, different event.
+
+Topology (every worker):
+
+* ``council.child-records.v1`` -> the records replica and match index, read from every
+  partition by a task of each worker (faust-streaming has no stream-table join);
+* ``police.incidents.v1`` -> validate, match, route, dispatch; children still waiting
+  (no match yet, or under review) are kept in the ``pending`` table keyed by incident;
+* ``review.decisions.v1`` (keyed by incident, co-partitioned) -> resume routing;
+* ``frontdoor.rematch.v1`` (internal, keyed by incident) -> match waiting children again
+  when a council record arrives or changes, and on a periodic sweep;
+* ``frontdoor.child-history.v1`` (internal, keyed by child) -> repeat escalation (R12).
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
+import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import faust
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 from prometheus_client import generate_latest
+from pydantic import BaseModel, ValidationError
 
-from schemas import PoliceIncident
-from schemas.deadletter import DeadLetter
+from schemas import AuditRecord, ChildRecord, DeadLetter, PoliceIncident, ReviewDecision
+from schemas.audit import ChildDecision, NotificationMade
+from schemas.council import ChildRecordDeleted
+from schemas.enums import MatchDecision
+from schemas.envelope import derived_id
+from schemas.notification import Notification
 from streams import metrics, topics
-from streams.audit import validated_audit
+from streams.history import ChildNotified, Seen, escalation, remember
+from streams.minimisation import fields_shared
+from streams.pipeline import (
+    ChildOutcome,
+    PendingIncident,
+    apply_review_decision,
+    child_key,
+    incident_key,
+    pending_after,
+    process_incident,
+    rematch,
+)
+from streams.policy import Policy, PolicyError, load_policy
+from streams.replica import Replica
 from streams.settings import Settings
-from streams.validation import Origin, validate
+from streams.validation import FRONTDOOR_SOURCE, Origin, validate
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+SWEEP_INTERVAL_S = 300.0
 
 
 def utc_now() -> datetime:
@@ -46,6 +80,8 @@ class _Transport(faust_aiokafka.Transport):
 class FrontdoorApp(faust.App):
     """faust.App whose producer is idempotent with acks=all even outside transactions."""
 
+    replica_ready: asyncio.Event | None = None
+
     def _new_transport(self) -> Any:
         return _Transport(self.conf.broker_consumer, self)
 
@@ -53,10 +89,12 @@ class FrontdoorApp(faust.App):
         return _Transport(self.conf.broker_producer, self)
 
     def is_ready(self) -> bool:
-        """Ready once this worker owns partitions and no rebalance is in progress."""
+        """Ready once the replica has caught up, this worker owns partitions and no
+        rebalance is in progress."""
         if self.should_stop or self.rebalancing or self._consumer is None:
             return False
-        return bool(self.consumer.assignment())
+        caught_up = self.replica_ready is not None and self.replica_ready.is_set()
+        return caught_up and bool(self.consumer.assignment())
 
 
 def _broker_credentials(settings: Settings) -> Any:
@@ -74,8 +112,18 @@ def _broker_credentials(settings: Settings) -> Any:
     return None
 
 
-def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> FrontdoorApp:
+def _message_time(message: Any) -> datetime | None:
+    stamp = getattr(message, "timestamp", None)
+    return datetime.fromtimestamp(stamp, UTC) if stamp else None
+
+
+def create_app(
+    settings: Settings | None = None, clock: Clock = utc_now, policy: Policy | None = None
+) -> FrontdoorApp:
     settings = settings or Settings()
+    policy = policy or load_policy(settings.policy_file)
+    calendar = policy.calendar()
+    replica = Replica()
     app = FrontdoorApp(
         settings.app_id,
         broker=settings.broker_url,
@@ -84,6 +132,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Fron
         producer_acks=-1,
         topic_replication_factor=settings.replication_factor,
         topic_partitions=settings.partitions,
+        table_standby_replicas=0,  # a worker must scan only the pending incidents it owns
         consumer_auto_offset_reset="earliest",
         datadir=str(settings.state_dir),
         web_host=settings.web_host,
@@ -105,36 +154,195 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Fron
         )
 
     incidents = topic(topics.POLICE_INCIDENTS)
+    decisions = topic(topics.REVIEW_DECISIONS)
+    rematch_requests = topic(topics.REMATCH)
+    child_history = topic(topics.CHILD_HISTORY)
     audit_out = topic(topics.AUDIT)
     dead_letters = topic(topics.DEAD_LETTERS)
+    reviews_out = topic(topics.REVIEW_MATCHES)
+    notify_out = {agency: topic(spec) for agency, spec in topics.NOTIFY.items()}
+
+    # Keys and values are bytes, so what recovery reads back from a changelog is what was
+    # written (a str key would come back as bytes and miss).
+    pending = app.Table("pending", default=None, key_type=bytes, value_type=bytes)
+    history = app.Table("child-history", default=None, key_type=bytes, value_type=bytes)
+
+    async def send(out: faust.TopicT, key: str, value: BaseModel) -> None:
+        await out.send(key=key.encode(), value=value.model_dump_json().encode())
 
     async def dead_letter(spec: topics.TopicSpec, key: bytes | None, letter: DeadLetter) -> None:
         await dead_letters.send(key=key, value=letter.model_dump_json().encode())
         metrics.INVALID_EVENTS.labels(topic=spec.name, reason=letter.reason_class).inc()
 
+    async def send_notification(notification: Notification) -> None:
+        await send(
+            notify_out[notification.recipient.agency], notification.notification_id, notification
+        )
+        for rule in notification.rules:
+            metrics.NOTIFICATIONS.labels(
+                agency=notification.recipient.agency.value, rule=rule
+            ).inc()
+
+    async def publish(incident: PoliceIncident, outcomes: Iterable[ChildOutcome]) -> None:
+        key = incident_key(incident)
+        for outcome in outcomes:
+            for notification in outcome.notifications:
+                await send_notification(notification)
+            if outcome.review is not None:
+                await send(reviews_out, key, outcome.review)
+            await send(audit_out, key, outcome.audit)
+            metrics.MATCH_DECISIONS.labels(
+                decision=outcome.decision, stage=outcome.audit.stage
+            ).inc()
+            if outcome.notifications:
+                notified = ChildNotified(
+                    child_key=child_key(incident, outcome.child, outcome.record),
+                    incident=incident,
+                    person_reference=outcome.child.person_reference,
+                    record=outcome.record,
+                )
+                await send(child_history, notified.child_key, notified)
+
+    def store_pending(key: str, entry: PendingIncident | None) -> None:
+        if entry is not None:
+            pending[key.encode()] = entry.model_dump_json().encode()
+        elif pending.get(key.encode()) is not None:
+            del pending[key.encode()]
+        metrics.PENDING_INCIDENTS.set(len(pending))
+
+    def load_pending(key: str) -> PendingIncident | None:
+        raw = pending.get(key.encode())
+        return PendingIncident.model_validate_json(raw) if raw else None
+
+    async def wait_for_replica() -> None:
+        if app.replica_ready is not None and not app.replica_ready.is_set():
+            await app.replica_ready.wait()
+
     @app.agent(incidents, concurrency=1)
-    async def ingest_incidents(stream: faust.StreamT[bytes]) -> None:
+    async def handle_incidents(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
+            await wait_for_replica()
             message = event.message
             origin = Origin(message.topic, message.partition, message.offset, message.key)
-            result = validate(PoliceIncident, event.value, origin, clock())
+            now = clock()
+            result = validate(PoliceIncident, event.value, origin, now)
             if isinstance(result, DeadLetter):
                 await dead_letter(topics.POLICE_INCIDENTS, message.key, result)
             else:
-                record = validated_audit(result, clock())
-                key = f"{result.source}:{result.incident_reference}".encode()
-                await audit_out.send(key=key, value=record.model_dump_json().encode())
                 metrics.INCIDENTS_RECEIVED.labels(incident_type=result.incident_type.value).inc()
                 metrics.CHILDREN_RECEIVED.inc(len(result.children))
                 for warning in result.data_quality:
                     metrics.DATA_QUALITY_WARNINGS.labels(code=warning.code.value).inc()
+                outcomes = process_incident(
+                    result, replica, policy, calendar, now, _message_time(message)
+                )
+                await publish(result, outcomes)
+                key = incident_key(result)
+                stored = load_pending(key)
+                store_pending(
+                    key, pending_after(result, outcomes, stored.received_at if stored else now)
+                )
             metrics.LAST_PROCESSED.set(time.time())
+
+    @app.agent(decisions, concurrency=1)
+    async def handle_review_decisions(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            await wait_for_replica()
+            message = event.message
+            origin = Origin(message.topic, message.partition, message.offset, message.key)
+            now = clock()
+            result = validate(ReviewDecision, event.value, origin, now)
+            if isinstance(result, DeadLetter):
+                await dead_letter(topics.REVIEW_DECISIONS, message.key, result)
+                continue
+            key = (message.key or b"").decode(errors="replace")
+            entry = load_pending(key)
+            if entry is None:
+                metrics.REVIEW_DECISIONS.labels(outcome="nothing_pending").inc()
+                continue
+            outcome, left, what = apply_review_decision(
+                entry, result, replica, policy, calendar, now
+            )
+            metrics.REVIEW_DECISIONS.labels(
+                outcome=what if outcome is not None else "not_applied"
+            ).inc()
+            if outcome is not None:
+                await publish(entry.incident, [outcome])
+                store_pending(key, left)
+
+    @app.agent(rematch_requests, concurrency=1)
+    async def handle_rematch(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            await wait_for_replica()
+            key = (event.message.key or b"").decode(errors="replace")
+            entry = load_pending(key)
+            if entry is None:
+                continue
+            now = clock()
+            if entry.expired(now, policy.rematch_window_hours):
+                store_pending(key, None)
+                continue
+            outcomes, left = rematch(entry, replica, policy, calendar, now)
+            if outcomes:
+                await publish(entry.incident, outcomes)
+                store_pending(key, left)
+
+    @app.agent(child_history, concurrency=1)
+    async def handle_child_history(stream: faust.StreamT[bytes]) -> None:
+        keep_days = policy.repeat_rule.within_days if policy.repeat_rule else 1
+        async for event in stream.events():
+            notified = ChildNotified.model_validate_json(event.value)
+            raw = history.get(notified.child_key.encode())
+            before = [Seen.model_validate(s) for s in _json_list(raw)]
+            after = remember(before, notified.seen, keep_days)
+            history[notified.child_key.encode()] = _dump_list(after)
+            if any(s.incident_key == notified.seen.incident_key for s in before):
+                continue  # this incident was counted before (a replay or a rematch)
+            escalated = escalation(after, notified, policy, calendar, clock())
+            if escalated is not None:
+                await send_notification(escalated)
+                await send(
+                    audit_out,
+                    notified.seen.incident_key,
+                    _escalation_audit(notified, escalated, clock()),
+                )
+
+    async def request_rematch(changed: str | None) -> None:
+        """Ask the owner of each waiting incident this change could affect to match again."""
+        for raw_key, raw in list(pending.items()):
+            key = raw_key.decode() if isinstance(raw_key, bytes) else str(raw_key)
+            entry = PendingIncident.model_validate_json(raw)
+            if changed is None or any(
+                replica.matcher.could_match(entry.child(p.person_reference), changed)
+                for p in entry.children
+            ):
+                request = topics.RematchRequest(
+                    reason="record_changed" if changed else "sweep", record_id=changed
+                )
+                await send(rematch_requests, key, request)
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def follow_council_records() -> None:
+        app.replica_ready = asyncio.Event()
+        await _follow_records(app, settings, replica, dead_letter, request_rematch, clock)
+
+    @app.timer(interval=SWEEP_INTERVAL_S)  # type: ignore[untyped-decorator]
+    async def sweep_pending() -> None:
+        if app.replica_ready is not None and app.replica_ready.is_set():
+            await request_rematch(None)
 
     @app.page("/health")
     async def health(web: Any, request: Any) -> Any:
         ready = app.is_ready()
         assigned = sorted(f"{tp.topic}:{tp.partition}" for tp in _assignment(app))
-        body = {"status": "ready" if ready else "starting", "assigned_partitions": assigned}
+        body = {
+            "status": "ready" if ready else "starting",
+            "replica": {
+                "records": len(replica),
+                "caught_up": bool(app.replica_ready and app.replica_ready.is_set()),
+            },
+            "assigned_partitions": assigned,
+        }
         return web.json(body, status=200 if ready else 503)
 
     @app.page("/metrics")
@@ -145,14 +353,141 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Fron
     return app
 
 
+async def _follow_records(
+    app: FrontdoorApp,
+    settings: Settings,
+    replica: Replica,
+    dead_letter: Callable[[topics.TopicSpec, bytes | None, DeadLetter], Any],
+    request_rematch: Callable[[str | None], Any],
+    clock: Clock,
+) -> None:
+    """Read every partition of the council records topic, from the start, for ever."""
+    name = topics.topic_name(topics.CHILD_RECORDS, settings)
+    consumer = AIOKafkaConsumer(
+        **settings.aiokafka_options(),
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=2000,
+    )
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(name, p) for p in await _partitions(consumer, name)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        targets = await consumer.end_offsets(partitions)
+        started = time.monotonic()
+        ready = app.replica_ready
+        assert ready is not None
+        while not app.should_stop:
+            batch = await consumer.getmany(timeout_ms=500)
+            for messages in batch.values():
+                for message in messages:
+                    changed = _apply_record(replica, message, clock)
+                    if isinstance(changed, DeadLetter):
+                        await dead_letter(topics.CHILD_RECORDS, message.key, changed)
+                    elif changed is not None and ready.is_set():
+                        await request_rematch(changed)
+            metrics.REPLICA_RECORDS.set(len(replica))
+            if not ready.is_set() and all(
+                await asyncio.gather(*(_reached(consumer, tp, targets[tp]) for tp in partitions))
+            ):
+                ready.set()
+                log.info(
+                    "council records replica caught up: %d records in %.1f s",
+                    len(replica),
+                    time.monotonic() - started,
+                )
+    finally:
+        await consumer.stop()
+
+
+async def _partitions(consumer: AIOKafkaConsumer, name: str) -> list[int]:
+    cluster = await consumer._client.fetch_all_metadata()  # no public call returns it
+    found = cluster.partitions_for_topic(name)
+    if not found:
+        raise RuntimeError(f"topic {name} does not exist; run `frontdoor topics create`")
+    return sorted(found)
+
+
+async def _reached(consumer: AIOKafkaConsumer, tp: TopicPartition, target: int) -> bool:
+    return bool(await consumer.position(tp) >= target)
+
+
+def _apply_record(replica: Replica, message: Any, clock: Clock) -> str | DeadLetter | None:
+    """Apply one upsert or tombstone; the changed record's id, a dead letter, or None."""
+    key = (message.key or b"").decode(errors="replace")
+    if message.value is None:
+        try:
+            deleted = ChildRecordDeleted.from_key(key)
+        except ValueError:
+            return None
+        replica.delete(deleted.key)
+        return None
+    origin = Origin(message.topic, message.partition, message.offset, message.key)
+    result = validate(ChildRecord, message.value, origin, clock())
+    if isinstance(result, DeadLetter):
+        return result
+    return result.key if replica.upsert(result) else None
+
+
+def _json_list(raw: bytes | None) -> list[Any]:
+    return list(json.loads(raw)) if raw else []
+
+
+def _dump_list(items: list[Seen]) -> bytes:
+    return ("[" + ",".join(s.model_dump_json() for s in items) + "]").encode()
+
+
+def _escalation_audit(notified: ChildNotified, sent: Notification, now: datetime) -> AuditRecord:
+    incident = notified.incident
+    return AuditRecord(
+        event_id=derived_id(
+            "aud", "escalated", incident.source, incident.event_id, notified.person_reference
+        ),
+        source=FRONTDOOR_SOURCE,
+        produced_at=now,
+        audit_id=derived_id(
+            "aud", "escalated", notified.seen.incident_key, notified.person_reference
+        ),
+        stage="escalated",
+        incident_event_id=incident.event_id,
+        incident_reference=incident.incident_reference,
+        police_source=incident.source,
+        incident_type=incident.incident_type,
+        children_in_incident=len(incident.children),
+        child=ChildDecision(
+            person_reference=notified.person_reference,
+            decision=MatchDecision.AUTO if notified.record else None,
+            record_id=notified.record.key if notified.record else None,
+            rules_fired=sent.rules,
+            notifications=[
+                NotificationMade(
+                    notification_id=sent.notification_id,
+                    recipient=sent.recipient,
+                    rules=sent.rules,
+                    fields_shared=fields_shared(sent.payload),
+                )
+            ],
+        ),
+    )
+
+
 def _assignment(app: FrontdoorApp) -> set[TP]:
     return set(app.consumer.assignment()) if app._consumer is not None else set()
 
 
 def run_worker(loglevel: str = "info", settings: Settings | None = None) -> None:
-    """Declare the topics (idempotent), then run a worker until SIGTERM/SIGINT."""
+    """Check the policy, declare the topics (idempotent), then run until SIGTERM/SIGINT."""
     settings = settings or Settings()
+    try:
+        policy = load_policy(settings.policy_file)
+    except PolicyError as exc:
+        print(f"frontdoor worker: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except ValidationError as exc:  # pragma: no cover - settings already validated
+        raise SystemExit(str(exc)) from None
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     topics.create_all(settings)
-    app = create_app(settings)
+    app = create_app(settings, policy=policy)
     faust.Worker(app, loglevel=loglevel).execute_from_commandline()

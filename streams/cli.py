@@ -67,7 +67,7 @@ def _worker(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from streams.demo import run_demo
 
-    return run_demo(seed=args.seed, incidents_count=args.incidents)
+    return run_demo(seed=args.seed, incidents_count=args.incidents, council_size=args.council_size)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="end-to-end demo on the local broker")
     demo.add_argument("--seed", type=int, default=7)
-    demo.add_argument("--incidents", type=int, default=200)
+    demo.add_argument("--incidents", type=int, default=700, help="incidents in the day")
+    demo.add_argument("--council-size", type=int, default=5000, help="child records")
     demo.set_defaults(func=_demo)
     return parser
 

@@ -36,6 +36,35 @@ DATA_QUALITY_WARNINGS = Counter(
     ["code"],
     registry=REGISTRY,
 )
+MATCH_DECISIONS = Counter(
+    "frontdoor_match_decisions_total",
+    "Children matched against council records, by decision and stage.",
+    ["decision", "stage"],
+    registry=REGISTRY,
+)
+NOTIFICATIONS = Counter(
+    "frontdoor_notifications_total",
+    "Notifications sent, by recipient agency and each rule that named the recipient.",
+    ["agency", "rule"],
+    registry=REGISTRY,
+)
+REVIEW_DECISIONS = Counter(
+    "frontdoor_review_decisions_total",
+    "Review decisions received, by what they did.",
+    ["outcome"],
+    registry=REGISTRY,
+)
+PENDING_INCIDENTS = Gauge(
+    "frontdoor_pending_incidents",
+    "Incidents on this worker with children unmatched or under review (re-matched on "
+    "late council records).",
+    registry=REGISTRY,
+)
+REPLICA_RECORDS = Gauge(
+    "frontdoor_replica_records",
+    "Council child records held in this worker's replica.",
+    registry=REGISTRY,
+)
 LAST_PROCESSED = Gauge(
     "frontdoor_last_processed_timestamp_seconds",
     "Unix time at which the worker last finished processing an event.",

@@ -39,10 +39,10 @@ def produce(
 
 
 async def _consume(
-    settings: Settings, spec: TopicSpec, count: int, timeout_s: float, linger_s: float
+    settings: Settings, specs: Sequence[TopicSpec], count: int, timeout_s: float, linger_s: float
 ) -> list[Record]:
     consumer = AIOKafkaConsumer(
-        topic_name(spec, settings),
+        *(topic_name(spec, settings) for spec in specs),
         **settings.aiokafka_options(),
         group_id=None,
         auto_offset_reset="earliest",
@@ -65,8 +65,13 @@ async def _consume(
 
 
 def consume(
-    settings: Settings, spec: TopicSpec, count: int, timeout_s: float = 60, linger_s: float = 0
+    settings: Settings,
+    spec: TopicSpec | Sequence[TopicSpec],
+    count: int,
+    timeout_s: float = 60,
+    linger_s: float = 0,
 ) -> list[Record]:
-    """Records from the start of the topic until ``count`` arrived or the timeout passed;
+    """Records from the start of the topic(s) until ``count`` arrived or the timeout passed;
     then ``linger_s`` more to catch records that should not be there."""
-    return asyncio.run(_consume(settings, spec, count, timeout_s, linger_s))
+    specs = [spec] if isinstance(spec, TopicSpec) else list(spec)
+    return asyncio.run(_consume(settings, specs, count, timeout_s, linger_s))

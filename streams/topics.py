@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -19,9 +21,19 @@ from schemas import (
     ReviewDecision,
 )
 from schemas.enums import Agency
+from streams.history import ChildNotified
 from streams.settings import Settings
 
 DAY_MS = 24 * 3600 * 1000
+
+
+class RematchRequest(BaseModel):
+    """Internal: why an incident's waiting children should be matched again."""
+
+    reason: Literal["record_changed", "sweep"]
+    record_id: str | None = None
+
+
 _TOPIC_ALREADY_EXISTS = 36
 
 
@@ -65,7 +77,7 @@ ACKS = TopicSpec(
 )
 REVIEW_MATCHES = TopicSpec(
     "review.matches.v1",
-    key="<review id>",
+    key="<force code>:<incident reference>",
     message=PossibleMatch,
     description="Possible matches a person must decide.",
     publishers=("frontdoor",),
@@ -73,9 +85,10 @@ REVIEW_MATCHES = TopicSpec(
 )
 REVIEW_DECISIONS = TopicSpec(
     "review.decisions.v1",
-    key="<review id>",
+    key="<force code>:<incident reference> (the key of the possible match decided)",
     message=ReviewDecision,
-    description="A reviewer's decision on a possible match.",
+    description="A reviewer's decision on a possible match. Keyed like the possible match, "
+    "so it reaches the worker that holds the incident.",
     publishers=("council review tool",),
     consumers=("frontdoor",),
 )
@@ -108,6 +121,28 @@ DEAD_LETTERS = TopicSpec(
 )
 
 
+REMATCH = TopicSpec(
+    "frontdoor.rematch.v1",
+    key="<force code>:<incident reference>",
+    message=RematchRequest,
+    description="Internal: match an incident's waiting children again (a council record "
+    "arrived or changed, or the periodic sweep).",
+    publishers=("frontdoor",),
+    consumers=("frontdoor",),
+    config={"retention.ms": str(7 * DAY_MS)},
+)
+CHILD_HISTORY = TopicSpec(
+    "frontdoor.child-history.v1",
+    key="<child key>: council:<council>:<child id> or police:<force>:<person reference>",
+    message=ChildNotified,
+    description="Internal: each child notified about, re-keyed by who the child is, for "
+    "repeat escalation (R12).",
+    publishers=("frontdoor",),
+    consumers=("frontdoor",),
+    config={"retention.ms": str(7 * DAY_MS)},
+)
+
+
 def notify_topic(agency: Agency) -> TopicSpec:
     return TopicSpec(
         f"notify.{agency.value}.v1",
@@ -131,6 +166,8 @@ ALL: tuple[TopicSpec, ...] = (
     COMPLIANCE_ALERTS,
     AUDIT,
     DEAD_LETTERS,
+    REMATCH,
+    CHILD_HISTORY,
 )
 
 
@@ -164,9 +201,28 @@ async def _create_all(settings: Settings) -> dict[str, bool]:
                 elif code != _TOPIC_ALREADY_EXISTS:  # created meanwhile by another process
                     detail = rest[0] if rest and rest[0] else f"error code {code}"
                     raise RuntimeError(f"could not create topic {name}: {detail}")
+            await _wait_for_leaders(admin, sorted(made))
         return {topic_name(s, settings): topic_name(s, settings) in made for s in ALL}
     finally:
         await admin.close()
+
+
+async def _wait_for_leaders(admin: Any, names: list[str], timeout_s: float = 30) -> None:
+    """New topics are usable once every partition has a leader; producing earlier only
+    earns retries and warnings."""
+    deadline = time.monotonic() + timeout_s
+    while names and time.monotonic() < deadline:
+        described = await admin.describe_topics(names)
+        if all(
+            t["error_code"] == 0
+            and t["partitions"]
+            and all(p["leader"] >= 0 for p in t["partitions"])
+            for t in described
+        ):
+            return
+        await asyncio.sleep(0.1)
+    if names:
+        raise RuntimeError(f"topics without a leader after {timeout_s:.0f} s: {names}")
 
 
 def create_all(settings: Settings) -> dict[str, bool]:

@@ -169,12 +169,13 @@ _AUDIT: dict[str, Any] = {
     "source": "frontdoor",
     "produced_at": NOW,
     "audit_id": "aud-1",
-    "stage": "validated",
+    "stage": "routed",
     "incident_event_id": "mps-evt-0001",
     "incident_reference": "CAD-2026-000123",
     "police_source": "MPS",
     "incident_type": "domestic_abuse",
-    "children": [{"person_reference": "MPS-P-1"}],
+    "children_in_incident": 2,
+    "child": {"person_reference": "MPS-P-1", "decision": "auto", "record_id": "E09000030:C-100"},
 }
 
 EXAMPLES: dict[str, dict[str, Any]] = {

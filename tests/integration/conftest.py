@@ -1,14 +1,15 @@
 """Integration fixtures: the real local broker (started by `make test`), topics and a
-consumer group of each test's own, and a real `frontdoor worker` process."""
+consumer group of each test's own, and real `frontdoor worker` processes."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from streams import topics
 from streams.localkafka import LocalKafkaSettings, broker_answers
 from streams.settings import Settings
 from streams.worker_process import WorkerProcess, free_port, start_worker
@@ -25,7 +26,7 @@ def kafka_bootstrap() -> str:
 @pytest.fixture
 def settings(kafka_bootstrap: str, tmp_path: Path) -> Settings:
     namespace = f"t{uuid.uuid4().hex[:10]}"
-    return Settings(
+    made = Settings(
         broker_url=f"kafka://{kafka_bootstrap}",
         topic_prefix=f"{namespace}.",
         app_id=f"frontdoor-{namespace}",
@@ -33,13 +34,29 @@ def settings(kafka_bootstrap: str, tmp_path: Path) -> Settings:
         web_port=free_port(),
         state_dir=tmp_path / "state",
     )
+    topics.create_all(made)
+    return made
+
+
+StartWorker = Callable[[], WorkerProcess]
 
 
 @pytest.fixture
-def worker(settings: Settings, tmp_path: Path) -> Iterator[WorkerProcess]:
-    running = start_worker(settings, tmp_path / "worker.log")
-    try:
+def start(settings: Settings, tmp_path: Path) -> Iterator[StartWorker]:
+    """Start a worker (after the test has published what must be there first)."""
+    started: list[WorkerProcess] = []
+
+    def _start() -> WorkerProcess:
+        running = start_worker(settings, tmp_path / f"worker-{len(started)}.log")
+        started.append(running)
         running.wait_ready(90)
-        yield running
-    finally:
+        return running
+
+    yield _start
+    for running in started:
         running.stop()
+
+
+@pytest.fixture
+def worker(start: StartWorker) -> WorkerProcess:
+    return start()

@@ -1,0 +1,216 @@
+"""The pipeline on the real broker with a real worker: the right notifications with the
+right deadlines, the review loop, late records, tombstones, restarts and replays."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from schemas import PossibleMatch
+from streams import topics
+from streams.settings import Settings
+from streams.synthetic import council
+from streams.topic_io import consume, produce
+from streams.worker_process import wait_for
+from tests import factories
+from tests.integration.conftest import StartWorker
+from tests.integration.helpers import (
+    audits,
+    by_recipient,
+    notifications,
+    publish_incident,
+    publish_records,
+)
+
+COUNCIL = "E09000030"
+FRONT_DOOR = f"{COUNCIL}:front-door"
+WORKER = f"{COUNCIL}:worker:SW-42"
+
+
+def zebedee(**changes: Any) -> dict[str, Any]:
+    return factories.example("child-record", **changes)
+
+
+def incident(ref: str = "CAD-1", only_first: bool = False, **changes: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {"risk_grade": "medium", "dash_ticks": 8, **changes}
+    data = factories.incident(incident_reference=ref, event_id=f"evt-{ref}", **fields)
+    if only_first:
+        data["children"] = data["children"][:1]
+    return data
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+def test_an_incident_notifies_each_agency_with_the_right_rules_and_deadlines(
+    settings: Settings, start: StartWorker
+) -> None:
+    publish_records(settings, zebedee())
+    start()
+    publish_incident(settings, incident())
+
+    found = notifications(settings, 5)
+    assert len(found) == 5
+    zeb = by_recipient([n for n in found if n.person_reference == "MPS-P-1"])
+    otto = by_recipient([n for n in found if n.person_reference == "MPS-P-2"])
+    assert set(zeb) == {"urn:100000", FRONT_DOOR, WORKER}
+    assert (zeb["urn:100000"].rules, zeb["urn:100000"].deadline) == (
+        ["R1"],
+        utc(2026, 11, 26, 8, 30),
+    )
+    assert (zeb[FRONT_DOOR].rules, zeb[FRONT_DOOR].deadline) == (
+        ["R3", "R5"],
+        utc(2026, 11, 26, 5, 15),
+    )
+    assert (zeb[WORKER].rules, zeb[WORKER].deadline) == (["R5"], utc(2026, 11, 26, 5, 15))
+    assert set(otto) == {FRONT_DOOR, f"{COUNCIL}:early-help-hub"}
+    assert (otto[FRONT_DOOR].rules, otto[FRONT_DOOR].deadline) == (
+        ["R2", "R3"],
+        utc(2026, 11, 26, 8, 30),
+    )
+    assert otto[f"{COUNCIL}:early-help-hub"].deadline == utc(2026, 12, 1, 17, 0)
+
+    school = zeb["urn:100000"].payload.model_dump()
+    assert school["given_name"] == "Zebedee"
+    assert "address" not in school and "circumstances" not in school
+    assert "kicked the door in" not in zeb["urn:100000"].model_dump_json()
+
+    trail = {a.child.person_reference: a for a in audits(settings, 2)}
+    assert trail["MPS-P-1"].child.decision == "auto"
+    assert trail["MPS-P-1"].child.record_id == f"{COUNCIL}:C-100"
+    assert trail["MPS-P-1"].child.rules_fired == ["R1", "R3", "R5"]
+    assert trail["MPS-P-2"].child.decision == "none"
+    assert "Zebedee" not in trail["MPS-P-1"].model_dump_json()
+
+
+def test_a_possible_match_waits_for_a_person_then_routing_resumes(
+    settings: Settings, start: StartWorker
+) -> None:
+    publish_records(settings, zebedee(date_of_birth="2016-04-03", nhs_number=None))
+    start()
+    publish_incident(
+        settings,
+        incident(
+            only_first=True, children=[dict(factories.incident()["children"][0], nhs_number=None)]
+        ),
+    )
+
+    (review_message,) = consume(settings, topics.REVIEW_MATCHES, 1)
+    review = PossibleMatch.model_validate_json(review_message.value)
+    assert review_message.key == b"MPS:CAD-1"
+    assert [c.record_id for c in review.candidates] == [f"{COUNCIL}:C-100"]
+    before = notifications(settings, 1)
+    assert {n.recipient.organisation for n in before} == {FRONT_DOOR}  # no school, no worker
+
+    decision = {
+        "event_id": "dec-1",
+        "source": COUNCIL,
+        "produced_at": factories.NOW,
+        "review_id": review.review_id,
+        "decision": "confirm",
+        "record_id": f"{COUNCIL}:C-100",
+        "decided_by": "staff-9",
+        "decided_at": factories.NOW,
+    }
+    produce(
+        settings, topics.REVIEW_DECISIONS, [(review_message.key, json.dumps(decision).encode())]
+    )
+
+    after = notifications(settings, 4)
+    assert {n.recipient.organisation for n in after} == {FRONT_DOOR, "urn:100000", WORKER}
+    front_door_ids = {n.notification_id for n in after if n.recipient.organisation == FRONT_DOOR}
+    assert len(front_door_ids) == 1  # told again with the record, under the same id
+    decided = [a for a in audits(settings, 2) if a.stage == "review_decided"]
+    assert decided[0].reviewer == "staff-9"
+    assert decided[0].child.record_id == f"{COUNCIL}:C-100"
+
+
+def test_a_late_council_record_rematches_and_sends_what_now_applies(
+    settings: Settings, start: StartWorker
+) -> None:
+    worker = start()
+    publish_incident(settings, incident(only_first=True))
+    first = notifications(settings, 3)
+    assert {n.recipient.organisation for n in first} == {
+        FRONT_DOOR,
+        "urn:100000",
+        f"{COUNCIL}:early-help-hub",
+    }
+
+    publish_records(settings, zebedee())
+    later = notifications(settings, 5)
+    organisations = [n.recipient.organisation for n in later]
+    assert WORKER in organisations
+    assert len({n.notification_id for n in later}) == 4  # front door and school not doubled
+    rematched = [a for a in audits(settings, 2) if a.stage == "rematched"]
+    assert rematched[0].child.decision == "auto"
+    assert rematched[0].child.record_id == f"{COUNCIL}:C-100"
+    assert worker.process.poll() is None
+
+
+def test_a_tombstone_removes_the_child_from_matching(
+    settings: Settings, start: StartWorker
+) -> None:
+    publish_records(settings, zebedee())
+    worker = start()
+    produce(settings, topics.CHILD_RECORDS, [(f"{COUNCIL}:C-100".encode(), None)])
+
+    def replica_size() -> int | None:
+        size = json.loads(worker.get("/health")[1])["replica"]["records"]
+        return None if size else -1
+
+    wait_for(replica_size, 30, "the tombstone to empty the replica")
+    publish_incident(settings, incident(only_first=True))
+    (audit,) = audits(settings, 1)
+    assert audit.child.decision == "none"
+
+
+def test_a_restarted_worker_rebuilds_the_replica_and_keeps_waiting_children(
+    settings: Settings, start: StartWorker
+) -> None:
+    records = council(seed=3, size=300).records
+    publish_records(settings, *records)
+    first = start()
+    assert json.loads(first.get("/health")[1])["replica"]["records"] == 300
+    publish_incident(settings, incident(only_first=True))  # Zebedee is not known yet
+    assert audits(settings, 1)[0].child.decision == "none"
+    first.stop()
+
+    second = start()
+    health = json.loads(second.get("/health")[1])
+    assert health["replica"] == {"records": 300, "caught_up": True}
+    publish_records(settings, zebedee())  # arrives after the restart
+    rematched = [a for a in audits(settings, 2) if a.stage == "rematched"]
+    assert rematched and rematched[0].child.record_id == f"{COUNCIL}:C-100"
+
+
+def test_replaying_the_same_input_makes_no_new_notification_ids(
+    settings: Settings, start: StartWorker
+) -> None:
+    publish_records(settings, zebedee())
+    start()
+    publish_incident(settings, incident())
+    once = {n.notification_id for n in notifications(settings, 5)}
+    publish_incident(settings, incident())  # the same bytes again: a retry or a replay
+    twice = notifications(settings, 10)
+    assert len(twice) == 10
+    assert {n.notification_id for n in twice} == once
+
+
+def test_three_standard_risk_incidents_escalate_to_the_front_door(
+    settings: Settings, start: StartWorker
+) -> None:
+    publish_records(settings, zebedee(status="none"))
+    start()
+    for n in range(3):
+        publish_incident(
+            settings, incident(ref=f"CAD-R{n}", only_first=True, risk_grade="standard", sequence=n)
+        )
+    escalations = [
+        n
+        for n in notifications(settings, 1 + 3 * 2, linger_s=2)
+        if n.recipient.organisation == f"{COUNCIL}:front-door-escalation"
+    ]
+    assert [(e.rules, e.incident_reference) for e in escalations] == [(["R12"], "CAD-R2")]
