@@ -1,0 +1,146 @@
+"""The functional core the agents call: decisions, pending children, reviews, rematches, R12."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from schemas import ChildRecord, PoliceIncident, ReviewDecision
+from streams.history import ChildNotified, Seen, escalation, remember
+from streams.pipeline import (
+    apply_review_decision,
+    child_key,
+    pending_after,
+    process_incident,
+    rematch,
+)
+from streams.policy import load_policy
+from streams.replica import Replica
+from tests import factories
+
+POLICY = load_policy()
+CAL = POLICY.calendar()
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+
+
+def record(**changes: Any) -> ChildRecord:
+    return ChildRecord.model_validate(factories.example("child-record", **changes))
+
+
+def incident(**changes: Any) -> PoliceIncident:
+    data = factories.incident(**{"risk_grade": "medium", **changes})
+    data["children"] = data["children"][:1]
+    data["children"][0]["nhs_number"] = None
+    return PoliceIncident.model_validate(data)
+
+
+def test_an_unmatched_child_stays_pending_and_a_late_record_settles_it() -> None:
+    replica = Replica()
+    inc = incident()
+    (outcome,) = process_incident(inc, replica, POLICY, CAL, NOW)
+    assert outcome.decision == "none"
+    pending = pending_after(inc, [outcome], NOW)
+    assert pending is not None and pending.children[0].state == "none"
+
+    replica.upsert(record())
+    outcomes, left = rematch(pending, replica, POLICY, CAL, NOW + timedelta(hours=1))
+    assert [o.decision for o in outcomes] == ["auto"]
+    assert outcomes[0].audit.stage == "rematched"
+    assert left is None
+    same_recipient = {n.recipient.organisation: n.notification_id for n in outcome.notifications}
+    for n in outcomes[0].notifications:
+        if n.recipient.organisation in same_recipient:
+            assert n.notification_id == same_recipient[n.recipient.organisation]
+
+
+def test_a_review_is_published_and_a_confirmation_routes_with_the_record() -> None:
+    replica = Replica()
+    replica.upsert(record(date_of_birth="2016-04-03", nhs_number=None))
+    inc = incident()
+    (outcome,) = process_incident(inc, replica, POLICY, CAL, NOW)
+    assert outcome.decision == "review" and outcome.review is not None
+    assert not any(n.recipient.organisation.startswith("urn:") for n in outcome.notifications)
+    pending = pending_after(inc, [outcome], NOW)
+    assert pending is not None
+
+    decision = ReviewDecision.model_validate(
+        factories.example("review-decision", review_id=outcome.review.review_id)
+    )
+    done, left, what = apply_review_decision(pending, decision, replica, POLICY, CAL, NOW)
+    assert what == "confirm" and left is None and done is not None
+    assert done.audit.reviewer == "staff-9"
+    assert "urn:100000" in {n.recipient.organisation for n in done.notifications}
+
+    again, _, said = apply_review_decision(
+        pending.model_copy(update={"children": []}), decision, replica, POLICY, CAL, NOW
+    )
+    assert again is None and "already settled" in said
+
+
+def test_a_rejected_review_routes_as_a_child_not_known() -> None:
+    replica = Replica()
+    replica.upsert(record(date_of_birth="2016-04-03", nhs_number=None))
+    inc = incident()
+    (outcome,) = process_incident(inc, replica, POLICY, CAL, NOW)
+    pending = pending_after(inc, [outcome], NOW)
+    assert pending is not None and outcome.review is not None
+    decision = ReviewDecision.model_validate(
+        factories.example(
+            "review-decision", review_id=outcome.review.review_id, decision="reject", record_id=None
+        )
+    )
+    done, _, _ = apply_review_decision(pending, decision, replica, POLICY, CAL, NOW)
+    assert done is not None and done.decision == "none"
+    assert "R8" in done.audit.child.rules_fired  # early help for a child not known
+
+
+def test_an_older_record_update_never_rolls_the_replica_back() -> None:
+    replica = Replica()
+    assert replica.upsert(record(updated_at="2026-11-26T10:00:00+00:00", status="looked_after"))
+    assert not replica.upsert(record(updated_at="2026-11-25T10:00:00+00:00", status="none"))
+    held = replica.get("E09000030:C-100")
+    assert held is not None and held.status.value == "looked_after"
+    assert replica.delete("E09000030:C-100") and len(replica) == 0
+
+
+def test_child_key_is_the_council_record_once_known() -> None:
+    inc = incident()
+    assert child_key(inc, inc.children[0], None) == "police:MPS:MPS-P-1"
+    assert child_key(inc, inc.children[0], record()) == "council:E09000030:C-100"
+
+
+def _notified(n: int, risk: str = "standard", days_ago: int = 0) -> ChildNotified:
+    inc = incident(
+        incident_reference=f"CAD-{n}",
+        risk_grade=risk,
+        reported_at=(NOW - timedelta(days=days_ago)).isoformat(),
+    )
+    return ChildNotified(
+        child_key="council:E09000030:C-100",
+        incident=inc,
+        person_reference="MPS-P-1",
+        record=record(),
+    )
+
+
+def test_r12_escalates_on_the_third_standard_risk_incident_within_90_days() -> None:
+    history: list[Seen] = []
+    sent = []
+    for n, days_ago in enumerate([80, 10, 0]):
+        event = _notified(n, days_ago=days_ago)
+        history = remember(history, event.seen, 90)
+        sent.append(escalation(history, event, POLICY, CAL, NOW))
+    assert sent[:2] == [None, None]
+    assert sent[2] is not None and sent[2].rules == ["R12"]
+    assert sent[2].recipient.organisation == "E09000030:front-door-escalation"
+
+
+def test_r12_ignores_old_and_higher_risk_incidents_and_counts_each_incident_once() -> None:
+    history: list[Seen] = []
+    for n, (risk, days_ago) in enumerate([("standard", 120), ("high", 5), ("standard", 1)]):
+        history = remember(history, _notified(n, risk, days_ago).seen, 90)
+    last = _notified(3)
+    history = remember(history, last.seen, 90)
+    history = remember(history, last.seen, 90)  # the same incident again
+    assert len(history) == 3  # the 120-day-old one dropped, the repeat not added
+    assert escalation(history, last, POLICY, CAL, NOW) is None
