@@ -19,8 +19,17 @@ from pathlib import Path
 from schemas import AuditRecord, DeadLetter, PossibleMatch
 from schemas.enums import Agency
 from streams import localkafka, topics
+from streams.policy import default_policy_text
 from streams.settings import Settings
-from streams.synthetic import DEMO_DAY, Council, Incidents, IncidentStream, council, incidents
+from streams.synthetic import (
+    COUNCIL,
+    DEMO_DAY,
+    Council,
+    Incidents,
+    IncidentStream,
+    council,
+    incidents,
+)
 from streams.topic_io import Record, consume, produce
 from streams.worker_process import WorkerProcess, free_port, start_worker, wait_for
 
@@ -75,8 +84,17 @@ def run_demo(seed: int = 7, incidents_count: int = 400, council_size: int = 5000
     how = "reused" if broker.reused else "started"
     _say("broker", f"{broker.bootstrap} {how} in {broker.seconds:.1f} s")
 
+    the_council = council(seed, council_size)
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    base = Settings(broker_url=f"kafka://{kafka.bootstrap}", partitions=2)
+    # The council's own schools, so a school elsewhere routes by R2 rather than R1.
+    policy_file = Path(".local/demo-policy.yaml")
+    policy_file.parent.mkdir(parents=True, exist_ok=True)
+    policy_file.write_text(
+        default_policy_text().replace(
+            "schools: null", f"schools: [{', '.join(the_council.schools)}]"
+        )
+    )
+    base = Settings(broker_url=f"kafka://{kafka.bootstrap}", partitions=2, policy_file=policy_file)
     removed = topics.delete_prefixed(base, DEMO_PREFIX)
     settings = base.model_copy(
         update={
@@ -93,7 +111,6 @@ def run_demo(seed: int = 7, incidents_count: int = 400, council_size: int = 5000
         f"({len(removed)} from the last demo removed)",
     )
 
-    the_council = council(seed, council_size)
     t0 = time.monotonic()
     produce(settings, topics.CHILD_RECORDS, the_council.events())
     _say(
@@ -189,6 +206,22 @@ def _run_day(
         f"({sum(b'confirm' in v for _, v in decisions)} confirmed)",
     )
 
+    late = _late_records(day, audits)
+    produce(settings, topics.CHILD_RECORDS, late)
+    rematched = _until(
+        "late records re-matched",
+        lambda: [
+            m
+            for m in consume(settings, topics.AUDIT, 1, 5)
+            if AuditRecord.model_validate_json(m.value).stage == "rematched"
+        ],
+        len(late),
+    )
+    _say(
+        "late",
+        f"{len(late)} council records arrived after their incidents; "
+        f"{len(rematched)} children re-matched and routed again",
+    )
     _, metrics_body = worker.get("/metrics")
     audits = consume(settings, topics.AUDIT, len(audits) + len(decided), 5)
     expected: Counter[str] = Counter()
@@ -207,6 +240,60 @@ def _run_day(
         return _summarise(day, audits, letters, notified, reviews, metrics_body.decode(), invalid)
 
     return summary
+
+
+def _late_records(
+    day: Incidents, audits: list[Record], how_many: int = 10
+) -> list[tuple[bytes | None, bytes | None]]:
+    """Records the council creates for children police told it about but it did not know."""
+    by_reference = {}
+    for _, value in day.events:
+        try:
+            incident = json.loads(value)
+            by_reference[incident["incident_reference"]] = incident
+        except (ValueError, KeyError, TypeError):
+            continue
+    made: list[tuple[bytes | None, bytes | None]] = []
+    for m in audits:
+        audit = AuditRecord.model_validate_json(m.value)
+        if len(made) == how_many or audit.child.decision is None:
+            break
+        if audit.child.decision.value != "none" or audit.incident_reference not in by_reference:
+            continue
+        child = next(
+            c
+            for c in by_reference[audit.incident_reference]["children"]
+            if c["person_reference"] == audit.child.person_reference
+        )
+        child_id = f"LATE-{len(made):03d}"
+        record = {
+            k: child[k]
+            for k in (
+                "given_name",
+                "family_name",
+                "date_of_birth",
+                "gender",
+                "address",
+                "postcode",
+                "nhs_number",
+                "school_urn",
+            )
+            if k in child
+        }
+        record.update(
+            {
+                "event_id": f"late-{child_id}",
+                "source": COUNCIL,
+                "produced_at": DEMO_DAY.isoformat(),
+                "council_code": COUNCIL,
+                "child_id": child_id,
+                "status": "child_in_need",
+                "allocated_worker": "SW-200",
+                "updated_at": DEMO_DAY.isoformat(),
+            }
+        )
+        made.append((f"{COUNCIL}:{child_id}".encode(), json.dumps(record).encode()))
+    return made
 
 
 def _unique(messages: list[Record]) -> list[Record]:
@@ -238,6 +325,7 @@ def _summarise(
     records = [AuditRecord.model_validate_json(m.value) for m in audits]
     routed = [r for r in records if r.stage == "routed"]
     decided = [r for r in records if r.stage == "review_decided"]
+    rematched = [r for r in records if r.stage == "rematched"]
     dead = [DeadLetter.model_validate_json(m.value) for m in letters]
     decisions = Counter(r.child.decision.value for r in routed if r.child.decision)
     wrong = [
@@ -275,6 +363,7 @@ def _summarise(
             ("  confirmed by the reviewer", sum(1 for r in decided if r.child.record_id)),
             ("no match (not known)", decisions.get("none", 0)),
             ("  of which were known (missed)", len(known_missed)),
+            ("  matched later to a late council record", len(rematched)),
         ],
     )
     per_rule: Counter[tuple[str, str]] = Counter()
