@@ -307,18 +307,22 @@ def create_app(
                     _escalation_audit(notified, escalated, clock()),
                 )
 
-    async def request_rematch(changed: str | None) -> None:
-        """Ask the owner of each waiting incident this change could affect to match again."""
+    async def request_rematch(changed: list[str] | None) -> None:
+        """Ask the owner of each waiting incident that these changed records could affect
+        to match it again; ``None`` asks for all (the periodic sweep)."""
+        keys: frozenset[str] = frozenset().union(
+            *(replica.matcher.record_keys(r) for r in changed or [])
+        )
+        if changed is not None and not keys:
+            return
         for raw_key, raw in list(pending.items()):
             key = raw_key.decode() if isinstance(raw_key, bytes) else str(raw_key)
             entry = PendingIncident.model_validate_json(raw)
             if changed is None or any(
-                replica.matcher.could_match(entry.child(p.person_reference), changed)
+                keys & replica.matcher.child_keys(entry.child(p.person_reference))
                 for p in entry.children
             ):
-                request = topics.RematchRequest(
-                    reason="record_changed" if changed else "sweep", record_id=changed
-                )
+                request = topics.RematchRequest(reason="record_changed" if changed else "sweep")
                 await send(rematch_requests, key, request)
 
     @app.task  # type: ignore[untyped-decorator]
@@ -358,7 +362,7 @@ async def _follow_records(
     settings: Settings,
     replica: Replica,
     dead_letter: Callable[[topics.TopicSpec, bytes | None, DeadLetter], Any],
-    request_rematch: Callable[[str | None], Any],
+    request_rematch: Callable[[list[str] | None], Any],
     clock: Clock,
 ) -> None:
     """Read every partition of the council records topic, from the start, for ever."""
@@ -381,13 +385,16 @@ async def _follow_records(
         assert ready is not None
         while not app.should_stop:
             batch = await consumer.getmany(timeout_ms=500)
+            changed: list[str] = []
             for messages in batch.values():
                 for message in messages:
-                    changed = _apply_record(replica, message, clock)
-                    if isinstance(changed, DeadLetter):
-                        await dead_letter(topics.CHILD_RECORDS, message.key, changed)
-                    elif changed is not None and ready.is_set():
-                        await request_rematch(changed)
+                    applied = _apply_record(replica, message, clock)
+                    if isinstance(applied, DeadLetter):
+                        await dead_letter(topics.CHILD_RECORDS, message.key, applied)
+                    elif applied is not None:
+                        changed.append(applied)
+            if changed and ready.is_set():
+                await request_rematch(changed)  # once per batch, not once per record
             metrics.REPLICA_RECORDS.set(len(replica))
             if not ready.is_set() and all(
                 await asyncio.gather(*(_reached(consumer, tp, targets[tp]) for tp in partitions))

@@ -284,8 +284,17 @@ class Matcher:
 
     def could_match(self, child: InvolvedChild, record_id: str) -> bool:
         """Whether ``record_id`` would be among ``child``'s candidates (for late records)."""
+        return bool(self.record_keys(record_id) & self.child_keys(child))
+
+    def record_keys(self, record_id: str) -> frozenset[str]:
+        """The blocking keys a record is indexed under (empty if unknown)."""
         person = self._people.get(record_id)
-        return person is not None and bool(person.keys & _Person.of(child).query_keys())
+        return person.keys if person is not None else frozenset()
+
+    @staticmethod
+    def child_keys(child: InvolvedChild) -> frozenset[str]:
+        """The blocking keys a police-side child is looked up by."""
+        return frozenset(_Person.of(child).query_keys())
 
     def match(self, child: InvolvedChild) -> MatchResult:
         police = _Person.of(child)

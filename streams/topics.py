@@ -31,7 +31,6 @@ class RematchRequest(BaseModel):
     """Internal: why an incident's waiting children should be matched again."""
 
     reason: Literal["record_changed", "sweep"]
-    record_id: str | None = None
 
 
 _TOPIC_ALREADY_EXISTS = 36
