@@ -25,7 +25,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -34,19 +34,17 @@ from faust.types import TP
 from prometheus_client import generate_latest
 from pydantic import BaseModel, ValidationError
 
-from schemas import AuditRecord, ChildRecord, DeadLetter, PoliceIncident, ReviewDecision
-from schemas.audit import ChildDecision, NotificationMade
+from schemas import ChildRecord, DeadLetter, PoliceIncident, ReviewDecision
 from schemas.council import ChildRecordDeleted
 from schemas.enums import MatchDecision
-from schemas.envelope import derived_id
 from schemas.notification import Notification
 from streams import metrics, topics
 from streams.history import ChildNotified, Seen, escalation, remember
-from streams.minimisation import fields_shared
 from streams.pipeline import (
     ChildOutcome,
     PendingIncident,
     apply_review_decision,
+    audit_record,
     child_key,
     incident_key,
     pending_after,
@@ -56,11 +54,12 @@ from streams.pipeline import (
 from streams.policy import Policy, PolicyError, load_policy
 from streams.replica import Replica
 from streams.settings import Settings
-from streams.validation import FRONTDOOR_SOURCE, Origin, validate
+from streams.validation import Origin, validate
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+E = TypeVar("E", bound=BaseModel)
 SWEEP_INTERVAL_S = 300.0
 
 
@@ -218,17 +217,24 @@ def create_app(
         if app.replica_ready is not None and not app.replica_ready.is_set():
             await app.replica_ready.wait()
 
+    async def accept(event: Any, model: type[E], spec: topics.TopicSpec) -> E | None:
+        """The validated event, or None once it is on the dead-letter topic."""
+        message = event.message
+        origin = Origin(message.topic, message.partition, message.offset, message.key)
+        result = validate(model, event.value, origin, clock())
+        if isinstance(result, DeadLetter):
+            await dead_letter(spec, message.key, result)
+            return None
+        return result
+
     @app.agent(incidents, concurrency=1)
     async def handle_incidents(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             await wait_for_replica()
             message = event.message
-            origin = Origin(message.topic, message.partition, message.offset, message.key)
             now = clock()
-            result = validate(PoliceIncident, event.value, origin, now)
-            if isinstance(result, DeadLetter):
-                await dead_letter(topics.POLICE_INCIDENTS, message.key, result)
-            else:
+            result = await accept(event, PoliceIncident, topics.POLICE_INCIDENTS)
+            if result is not None:
                 metrics.INCIDENTS_RECEIVED.labels(incident_type=result.incident_type.value).inc()
                 metrics.CHILDREN_RECEIVED.inc(len(result.children))
                 for warning in result.data_quality:
@@ -248,14 +254,11 @@ def create_app(
     async def handle_review_decisions(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             await wait_for_replica()
-            message = event.message
-            origin = Origin(message.topic, message.partition, message.offset, message.key)
             now = clock()
-            result = validate(ReviewDecision, event.value, origin, now)
-            if isinstance(result, DeadLetter):
-                await dead_letter(topics.REVIEW_DECISIONS, message.key, result)
+            result = await accept(event, ReviewDecision, topics.REVIEW_DECISIONS)
+            if result is None:
                 continue
-            key = (message.key or b"").decode(errors="replace")
+            key = (event.message.key or b"").decode(errors="replace")
             entry = load_pending(key)
             if entry is None:
                 metrics.REVIEW_DECISIONS.labels(outcome="nothing_pending").inc()
@@ -301,11 +304,17 @@ def create_app(
             escalated = escalation(after, notified, policy, calendar, clock())
             if escalated is not None:
                 await send_notification(escalated)
-                await send(
-                    audit_out,
-                    notified.seen.incident_key,
-                    _escalation_audit(notified, escalated, clock()),
+                decision = MatchDecision.AUTO if notified.record else None
+                audit = audit_record(
+                    notified.incident,
+                    notified.person_reference,
+                    "escalated",
+                    decision,
+                    notified.record,
+                    [escalated],
+                    clock(),
                 )
+                await send(audit_out, notified.seen.incident_key, audit)
 
     async def request_rematch(changed: list[str] | None) -> None:
         """Ask the owner of each waiting incident that these changed records could affect
@@ -444,40 +453,6 @@ def _json_list(raw: bytes | None) -> list[Any]:
 
 def _dump_list(items: list[Seen]) -> bytes:
     return ("[" + ",".join(s.model_dump_json() for s in items) + "]").encode()
-
-
-def _escalation_audit(notified: ChildNotified, sent: Notification, now: datetime) -> AuditRecord:
-    incident = notified.incident
-    return AuditRecord(
-        event_id=derived_id(
-            "aud", "escalated", incident.source, incident.event_id, notified.person_reference
-        ),
-        source=FRONTDOOR_SOURCE,
-        produced_at=now,
-        audit_id=derived_id(
-            "aud", "escalated", notified.seen.incident_key, notified.person_reference
-        ),
-        stage="escalated",
-        incident_event_id=incident.event_id,
-        incident_reference=incident.incident_reference,
-        police_source=incident.source,
-        incident_type=incident.incident_type,
-        children_in_incident=len(incident.children),
-        child=ChildDecision(
-            person_reference=notified.person_reference,
-            decision=MatchDecision.AUTO if notified.record else None,
-            record_id=notified.record.key if notified.record else None,
-            rules_fired=sent.rules,
-            notifications=[
-                NotificationMade(
-                    notification_id=sent.notification_id,
-                    recipient=sent.recipient,
-                    rules=sent.rules,
-                    fields_shared=fields_shared(sent.payload),
-                )
-            ],
-        ),
-    )
 
 
 def _assignment(app: FrontdoorApp) -> set[TP]:

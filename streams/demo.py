@@ -24,6 +24,7 @@ from streams.settings import Settings
 from streams.synthetic import (
     COUNCIL,
     DEMO_DAY,
+    PERSON_FIELDS,
     Council,
     Incidents,
     IncidentStream,
@@ -266,20 +267,7 @@ def _late_records(
             if c["person_reference"] == audit.child.person_reference
         )
         child_id = f"LATE-{len(made):03d}"
-        record = {
-            k: child[k]
-            for k in (
-                "given_name",
-                "family_name",
-                "date_of_birth",
-                "gender",
-                "address",
-                "postcode",
-                "nhs_number",
-                "school_urn",
-            )
-            if k in child
-        }
+        record = {k: child[k] for k in PERSON_FIELDS if k in child}
         record.update(
             {
                 "event_id": f"late-{child_id}",

@@ -256,4 +256,4 @@ def stop(settings: LocalKafkaSettings, timeout_s: float = 60.0) -> bool:
 
 def status(settings: LocalKafkaSettings) -> tuple[int | None, bool]:
     """(pid of our broker or None, whether anything answers on the port)."""
-    return _running_pid(settings), broker_answers(settings.bootstrap)
+    return _running_pid(settings), broker_answers(settings.bootstrap, timeout_s=5.0)

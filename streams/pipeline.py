@@ -36,6 +36,7 @@ from streams.routing import ChildContext, route
 from streams.validation import FRONTDOOR_SOURCE
 
 Stage = Literal["routed", "review_decided", "rematched"]
+AuditStage = Literal["routed", "review_decided", "rematched", "escalated"]
 
 
 def incident_key(incident: PoliceIncident) -> str:
@@ -105,13 +106,40 @@ def decide(
             candidates=candidates,
             decide_by=now + timedelta(hours=policy.review_deadline_hours),
         )
-    audit = AuditRecord(
-        event_id=derived_id(
-            "aud", stage, incident.source, incident.event_id, child.person_reference
-        ),
+    audit = audit_record(
+        incident,
+        child.person_reference,
+        stage,
+        MatchDecision(decision),
+        record,
+        made,
+        now,
+        candidates=candidates,
+        rules_fired=sorted({h.rule for h in hits}),
+        reviewer=reviewer,
+    )
+    return ChildOutcome(child, decision, record, made, audit, review, candidates)
+
+
+def audit_record(
+    incident: PoliceIncident,
+    person_reference: str,
+    stage: AuditStage,
+    decision: MatchDecision | None,
+    record: ChildRecord | None,
+    made: list[Notification],
+    now: datetime,
+    *,
+    candidates: list[Candidate] | None = None,
+    rules_fired: list[str] | None = None,
+    reviewer: str | None = None,
+) -> AuditRecord:
+    """Why frontdoor did what it did for one child: ids, scores, rules and field names."""
+    return AuditRecord(
+        event_id=derived_id("aud", stage, incident.source, incident.event_id, person_reference),
         source=FRONTDOOR_SOURCE,
         produced_at=now,
-        audit_id=derived_id("aud", stage, incident_key(incident), child.person_reference),
+        audit_id=derived_id("aud", stage, incident_key(incident), person_reference),
         stage=stage,
         incident_event_id=incident.event_id,
         incident_reference=incident.incident_reference,
@@ -119,11 +147,13 @@ def decide(
         incident_type=incident.incident_type,
         children_in_incident=len(incident.children),
         child=ChildDecision(
-            person_reference=child.person_reference,
-            decision=MatchDecision(decision),
+            person_reference=person_reference,
+            decision=decision,
             record_id=record.key if record is not None else None,
-            candidates=candidates,
-            rules_fired=sorted({h.rule for h in hits}),
+            candidates=candidates or [],
+            rules_fired=rules_fired
+            if rules_fired is not None
+            else sorted({r for n in made for r in n.rules}),
             notifications=[
                 NotificationMade(
                     notification_id=n.notification_id,
@@ -137,7 +167,6 @@ def decide(
         reviewer=reviewer,
         data_quality=incident.data_quality,
     )
-    return ChildOutcome(child, decision, record, made, audit, review, candidates)
 
 
 def process_incident(

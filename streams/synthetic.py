@@ -161,7 +161,7 @@ class Incidents:
     truth: dict[str, str | None] = field(default_factory=dict)  # person ref -> record key
 
 
-_CARRIED = (
+PERSON_FIELDS = (  # what a police record and a council record both hold about a child
     "given_name",
     "family_name",
     "date_of_birth",
@@ -191,7 +191,7 @@ def _police_child(
             rec["nhs_number"] = nhs_number(rng)
         if (at.date() - born).days > 4 * 365:
             rec["school_urn"] = str(rng.randrange(100_000, 150_000))
-    child: dict[str, Any] = {k: rec[k] for k in _CARRIED if k in rec}
+    child: dict[str, Any] = {k: rec[k] for k in PERSON_FIELDS if k in rec}
     if rng.random() < 0.45:
         child.pop("nhs_number", None)  # police rarely have it
     if rng.random() < noise:

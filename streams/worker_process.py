@@ -24,10 +24,20 @@ from streams.settings import Settings
 T = TypeVar("T")
 
 
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct ports free on loopback now (held open together while chosen)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_ports(1)[0]
 
 
 def wait_for(

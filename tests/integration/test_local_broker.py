@@ -7,13 +7,14 @@ from pathlib import Path
 import pytest
 
 from streams import localkafka
-from streams.worker_process import free_port
+from streams.worker_process import free_ports
 
 
 @pytest.fixture
 def own_broker(tmp_path: Path):  # type: ignore[no-untyped-def]
+    port, controller_port = free_ports(2)
     settings = localkafka.LocalKafkaSettings(
-        port=free_port(), controller_port=free_port(), home=tmp_path / "kafka", heap="512m"
+        port=port, controller_port=controller_port, home=tmp_path / "kafka", heap="512m"
     )
     yield settings
     localkafka.stop(settings)
