@@ -184,10 +184,15 @@ def _running_pid(settings: LocalKafkaSettings) -> int | None:
     except (FileNotFoundError, ValueError):
         return None
     try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
+    except (OSError, IndexError):
         return None
-    return pid if b"kafka.Kafka" in cmdline else None
+    if state in {"Z", "X"}:  # exited, not yet reaped
+        return None
+    # The command line reads empty for an instant while the java launcher re-executes
+    # itself; a live process with our pid file is still ours then.
+    return pid if not cmdline or b"kafka.Kafka" in cmdline else None
 
 
 def log_tail(settings: LocalKafkaSettings, lines: int = 40) -> str:
@@ -220,11 +225,18 @@ def start(settings: LocalKafkaSettings) -> StartResult:
         paths["pid"].write_text(str(process.pid))
         pid = process.pid
         reused = False
+
+        def exited() -> bool:
+            return process.poll() is not None
     else:
         reused = True  # ours, still starting up
+
+        def exited() -> bool:
+            return _running_pid(settings) is None
+
     deadline = began + settings.start_timeout_s
     while time.monotonic() < deadline:
-        if _running_pid(settings) is None:
+        if exited():
             raise BrokerError(
                 f"Kafka exited during start-up; last lines of its log:\n{log_tail(settings)}"
             )
