@@ -22,7 +22,8 @@ def merge(hits: list[RuleHit]) -> dict[Recipient, list[RuleHit]]:
     return by_recipient
 
 
-def _rule_order(rule: str) -> tuple[int, str]:
+def rule_order(rule: str) -> tuple[int, str]:
+    """R2 before R10."""
     digits = "".join(c for c in rule if c.isdigit())
     return (int(digits) if digits else 10**6, rule)
 
@@ -37,7 +38,7 @@ def notifications(
 ) -> list[Notification]:
     made = []
     for recipient, group in merge(hits).items():
-        first = min(group, key=lambda h: (h.deadline, _rule_order(h.rule)))
+        first = min(group, key=lambda h: (h.deadline, rule_order(h.rule)))
         nid = notification_id(
             incident.source,
             incident.incident_reference,
@@ -54,7 +55,7 @@ def notifications(
                 incident_reference=incident.incident_reference,
                 person_reference=child.person_reference,
                 recipient=recipient,
-                rules=sorted({h.rule for h in group}, key=_rule_order),
+                rules=sorted({h.rule for h in group}, key=rule_order),
                 deadline=first.deadline,
                 deadline_clock=first.clock,
                 incident_published_at=published_at,

@@ -1,0 +1,212 @@
+"""Deadlines as data: what is due, what was acknowledged, what was missed or late. Pure.
+
+Everything frontdoor must see happen by a time is a ``Tracked`` item, keyed by an id:
+
+* a **notification** (due: an acknowledgement from its recipient by its deadline);
+* a **review** of a possible match (due: a person's decision by ``decide_by``);
+* a **watch** on a child named in an incident (due: at least one notification within
+  24 hours of the report, the College of Policing "child to notice" practice).
+
+The functions take ``now`` and return the new state with the alerts to raise; the Faust
+agent stores the state in a changelog-backed table and a timer asks it to check items
+that are due, so deadlines survive restarts and each is flagged once.
+
+A missed notification that is acknowledged later is reported twice, on purpose: a
+``missed`` alert when the deadline passes unacknowledged (someone must chase it now), and
+a ``late`` alert when the acknowledgement finally comes, saying how late it was. A
+notification acknowledged after its deadline but before the scanner noticed gets only
+the ``late`` alert.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from schemas import Acknowledgement, ComplianceAlert, Notification, PossibleMatch
+from schemas.compliance import AlertSubject
+from schemas.enums import AckStatus, Agency, AlertKind
+from schemas.envelope import derived_id
+from streams.dispatch import rule_order
+from streams.validation import FRONTDOOR_SOURCE
+
+Kind = Literal["notification", "review", "watch"]
+# An entry nobody will ever close (a notification never acknowledged) is forgotten after
+# this long; its missed alert has long been raised.
+FORGET_AFTER = timedelta(days=30)
+
+
+class Tracked(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    kind: Kind
+    incident_reference: str | None = None
+    police_source: str | None = None
+    agency: Agency | None = None
+    rules: list[str] = []
+    deadline: datetime | None = None  # None: an acknowledgement came before the notification
+    registered_at: datetime | None = None
+    acked_at: datetime | None = None
+    ack_status: AckStatus | None = None
+    closed_at: datetime | None = None
+    missed_flagged: bool = False
+    late_flagged: bool = False
+
+    @property
+    def settled(self) -> bool:
+        return self.acked_at is not None or self.closed_at is not None
+
+    def due(self, now: datetime) -> bool:
+        """Past its deadline, unsettled and not yet flagged: the scanner should check it."""
+        return (
+            self.deadline is not None
+            and not self.settled
+            and not self.missed_flagged
+            and self.deadline <= now
+        )
+
+    def forgettable(self, now: datetime) -> bool:
+        if self.kind == "notification":
+            done = self.acked_at is not None
+        else:
+            done = self.closed_at is not None
+        since = self.registered_at or self.acked_at or now
+        return done or now - since > FORGET_AFTER
+
+
+def _alert(item: Tracked, kind: AlertKind, now: datetime, lateness: timedelta) -> ComplianceAlert:
+    alert_id = derived_id("alr", kind.value, item.id)
+    subject = AlertSubject(
+        notification_id=item.id if item.kind == "notification" else None,
+        review_id=item.id if item.kind == "review" else None,
+        incident_reference=item.incident_reference,
+        police_source=item.police_source,
+    )
+    return ComplianceAlert(
+        event_id=alert_id,
+        source=FRONTDOOR_SOURCE,
+        produced_at=now,
+        alert_id=alert_id,
+        kind=kind,
+        subject=subject,
+        agency=item.agency,
+        rule="+".join(item.rules) or None,
+        deadline=item.deadline,
+        observed_at=now,
+        lateness_seconds=max(lateness.total_seconds(), 0.0),
+    )
+
+
+_MISSED = {
+    "notification": AlertKind.MISSED,
+    "review": AlertKind.REVIEW_OVERDUE,
+    "watch": AlertKind.NO_NOTIFICATION,
+}
+
+
+def track_notification(notification: Notification, now: datetime) -> Tracked:
+    return Tracked(
+        id=notification.notification_id,
+        kind="notification",
+        incident_reference=notification.incident_reference,
+        agency=notification.recipient.agency,
+        rules=notification.rules,
+        deadline=notification.deadline,
+        registered_at=now,
+    )
+
+
+def track_review(review: PossibleMatch, now: datetime) -> Tracked:
+    return Tracked(
+        id=review.review_id,
+        kind="review",
+        incident_reference=review.incident_reference,
+        police_source=review.police_source,
+        deadline=review.decide_by,
+        registered_at=now,
+    )
+
+
+def watch_id(police_source: str, incident_reference: str, person_reference: str) -> str:
+    return derived_id("wch", police_source, incident_reference, person_reference)
+
+
+def track_watch(
+    police_source: str,
+    incident_reference: str,
+    person_reference: str,
+    deadline: datetime,
+    now: datetime,
+) -> Tracked:
+    return Tracked(
+        id=watch_id(police_source, incident_reference, person_reference),
+        kind="watch",
+        incident_reference=incident_reference,
+        police_source=police_source,
+        deadline=deadline,
+        registered_at=now,
+    )
+
+
+def register(
+    held: Tracked | None, new: Tracked, now: datetime
+) -> tuple[Tracked, list[ComplianceAlert]]:
+    """Start tracking; a re-sent notification keeps its earliest deadline and all rules."""
+    if held is None:
+        return new, []
+    merged = held.model_copy(
+        update={
+            "kind": new.kind,
+            "incident_reference": new.incident_reference,
+            "police_source": new.police_source or held.police_source,
+            "agency": new.agency,
+            "rules": sorted(set(held.rules) | set(new.rules), key=rule_order),
+            "deadline": min(d for d in (held.deadline, new.deadline) if d is not None)
+            if (held.deadline or new.deadline)
+            else None,
+            "registered_at": held.registered_at or new.registered_at,
+        }
+    )
+    return _late_if_acked_after(merged, now)
+
+
+def acknowledge(
+    held: Tracked | None, ack: Acknowledgement, now: datetime
+) -> tuple[Tracked, list[ComplianceAlert]]:
+    """The first acknowledgement counts; later ones change nothing."""
+    item = held or Tracked(id=ack.notification_id, kind="notification", agency=ack.agency)
+    if item.acked_at is not None:
+        return item, []
+    item = item.model_copy(update={"acked_at": ack.acknowledged_at, "ack_status": ack.status})
+    return _late_if_acked_after(item, now)
+
+
+def _late_if_acked_after(item: Tracked, now: datetime) -> tuple[Tracked, list[ComplianceAlert]]:
+    if (
+        item.acked_at is None
+        or item.deadline is None
+        or item.late_flagged
+        or item.acked_at <= item.deadline
+    ):
+        return item, []
+    flagged = item.model_copy(update={"late_flagged": True})
+    return flagged, [_alert(flagged, AlertKind.LATE, now, item.acked_at - item.deadline)]
+
+
+def close(held: Tracked | None, now: datetime) -> Tracked | None:
+    """A review decided or a watch satisfied."""
+    if held is None or held.closed_at is not None:
+        return held
+    return held.model_copy(update={"closed_at": now})
+
+
+def check(held: Tracked, now: datetime) -> tuple[Tracked, list[ComplianceAlert]]:
+    """Flag an unsettled item whose deadline has passed, once."""
+    if not held.due(now):
+        return held, []
+    assert held.deadline is not None
+    flagged = held.model_copy(update={"missed_flagged": True})
+    return flagged, [_alert(flagged, _MISSED[held.kind], now, now - held.deadline)]
