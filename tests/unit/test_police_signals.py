@@ -1,0 +1,85 @@
+"""Late police reports, sequence gaps and batching, with a fake clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from schemas import PoliceIncident
+from schemas.enums import AlertKind
+from streams.police_signals import BatchingDetector, late_report, observe, overdue_gaps
+from tests import factories
+
+NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+DAY = timedelta(hours=24)
+
+
+def incident(occurred: datetime, reported: datetime, ref: str = "CAD-1") -> PoliceIncident:
+    return PoliceIncident.model_validate(
+        factories.incident(
+            occurred_at=occurred.isoformat(),
+            reported_at=reported.isoformat(),
+            incident_reference=ref,
+        )
+    )
+
+
+def test_a_report_within_the_limit_is_not_late() -> None:
+    assert late_report(incident(NOW - DAY, NOW), DAY, NOW) is None
+
+
+def test_a_report_past_the_limit_is_late_by_how_much() -> None:
+    alert = late_report(incident(NOW - timedelta(days=3), NOW), DAY, NOW)
+    assert alert is not None and alert.kind is AlertKind.LATE_POLICE_REPORT
+    assert alert.lateness_seconds == 2 * 86400
+    assert alert.subject.police_source == "MPS" and alert.incident_type is not None
+
+
+def test_a_gap_filled_in_time_raises_nothing() -> None:
+    state = None
+    for n in (1, 2, 4, 5):
+        state = observe(state, "MPS", n, NOW)
+    assert state is not None and [(g.first, g.last) for g in state.gaps] == [(3, 3)]
+    state = observe(state, "MPS", 3, NOW + timedelta(minutes=5))
+    assert state.gaps == []
+    assert overdue_gaps(state, timedelta(minutes=30), NOW + timedelta(hours=1))[1] == []
+
+
+def test_a_gap_not_filled_in_time_names_the_missing_range_once() -> None:
+    state = observe(observe(None, "MPS", 10, NOW), "MPS", 15, NOW)
+    state = observe(state, "MPS", 12, NOW)  # one of the missing ones arrives
+    assert [(g.first, g.last) for g in state.gaps] == [(11, 11), (13, 14)]
+    too_soon = overdue_gaps(state, timedelta(minutes=30), NOW + timedelta(minutes=29))[1]
+    assert too_soon == []
+    state, alerts = overdue_gaps(state, timedelta(minutes=30), NOW + timedelta(minutes=31))
+    assert [(a.subject.sequence_from, a.subject.sequence_to) for a in alerts] == [
+        (11, 11),
+        (13, 14),
+    ]
+    assert all(a.kind is AlertKind.SEQUENCE_GAP for a in alerts)
+    assert overdue_gaps(state, timedelta(minutes=30), NOW + timedelta(hours=5))[1] == []
+
+
+def test_duplicates_and_reordering_do_not_open_gaps() -> None:
+    state = None
+    for n in (1, 3, 2, 2, 3, 4):
+        state = observe(state, "MPS", n, NOW)
+    assert state is not None and state.gaps == [] and state.highest == 4
+
+
+def test_a_burst_of_old_events_is_batching_and_fresh_ones_are_not() -> None:
+    detector = BatchingDetector(min_events=5)
+    fresh = [
+        detector.observe(incident(NOW - timedelta(hours=1), NOW, f"F{n}"), NOW) for n in range(10)
+    ]
+    assert fresh == [None] * 10
+    old = BatchingDetector(min_events=5)
+    alerts = [
+        old.observe(
+            incident(NOW - timedelta(days=7), NOW - timedelta(days=6), f"O{n}"),
+            NOW + timedelta(seconds=n),
+        )
+        for n in range(6)
+    ]
+    assert alerts[:4] == [None] * 4
+    assert alerts[4] is not None and alerts[4].kind is AlertKind.BATCHING
+    assert alerts[4].alert_id == alerts[5].alert_id  # one alert per source per hour
