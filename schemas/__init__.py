@@ -11,6 +11,7 @@ from schemas.compliance import ComplianceAlert
 from schemas.council import ChildRecord, ChildRecordDeleted
 from schemas.deadletter import DeadLetter
 from schemas.envelope import DataQualityWarning, Envelope
+from schemas.meeting import StrategyMeeting
 from schemas.notification import Notification
 from schemas.police import InvolvedChild, PoliceIncident
 from schemas.review import PossibleMatch, ReviewDecision
@@ -29,4 +30,5 @@ __all__ = [
     "PoliceIncident",
     "PossibleMatch",
     "ReviewDecision",
+    "StrategyMeeting",
 ]

@@ -24,21 +24,43 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.partitioner import murmur2
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 from prometheus_client import generate_latest
 from pydantic import BaseModel, ValidationError
 
-from schemas import ChildRecord, DeadLetter, PoliceIncident, ReviewDecision
+from schemas import (
+    Acknowledgement,
+    ChildRecord,
+    ComplianceAlert,
+    DeadLetter,
+    PoliceIncident,
+    ReviewDecision,
+    StrategyMeeting,
+)
 from schemas.council import ChildRecordDeleted
-from schemas.enums import MatchDecision
+from schemas.deadletter import DeadLetterReason
+from schemas.enums import Agency, AlertKind, MatchDecision
 from schemas.notification import Notification
 from streams import metrics, topics
+from streams.deadlines import (
+    DeadlineCommand,
+    Tracked,
+    acknowledge,
+    check,
+    close,
+    register,
+    track_notification,
+    track_review,
+    track_watch,
+    watch_id,
+)
 from streams.history import ChildNotified, Seen, escalation, remember
 from streams.pipeline import (
     ChildOutcome,
@@ -50,17 +72,29 @@ from streams.pipeline import (
     pending_after,
     process_incident,
     rematch,
+    review_id,
+)
+from streams.police_signals import (
+    BatchingDetector,
+    SequenceObserved,
+    SourceSequence,
+    late_report,
+    observe,
+    overdue_gaps,
+    report_delay,
 )
 from streams.policy import Policy, PolicyError, load_policy
 from streams.replica import Replica
 from streams.settings import Settings
-from streams.validation import Origin, validate
+from streams.validation import Origin, dead_letter_for, validate
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 E = TypeVar("E", bound=BaseModel)
 SWEEP_INTERVAL_S = 300.0
+DEADLINE_SCAN_INTERVAL_S = 1.0  # a miss is flagged within about a second of its deadline
+SEQUENCE_SCAN_INTERVAL_S = 5.0
 
 
 def utc_now() -> datetime:
@@ -160,11 +194,36 @@ def create_app(
     dead_letters = topic(topics.DEAD_LETTERS)
     reviews_out = topic(topics.REVIEW_MATCHES)
     notify_out = {agency: topic(spec) for agency, spec in topics.NOTIFY.items()}
+    alerts_out = topic(topics.COMPLIANCE_ALERTS)
+    deadlines_out = topic(topics.DEADLINES)
+    sequences = topic(topics.SEQUENCES)
+    meetings = topic(topics.MEETINGS)
+    acks_name = topics.topic_name(topics.ACKS, settings)
+    deadlines_name = topics.topic_name(topics.DEADLINES, settings)
+    # Acknowledgements and deadline commands share one agent: both are keyed by the
+    # notification id and co-partitioned, so one worker owns each deadline.
+    deadline_events = app.topic(
+        deadlines_name,
+        acks_name,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+    signals = policy.signals
+    batching = BatchingDetector(
+        window=timedelta(minutes=signals.batching_window_minutes),
+        min_events=signals.batching_min_events,
+        stale_after=timedelta(hours=signals.batching_stale_hours),
+    )
 
     # Keys and values are bytes, so what recovery reads back from a changelog is what was
     # written (a str key would come back as bytes and miss).
     pending = app.Table("pending", default=None, key_type=bytes, value_type=bytes)
     history = app.Table("child-history", default=None, key_type=bytes, value_type=bytes)
+    deadline_table = app.Table("deadlines", default=None, key_type=bytes, value_type=bytes)
+    sequence_table = app.Table("sequences", default=None, key_type=bytes, value_type=bytes)
+    meeting_table = app.Table("meetings", default=None, key_type=bytes, value_type=bytes)
 
     async def send(out: faust.TopicT, key: str, value: BaseModel) -> None:
         await out.send(key=key.encode(), value=value.model_dump_json().encode())
@@ -182,13 +241,55 @@ def create_app(
                 agency=notification.recipient.agency.value, rule=rule
             ).inc()
 
-    async def publish(incident: PoliceIncident, outcomes: Iterable[ChildOutcome]) -> None:
+    async def track(command: DeadlineCommand) -> None:
+        await send(deadlines_out, command.id, command)
+
+    async def publish(
+        incident: PoliceIncident,
+        outcomes: Iterable[ChildOutcome],
+        published_at: datetime | None = None,
+        settles_review: str | None = None,
+    ) -> None:
         key = incident_key(incident)
+        now = clock()
         for outcome in outcomes:
+            ref = outcome.child.person_reference
             for notification in outcome.notifications:
                 await send_notification(notification)
+                await track(
+                    DeadlineCommand(
+                        op="track",
+                        id=notification.notification_id,
+                        item=track_notification(notification, now),
+                    )
+                )
+            if published_at is not None and outcome.notifications:
+                metrics.PROCESSING_LATENCY.observe(max((now - published_at).total_seconds(), 0))
             if outcome.review is not None:
                 await send(reviews_out, key, outcome.review)
+                await track(
+                    DeadlineCommand(
+                        op="track",
+                        id=outcome.review.review_id,
+                        item=track_review(outcome.review, now),
+                    )
+                )
+            elif outcome.audit.stage == "rematched":
+                await track(DeadlineCommand(op="close", id=review_id(incident, outcome.child)))
+            watch = watch_id(incident.source, incident.incident_reference, ref)
+            if not outcome.notifications and outcome.audit.stage == "routed":
+                due = incident.reported_at + timedelta(hours=policy.signals.no_notification_hours)
+                await track(
+                    DeadlineCommand(
+                        op="track",
+                        id=watch,
+                        item=track_watch(
+                            incident.source, incident.incident_reference, ref, due, now
+                        ),
+                    )
+                )
+            elif outcome.notifications and outcome.audit.stage != "routed":
+                await track(DeadlineCommand(op="close", id=watch))
             await send(audit_out, key, outcome.audit)
             metrics.MATCH_DECISIONS.labels(
                 decision=outcome.decision, stage=outcome.audit.stage
@@ -235,14 +336,17 @@ def create_app(
             now = clock()
             result = await accept(event, PoliceIncident, topics.POLICE_INCIDENTS)
             if result is not None:
-                metrics.INCIDENTS_RECEIVED.labels(incident_type=result.incident_type.value).inc()
+                metrics.INCIDENTS_RECEIVED.labels(
+                    force=signals.force_label(result.source),
+                    incident_type=result.incident_type.value,
+                ).inc()
                 metrics.CHILDREN_RECEIVED.inc(len(result.children))
                 for warning in result.data_quality:
                     metrics.DATA_QUALITY_WARNINGS.labels(code=warning.code.value).inc()
-                outcomes = process_incident(
-                    result, replica, policy, calendar, now, _message_time(message)
-                )
-                await publish(result, outcomes)
+                await police_signals_for(result, now)
+                published_at = _message_time(message)
+                outcomes = process_incident(result, replica, policy, calendar, now, published_at)
+                await publish(result, outcomes, published_at)
                 key = incident_key(result)
                 stored = load_pending(key)
                 store_pending(
@@ -270,6 +374,7 @@ def create_app(
                 outcome=what if outcome is not None else "not_applied"
             ).inc()
             if outcome is not None:
+                await track(DeadlineCommand(op="close", id=result.review_id))
                 await publish(entry.incident, [outcome])
                 store_pending(key, left)
 
@@ -315,6 +420,188 @@ def create_app(
                     clock(),
                 )
                 await send(audit_out, notified.seen.incident_key, audit)
+
+    async def raise_alerts(alerts: Iterable[ComplianceAlert]) -> None:
+        for alert in alerts:
+            await send(alerts_out, alert.alert_id, alert)
+            metrics.ALERTS.labels(kind=alert.kind.value).inc()
+            by_rule = {AlertKind.MISSED: metrics.MISSED, AlertKind.LATE: metrics.LATE}
+            counter = by_rule.get(alert.kind)
+            if counter is not None and alert.agency is not None:
+                for rule in (alert.rule or "").split("+"):
+                    counter.labels(agency=alert.agency.value, rule=rule).inc()
+
+    async def police_signals_for(incident: PoliceIncident, now: datetime) -> None:
+        force = signals.force_label(incident.source)
+        delay = report_delay(incident).total_seconds()
+        metrics.REPORT_DELAY.labels(force=force).observe(max(delay, 0))
+        limit = timedelta(hours=signals.late_report_limit(incident.incident_type))
+        late = late_report(incident, limit, now)
+        if late is not None:
+            metrics.LATE_REPORTS.labels(
+                force=force, incident_type=incident.incident_type.value
+            ).inc()
+            await raise_alerts([late])
+        burst = batching.observe(incident, now)
+        if burst is not None and burst.alert_id not in batching_raised:
+            batching_raised.add(burst.alert_id)
+            metrics.BATCHING.labels(force=force).inc()
+            await raise_alerts([burst])
+        await send(
+            sequences,
+            incident.source,
+            SequenceObserved(source=incident.source, sequence=incident.sequence),
+        )
+
+    batching_raised: set[str] = set()
+    parsed: dict[bytes, tuple[bytes, Tracked]] = {}
+    check_requested: set[str] = set()
+
+    def load_tracked(key: str) -> Tracked | None:
+        raw = deadline_table.get(key.encode())
+        return Tracked.model_validate_json(raw) if raw else None
+
+    def store_tracked(key: str, item: Tracked | None) -> None:
+        if item is None:
+            if deadline_table.get(key.encode()) is not None:
+                del deadline_table[key.encode()]
+        else:
+            deadline_table[key.encode()] = item.model_dump_json().encode()
+
+    @app.agent(deadline_events, concurrency=1)
+    async def handle_deadlines(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            now = clock()
+            if event.message.topic == acks_name:
+                ack = await accept(event, Acknowledgement, topics.ACKS)
+                if ack is None:
+                    continue
+                if event.message.key != ack.notification_id.encode():
+                    await dead_letter(
+                        topics.ACKS,
+                        event.message.key,
+                        dead_letter_for(
+                            event.value,
+                            _origin(event.message),
+                            now,
+                            "schema",
+                            [
+                                DeadLetterReason(
+                                    location="(key)",
+                                    error_type="key_mismatch",
+                                    message="the record key must be the notification_id",
+                                )
+                            ],
+                        ),
+                    )
+                    continue
+                held = load_tracked(ack.notification_id)
+                item, alerts = acknowledge(held, ack, now)
+                if held is None or held.acked_at is None:
+                    agency = ack.agency.value
+                    metrics.ACKNOWLEDGEMENTS.labels(agency=agency, status=ack.status.value).inc()
+                    if item.registered_at is not None:
+                        waited = (ack.acknowledged_at - item.registered_at).total_seconds()
+                        metrics.ACK_SECONDS.labels(agency=agency).observe(max(waited, 0))
+                store_tracked(ack.notification_id, item)
+                await raise_alerts(alerts)
+                continue
+            command = DeadlineCommand.model_validate_json(event.value)
+            held = load_tracked(command.id)
+            if command.op == "track" and command.item is not None:
+                item, alerts = register(held, command.item, now)
+                store_tracked(command.id, item)
+                await raise_alerts(alerts)
+            elif command.op == "close":
+                store_tracked(command.id, close(held, now))
+            elif held is not None:
+                item, alerts = check(held, now)
+                check_requested.discard(command.id)
+                store_tracked(command.id, None if item.forgettable(now) else item)
+                await raise_alerts(alerts)
+
+    def owned_partitions(name: str) -> set[int]:
+        return {tp.partition for tp in _assignment(app) if tp.topic == name}
+
+    @app.timer(interval=DEADLINE_SCAN_INTERVAL_S)  # type: ignore[untyped-decorator]
+    async def scan_deadlines() -> None:
+        """Ask for a check of every item due; publish the open-work gauges."""
+        now = clock()
+        mine = owned_partitions(deadlines_name)
+        open_by: dict[str, list[Tracked]] = {a.value: [] for a in Agency}
+        awaiting_review = 0
+        for raw_key, raw in list(deadline_table.items()):
+            if _partition_of(raw_key, settings.partitions) not in mine:
+                continue
+            cached = parsed.get(raw_key)
+            item = cached[1] if cached and cached[0] == raw else Tracked.model_validate_json(raw)
+            parsed[raw_key] = (raw, item)
+            if item.kind == "notification" and not item.settled and item.agency is not None:
+                open_by[item.agency.value].append(item)
+            elif item.kind == "review" and not item.settled:
+                awaiting_review += 1
+            if (item.due(now) or item.forgettable(now)) and item.id not in check_requested:
+                check_requested.add(item.id)
+                await track(DeadlineCommand(op="check", id=item.id))
+        for gone in set(parsed) - set(deadline_table.keys()):
+            parsed.pop(gone, None)
+        metrics.REVIEWS_AWAITING.set(awaiting_review)
+        for agency, items in open_by.items():
+            _open_work_gauges(agency, items, now)
+
+    @app.agent(sequences, concurrency=1)
+    async def handle_sequences(stream: faust.StreamT[bytes]) -> None:
+        window = timedelta(minutes=signals.sequence_gap_minutes)
+        async for event in stream.events():
+            seen = SequenceObserved.model_validate_json(event.value)
+            key = seen.source.encode()
+            raw = sequence_table.get(key)
+            state = SourceSequence.model_validate_json(raw) if raw else None
+            now = clock()
+            if seen.sequence is not None:
+                state = observe(state, seen.source, seen.sequence, now)
+            if state is None:
+                continue
+            state, alerts = overdue_gaps(state, window, now)
+            sequence_table[key] = state.model_dump_json().encode()
+            force = signals.force_label(seen.source)
+            for alert in alerts:
+                metrics.SEQUENCE_GAPS.labels(force=force).inc()
+                span = (alert.subject.sequence_to or 0) - (alert.subject.sequence_from or 0) + 1
+                metrics.SEQUENCE_MISSING.labels(force=force).inc(span)
+            await raise_alerts(alerts)
+
+    @app.timer(interval=SEQUENCE_SCAN_INTERVAL_S)  # type: ignore[untyped-decorator]
+    async def scan_sequences() -> None:
+        now = clock()
+        window = timedelta(minutes=signals.sequence_gap_minutes)
+        for raw in list(sequence_table.values()):
+            state = SourceSequence.model_validate_json(raw)
+            if any(not g.alerted and g.opened_at + window <= now for g in state.gaps):
+                await send(sequences, state.source, SequenceObserved(source=state.source))
+
+    meeting_counts: dict[str, list[int]] = {}
+
+    @app.agent(meetings, concurrency=1)
+    async def handle_meetings(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            meeting = await accept(event, StrategyMeeting, topics.MEETINGS)
+            if meeting is None:
+                continue
+            key = meeting.meeting_id.encode()
+            if meeting.status != "held" or meeting_table.get(key) == b"held":
+                meeting_table[key] = meeting.status.encode()
+                continue
+            meeting_table[key] = b"held"
+            for party in meeting.invited:
+                came = party in meeting.attended
+                metrics.MEETING_INVITES.labels(party=party.value).inc()
+                if came:
+                    metrics.MEETING_ATTENDANCE.labels(party=party.value).inc()
+                counts = meeting_counts.setdefault(party.value, [0, 0])
+                counts[0] += 1
+                counts[1] += int(came)
+                metrics.MEETING_PARTICIPATION.labels(party=party.value).set(counts[1] / counts[0])
 
     async def request_rematch(changed: list[str] | None) -> None:
         """Ask the owner of each waiting incident that these changed records could affect
@@ -453,6 +740,29 @@ def _json_list(raw: bytes | None) -> list[Any]:
 
 def _dump_list(items: list[Seen]) -> bytes:
     return ("[" + ",".join(s.model_dump_json() for s in items) + "]").encode()
+
+
+def _partition_of(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner (murmur2) puts ``key`` in."""
+    return int(murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+def _origin(message: Any) -> Origin:
+    return Origin(message.topic, message.partition, message.offset, message.key)
+
+
+def _open_work_gauges(agency: str, items: list[Tracked], now: datetime) -> None:
+    metrics.OPEN_NOTIFICATIONS.labels(agency=agency).set(len(items))
+    for label, hours in (("1h", 1), ("4h", 4), ("24h", 24)):
+        horizon = now + timedelta(hours=hours)
+        due = sum(1 for i in items if i.deadline is not None and now < i.deadline <= horizon)
+        metrics.DUE_SOON.labels(agency=agency, within=label).set(due)
+    overdue = [i for i in items if i.deadline is not None and i.deadline <= now]
+    metrics.DUE_SOON.labels(agency=agency, within="overdue").set(len(overdue))
+    ages = [(now - i.registered_at).total_seconds() for i in items if i.registered_at]
+    metrics.OLDEST_PENDING.labels(agency=agency).set(max(ages, default=0))
+    past = [(now - i.deadline).total_seconds() for i in overdue if i.deadline is not None]
+    metrics.OLDEST_PAST_DEADLINE.labels(agency=agency).set(max(past, default=0))
 
 
 def _assignment(app: FrontdoorApp) -> set[TP]:

@@ -24,9 +24,12 @@ from schemas import (
     PoliceIncident,
     PossibleMatch,
     ReviewDecision,
+    StrategyMeeting,
 )
 from streams import topics
+from streams.deadlines import DeadlineCommand
 from streams.history import ChildNotified
+from streams.police_signals import SequenceObserved
 
 SCHEMAS_DIR = Path(__file__).resolve().parents[1] / "schemas"
 JSONSCHEMA_DIR = SCHEMAS_DIR / "jsonschema"
@@ -43,11 +46,14 @@ EVENTS: dict[str, type[BaseModel]] = {
     "review-decision": ReviewDecision,
     "dead-letter": DeadLetter,
     "audit-record": AuditRecord,
+    "strategy-meeting": StrategyMeeting,
 }
 # frontdoor's own internal topics: described too, but no one outside publishes to them.
 INTERNAL: dict[str, type[BaseModel]] = {
     "rematch-request": topics.RematchRequest,
     "child-notified": ChildNotified,
+    "deadline-command": DeadlineCommand,
+    "sequence-observed": SequenceObserved,
 }
 MESSAGES = {**EVENTS, **INTERNAL}
 _NAME_OF = {model: name for name, model in MESSAGES.items()}

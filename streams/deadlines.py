@@ -100,6 +100,16 @@ def _alert(item: Tracked, kind: AlertKind, now: datetime, lateness: timedelta) -
     )
 
 
+class DeadlineCommand(BaseModel):
+    """Internal: start tracking an item, close it, or check it now (keyed by item id)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    op: Literal["track", "close", "check"]
+    id: str
+    item: Tracked | None = None
+
+
 _MISSED = {
     "notification": AlertKind.MISSED,
     "review": AlertKind.REVIEW_OVERDUE,

@@ -98,6 +98,15 @@ class SourceSequence(BaseModel):
     MAX_GAPS: ClassVar[int] = 1000
 
 
+class SequenceObserved(BaseModel):
+    """Internal: one sequence number from a force, re-keyed by the force (source)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str
+    sequence: int | None = None  # None: a periodic check, no new number
+
+
 def observe(
     state: SourceSequence | None, source: str, number: int, now: datetime
 ) -> SourceSequence:

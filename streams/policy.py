@@ -107,6 +107,28 @@ class RepeatRule(_Strict):
     deadline: DeadlineSpec
 
 
+class Signals(_Strict):
+    """Thresholds for the compliance signals (DOMAIN.md §7); all LOCAL."""
+
+    late_report_hours: float = Field(default=24, gt=0)
+    late_report_hours_by_type: dict[IncidentType, float] = {}
+    no_notification_hours: float = Field(default=24, gt=0)
+    sequence_gap_minutes: float = Field(default=30, gt=0)
+    batching_window_minutes: float = Field(default=10, gt=0)
+    batching_min_events: int = Field(default=20, ge=2)
+    batching_stale_hours: float = Field(default=24, gt=0)
+    police_sources: list[str] = Field(
+        default_factory=list,
+        description="Force codes that may appear as a metric label; any other is 'other'.",
+    )
+
+    def late_report_limit(self, incident_type: IncidentType) -> float:
+        return self.late_report_hours_by_type.get(incident_type, self.late_report_hours)
+
+    def force_label(self, source: str) -> str:
+        return source if source in self.police_sources else "other"
+
+
 class Holiday(_Strict):
     first: date
     last: date
@@ -127,6 +149,7 @@ class Policy(_Strict):
     rules: list[Rule] = Field(min_length=1)
     home_council_rule: HomeCouncilRule = HomeCouncilRule()
     repeat_rule: RepeatRule | None = None
+    signals: Signals = Signals()
 
     @field_validator("timezone")
     @classmethod

@@ -19,9 +19,12 @@ from schemas import (
     PoliceIncident,
     PossibleMatch,
     ReviewDecision,
+    StrategyMeeting,
 )
 from schemas.enums import Agency
+from streams.deadlines import DeadlineCommand
 from streams.history import ChildNotified
+from streams.police_signals import SequenceObserved
 from streams.settings import Settings
 
 DAY_MS = 24 * 3600 * 1000
@@ -142,6 +145,35 @@ CHILD_HISTORY = TopicSpec(
 )
 
 
+DEADLINES = TopicSpec(
+    "frontdoor.deadlines.v1",
+    key="<notification id, review id or watch id>",
+    message=DeadlineCommand,
+    description="Internal: start tracking a deadline, close it, or check it now. "
+    "Co-partitioned with notify.acks.v1.",
+    publishers=("frontdoor",),
+    consumers=("frontdoor",),
+    config={"retention.ms": str(7 * DAY_MS)},
+)
+SEQUENCES = TopicSpec(
+    "frontdoor.sequences.v1",
+    key="<force code>",
+    message=SequenceObserved,
+    description="Internal: police sequence numbers re-keyed by force, for gap detection.",
+    publishers=("frontdoor",),
+    consumers=("frontdoor",),
+    config={"retention.ms": str(7 * DAY_MS)},
+)
+MEETINGS = TopicSpec(
+    "meetings.strategy.v1",
+    key="<meeting id>",
+    message=StrategyMeeting,
+    description="Strategy meetings: invited and attending agencies.",
+    publishers=("council case management systems",),
+    consumers=("frontdoor",),
+)
+
+
 def notify_topic(agency: Agency) -> TopicSpec:
     return TopicSpec(
         f"notify.{agency.value}.v1",
@@ -165,8 +197,11 @@ ALL: tuple[TopicSpec, ...] = (
     COMPLIANCE_ALERTS,
     AUDIT,
     DEAD_LETTERS,
+    MEETINGS,
     REMATCH,
     CHILD_HISTORY,
+    DEADLINES,
+    SEQUENCES,
 )
 
 

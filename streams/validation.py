@@ -42,7 +42,7 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return path
 
 
-def _dead_letter(
+def dead_letter_for(
     raw: bytes,
     origin: Origin,
     now: datetime,
@@ -78,7 +78,7 @@ def validate(model: type[E], raw: bytes | None, origin: Origin, now: datetime) -
         reason = DeadLetterReason(
             location="", error_type="json_invalid", message=f"not valid UTF-8 JSON {where}"
         )
-        return _dead_letter(raw, origin, now, "not_json", [reason])
+        return dead_letter_for(raw, origin, now, "not_json", [reason])
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -88,6 +88,6 @@ def validate(model: type[E], raw: bytes | None, origin: Origin, now: datetime) -
             for e in errors
         ]
         unsupported = any("schema_version major" in e["msg"] for e in errors)
-        return _dead_letter(
+        return dead_letter_for(
             raw, origin, now, "unsupported_version" if unsupported else "schema", reasons
         )

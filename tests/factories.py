@@ -178,6 +178,19 @@ _AUDIT: dict[str, Any] = {
     "child": {"person_reference": "MPS-P-1", "decision": "auto", "record_id": "E09000030:C-100"},
 }
 
+_MEETING: dict[str, Any] = {
+    "event_id": "mtg-evt-1",
+    "source": "E09000030",
+    "produced_at": NOW,
+    "meeting_id": "SM-2026-0042",
+    "council_code": "E09000030",
+    "incident_reference": "CAD-2026-000123",
+    "status": "held",
+    "scheduled_for": "2026-11-27T14:00:00+00:00",
+    "invited": ["police", "social_care", "school", "health"],
+    "attended": ["social_care", "school"],
+}
+
 EXAMPLES: dict[str, dict[str, Any]] = {
     "police-incident": _INCIDENT,
     "child-record": _CHILD_RECORD,
@@ -188,6 +201,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "review-decision": _REVIEW_DECISION,
     "dead-letter": _DEAD_LETTER,
     "audit-record": _AUDIT,
+    "strategy-meeting": _MEETING,
 }
 
 
