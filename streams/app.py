@@ -409,6 +409,13 @@ def create_app(
             escalated = escalation(after, notified, policy, calendar, clock())
             if escalated is not None:
                 await send_notification(escalated)
+                await track(
+                    DeadlineCommand(
+                        op="track",
+                        id=escalated.notification_id,
+                        item=track_notification(escalated, clock()),
+                    )
+                )
                 decision = MatchDecision.AUTO if notified.record else None
                 audit = audit_record(
                     notified.incident,

@@ -47,7 +47,8 @@ def start(settings: Settings, tmp_path: Path) -> Iterator[StartWorker]:
     started: list[WorkerProcess] = []
 
     def _start() -> WorkerProcess:
-        running = start_worker(settings, tmp_path / f"worker-{len(started)}.log")
+        own = settings.model_copy(update={"web_port": free_port()}) if started else settings
+        running = start_worker(own, tmp_path / f"worker-{len(started)}.log")
         started.append(running)
         running.wait_ready(90)
         return running
