@@ -9,7 +9,17 @@ STAMP  := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 TEST_KAFKA := FRONTDOOR_KAFKA_PORT=19092 FRONTDOOR_KAFKA_CONTROLLER_PORT=19093 \
               FRONTDOOR_KAFKA_HOME=.local/kafka-test
 
-.PHONY: demo test lint unit integration venv kafka-start kafka-stop contracts clean
+.PHONY: demo test lint unit integration venv tools kafka-start kafka-stop contracts clean
+
+# promtool and amtool (Debian's prometheus and prometheus-alertmanager) for the rule and
+# routing tests; installed once, as root or through sudo.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+tools:
+	@command -v promtool >/dev/null && command -v amtool >/dev/null || { \
+	  echo "installing prometheus and prometheus-alertmanager (Debian packages) ..."; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
+	    prometheus prometheus-alertmanager >/dev/null; }
 
 venv: $(STAMP)
 
@@ -27,8 +37,8 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-unit: venv
-	$(BIN)/pytest -q tests/unit
+unit: venv tools
+	$(BIN)/pytest -q tests/unit tests/deploy
 
 integration: venv
 	$(TEST_KAFKA) $(BIN)/frontdoor kafka start
