@@ -703,6 +703,7 @@ async def _follow_records(
                 await asyncio.gather(*(_reached(consumer, tp, targets[tp]) for tp in partitions))
             ):
                 ready.set()
+                metrics.LAST_PROCESSED.set(time.time())  # "stalled" counts from readiness
                 log.info(
                     "council records replica caught up: %d records in %.1f s",
                     len(replica),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
 
 
 def _kafka(args: argparse.Namespace) -> int:
@@ -70,6 +72,44 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(seed=args.seed, incidents_count=args.incidents, council_size=args.council_size)
 
 
+def _when(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset, e.g. 2026-11-23T00:00Z")
+    return moment
+
+
+def _report(args: argparse.Namespace) -> int:
+    from schemas import Acknowledgement, ComplianceAlert, Notification
+    from streams import report, topics
+    from streams.settings import Settings
+    from streams.topic_io import read_all
+
+    settings = Settings()
+    sent = [
+        Notification.model_validate_json(m.value)
+        for m in read_all(settings, list(topics.NOTIFY.values()))
+    ]
+    acks = []
+    for m in read_all(settings, [topics.ACKS]):
+        try:
+            acks.append(Acknowledgement.model_validate_json(m.value))
+        except ValueError:
+            continue  # invalid acknowledgements are on the dead-letter topic already
+    alerts = [
+        ComplianceAlert.model_validate_json(m.value)
+        for m in read_all(settings, [topics.COMPLIANCE_ALERTS])
+    ]
+    built = report.build(sent, acks, alerts, args.since, args.until, datetime.now(UTC))
+    text = report.render(built, args.format)
+    if args.output:
+        Path(args.output).write_text(text)
+        print(f"wrote {args.output} ({len(built.rows)} agency/rule rows)", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="frontdoor", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -89,6 +129,13 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run a stream-processing worker")
     worker.add_argument("-l", "--loglevel", default="info")
     worker.set_defaults(func=_worker)
+
+    rep = sub.add_parser("report", help="compliance report from the topics")
+    rep.add_argument("--since", type=_when, required=True, help="ISO time with offset")
+    rep.add_argument("--until", type=_when, required=True, help="ISO time with offset")
+    rep.add_argument("--format", choices=["table", "csv", "json", "html"], default="table")
+    rep.add_argument("--output", help="write to this file instead of standard output")
+    rep.set_defaults(func=_report)
 
     demo = sub.add_parser("demo", help="end-to-end demo on the local broker")
     demo.add_argument("--seed", type=int, default=7)

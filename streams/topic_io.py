@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from streams.settings import Settings
 from streams.topics import TopicSpec, topic_name
@@ -75,3 +75,45 @@ def consume(
     then ``linger_s`` more to catch records that should not be there."""
     specs = [spec] if isinstance(spec, TopicSpec) else list(spec)
     return asyncio.run(_consume(settings, specs, count, timeout_s, linger_s))
+
+
+async def _read_all(
+    settings: Settings, specs: Sequence[TopicSpec], timeout_s: float
+) -> list[Record]:
+    consumer = AIOKafkaConsumer(
+        **settings.aiokafka_options(),
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        cluster = await consumer._client.fetch_all_metadata()  # no public call returns it
+        partitions = [
+            TopicPartition(topic_name(spec, settings), p)
+            for spec in specs
+            for p in sorted(cluster.partitions_for_topic(topic_name(spec, settings)) or [])
+        ]
+        if not partitions:
+            return []
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        records: list[Record] = []
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            remaining = [tp for tp in partitions if await consumer.position(tp) < ends[tp]]
+            if not remaining:
+                return records
+            for messages in (await consumer.getmany(*remaining, timeout_ms=500)).values():
+                records.extend(messages)
+        raise TimeoutError(f"could not read every topic to its end within {timeout_s:.0f} s")
+    finally:
+        await consumer.stop()
+
+
+def read_all(
+    settings: Settings, specs: Sequence[TopicSpec], timeout_s: float = 120
+) -> list[Record]:
+    """Every record in the topics as they stand now (to the end offsets at the start)."""
+    return asyncio.run(_read_all(settings, specs, timeout_s))
