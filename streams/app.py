@@ -49,6 +49,7 @@ from schemas.deadletter import DeadLetterReason
 from schemas.enums import Agency, AlertKind, MatchDecision
 from schemas.notification import Notification
 from streams import metrics, topics
+from streams.clock import Clock
 from streams.deadlines import (
     DeadlineCommand,
     Tracked,
@@ -90,15 +91,10 @@ from streams.validation import Origin, dead_letter_for, validate
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 E = TypeVar("E", bound=BaseModel)
 SWEEP_INTERVAL_S = 300.0
 DEADLINE_SCAN_INTERVAL_S = 1.0  # a miss is flagged within about a second of its deadline
 SEQUENCE_SCAN_INTERVAL_S = 5.0
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class _IdempotentProducer(faust_aiokafka.Producer):
@@ -151,9 +147,10 @@ def _message_time(message: Any) -> datetime | None:
 
 
 def create_app(
-    settings: Settings | None = None, clock: Clock = utc_now, policy: Policy | None = None
+    settings: Settings | None = None, clock: Clock | None = None, policy: Policy | None = None
 ) -> FrontdoorApp:
     settings = settings or Settings()
+    clock = clock or settings.clock()
     policy = policy or load_policy(settings.policy_file)
     calendar = policy.calendar()
     replica = Replica()
@@ -264,7 +261,9 @@ def create_app(
                     )
                 )
             if published_at is not None and outcome.notifications:
-                metrics.PROCESSING_LATENCY.observe(max((now - published_at).total_seconds(), 0))
+                # Wall time, even under a simulated clock: Kafka timestamps are wall time.
+                waited = time.time() - published_at.timestamp()
+                metrics.PROCESSING_LATENCY.observe(max(waited, 0))
             if outcome.review is not None:
                 await send(reviews_out, key, outcome.review)
                 await track(
@@ -335,7 +334,12 @@ def create_app(
             message = event.message
             now = clock()
             result = await accept(event, PoliceIncident, topics.POLICE_INCIDENTS)
-            if result is not None:
+            if result is None:
+                # Dead-lettered, not lost: its sequence number still counts if readable.
+                seen = _sequence_of(event.value)
+                if seen is not None:
+                    await send(sequences, seen.source, seen)
+            else:
                 metrics.INCIDENTS_RECEIVED.labels(
                     force=signals.force_label(result.source),
                     incident_type=result.incident_type.value,
@@ -748,6 +752,15 @@ def _json_list(raw: bytes | None) -> list[Any]:
 
 def _dump_list(items: list[Seen]) -> bytes:
     return ("[" + ",".join(s.model_dump_json() for s in items) + "]").encode()
+
+
+def _sequence_of(raw: bytes | None) -> SequenceObserved | None:
+    """Source and sequence number from an event that failed validation, if they are there."""
+    try:
+        data = json.loads(raw or b"")
+        return SequenceObserved(source=str(data["source"]), sequence=int(data["sequence"]))
+    except (ValueError, TypeError, KeyError):
+        return None
 
 
 def _partition_of(key: bytes, partitions: int) -> int:

@@ -1,40 +1,63 @@
-"""`make demo`: the whole path on the embedded local Kafka, with a printed account of it.
+"""`make demo`: a day in the life of frontdoor on the embedded local Kafka, in about a minute.
 
-Starts (or reuses) the local broker, declares a fresh set of demo topics, publishes a
-synthetic council's child records, runs a real worker, publishes a day of police
-incidents with realistic noise, answers the possible matches as a reviewer would, sends
-a few council records late, and prints what frontdoor did. Deterministic for a seed.
+Starts (or reuses) the local broker and declares a fresh set of demo topics; publishes a
+synthetic council's child records; runs a real worker on a simulated clock (an hour a
+second); plays a day of police incidents as the force reports them (with noise, a few
+reported late, a few invalid, two lost on the way); answers possible matches as a
+reviewer would; acknowledges notifications as the agencies would (most on time, some
+late, some never); sends a few council records late; lets the deadlines pass; and prints
+what frontdoor did, ending with the compliance report for the day.
 """
 
 from __future__ import annotations
 
+import asyncio
+import heapq
 import json
+import logging
+import random
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from schemas import AuditRecord, DeadLetter, PossibleMatch
-from schemas.enums import Agency
-from streams import localkafka, topics
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from schemas import (
+    AuditRecord,
+    ComplianceAlert,
+    DeadLetter,
+    Notification,
+    PoliceIncident,
+    PossibleMatch,
+)
+from schemas.acknowledgement import Acknowledgement
+from streams import localkafka, report, topics
+from streams.clock import Clock, simulated
 from streams.policy import default_policy_text
 from streams.settings import Settings
 from streams.synthetic import (
     COUNCIL,
     DEMO_DAY,
     PERSON_FIELDS,
-    Council,
     Incidents,
     IncidentStream,
     council,
     incidents,
 )
-from streams.topic_io import Record, consume, produce
-from streams.worker_process import WorkerProcess, free_port, start_worker, wait_for
+from streams.topic_io import produce, read_all
+from streams.validation import Origin, validate
+from streams.worker_process import free_port, start_worker, wait_for
 
 DEMO_PREFIX = "demo."
+SPEED = 3600.0  # simulated seconds per wall-clock second: an hour a second
+LEAD = timedelta(hours=10)  # simulated time before the day, while the worker starts
+TAIL = timedelta(hours=30)  # after the day: deadlines pass, late acknowledgements arrive
+LOST = 2  # incidents the force never delivers (sequence gaps)
+LATE_RECORDS = 10
+ON_TIME, LATE = 0.82, 0.10  # the rest are never acknowledged
 
 
 def _say(label: str, text: str) -> None:
@@ -53,40 +76,22 @@ def _table(title: str, header: tuple[str, ...], rows: list[tuple[object, ...]]) 
             print(f"  {'-' * (sum(widths) + 2 * (len(widths) - 1))}")
 
 
-def _until(
-    what: str, fetch: Callable[[], list[Record]], want: int, timeout_s: float = 90
-) -> list[Record]:
-    found: list[Record] = []
-    live = sys.stdout.isatty()
-
-    def enough() -> bool:
-        nonlocal found
-        found = fetch()
-        if live:
-            print(f"\r  {'waiting':<11} {what}: {len(found)}/{want}   ", end="", flush=True)
-        return len(found) >= want
-
-    try:
-        wait_for(enough, timeout_s, what, interval_s=0.5)
-    finally:
-        if live:
-            print("\r" + " " * 72 + "\r", end="", flush=True)
-    return found
-
-
-def run_demo(seed: int = 7, incidents_count: int = 400, council_size: int = 5000) -> int:
+def run_demo(seed: int = 7, incidents_count: int = 700, council_size: int = 5000) -> int:
     began = time.monotonic()
     print(
         f"frontdoor demo: a council of {council_size} children and a day of police "
         f"incidents (seed {seed})\n"
     )
+    logging.getLogger("aiokafka").setLevel(logging.ERROR)  # retried warnings are noise here
     kafka = localkafka.LocalKafkaSettings()
     broker = localkafka.start(kafka)
-    how = "reused" if broker.reused else "started"
-    _say("broker", f"{broker.bootstrap} {how} in {broker.seconds:.1f} s")
+    _say(
+        "broker",
+        f"{broker.bootstrap} {'reused' if broker.reused else 'started'} in {broker.seconds:.1f} s",
+    )
 
     the_council = council(seed, council_size)
-    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    run_id = datetime.now().strftime("%Y%m%dT%H%M%S")
     # The council's own schools, so a school elsewhere routes by R2 rather than R1.
     policy_file = Path(".local/demo-policy.yaml")
     policy_file.parent.mkdir(parents=True, exist_ok=True)
@@ -97,12 +102,16 @@ def run_demo(seed: int = 7, incidents_count: int = 400, council_size: int = 5000
     )
     base = Settings(broker_url=f"kafka://{kafka.bootstrap}", partitions=2, policy_file=policy_file)
     removed = topics.delete_prefixed(base, DEMO_PREFIX)
+    epoch = time.time()
     settings = base.model_copy(
         update={
             "topic_prefix": f"{DEMO_PREFIX}{run_id}.",
             "app_id": f"frontdoor-demo-{run_id}",
             "web_port": free_port(),
             "state_dir": Path(".local/demo-state") / run_id,
+            "clock_start": DEMO_DAY - LEAD,
+            "clock_epoch": epoch,
+            "clock_speed": SPEED,
         }
     )
     created = topics.create_all(settings)
@@ -111,161 +120,203 @@ def run_demo(seed: int = 7, incidents_count: int = 400, council_size: int = 5000
         f"{sum(created.values())} created under '{settings.topic_prefix}' "
         f"({len(removed)} from the last demo removed)",
     )
-
-    t0 = time.monotonic()
     produce(settings, topics.CHILD_RECORDS, the_council.events())
-    _say(
-        "council",
-        f"{len(the_council.records)} child records published in {time.monotonic() - t0:.1f} s",
-    )
+    _say("council", f"{len(the_council.records)} child records published")
 
     log_path = Path(".local/demo-worker.log")
     worker = start_worker(settings, log_path)
+    clock = simulated(DEMO_DAY - LEAD, epoch, SPEED)
     try:
-        t0 = time.monotonic()
         worker.wait_ready(120)
-        _, health = worker.get("/health")
-        records = json.loads(health)["replica"]["records"]
         _say(
             "worker",
-            f"ready in {time.monotonic() - t0:.1f} s with {records} records "
-            f"({worker.base_url}, log {log_path})",
+            f"ready ({worker.base_url}, log {log_path}); simulated clock "
+            f"{clock():%a %d %b %H:%M} running at {SPEED:.0f}x",
         )
-        summary = _run_day(settings, worker, seed, the_council, incidents_count)
+        day = incidents(IncidentStream(seed=seed), incidents_count, the_council)
+        played = asyncio.run(_play(settings, clock, day, seed))
+        expected = _expected_children(day, played)
+        wait_for(lambda: _routed(settings) >= expected, 60, "the last incidents to be routed")
+        _, metrics_body = worker.get("/metrics")
     finally:
         code = worker.stop()
         _say("worker", f"stopped (exit code {code})")
+    try:
+        ok = _summarise(settings, day, played, metrics_body.decode())
+    finally:
         if not broker.reused:
             localkafka.stop(kafka)
             _say("broker", "stopped")
-    ok = summary()
     print(f"\ndemo took {time.monotonic() - began:.1f} s")
     return 0 if ok else 1
 
 
-def _run_day(
-    settings: Settings, worker: WorkerProcess, seed: int, the_council: Council, count: int
-) -> Callable[[], bool]:
-    day = incidents(IncidentStream(seed=seed), count, the_council)
-    t0 = time.monotonic()
-    produce(settings, topics.POLICE_INCIDENTS, day.events)
-    valid_children = len(day.truth)
-    invalid = sum(1 for _, v in day.events if not _is_valid(v))
-    _say("police", f"{len(day.events)} incidents ({valid_children} children) published")
+@dataclass
+class Played:
+    published: int = 0
+    sent: list[int] = field(default_factory=list)  # indexes of the incidents published
+    lost: list[int] = field(default_factory=list)
+    acks: Counter[str] = field(default_factory=Counter)
+    decisions: Counter[str] = field(default_factory=Counter)
+    late_records: int = 0
 
-    audits = _until(
-        "children routed",
-        lambda: consume(settings, topics.AUDIT, valid_children, 5),
-        valid_children,
-    )
-    letters = _until(
-        "dead letters", lambda: consume(settings, topics.DEAD_LETTERS, invalid, 5), invalid
-    )
-    routed_s = time.monotonic() - t0
-    _say("processed", f"{len(day.events)} incidents in {routed_s:.1f} s")
 
-    # A reviewer decides every possible match: confirm the true record if shortlisted.
-    to_review = sum(1 for m in audits if b'"decision":"review"' in m.value)
-    reviews = [
-        PossibleMatch.model_validate_json(m.value)
-        for m in consume(settings, topics.REVIEW_MATCHES, to_review, 30)
-    ]
-    decisions = []
-    for review in reviews:
-        truth = day.truth.get(review.person_reference)
-        confirm = truth is not None and truth in {c.record_id for c in review.candidates}
-        decisions.append(
+async def _play(settings: Settings, clock: Clock, day: Incidents, seed: int) -> Played:
+    """Publish what the force, the agencies and the reviewers do, as simulated time passes."""
+    rng = random.Random(seed)
+    played = Played(lost=sorted(rng.sample(range(len(day.events) // 4, len(day.events)), LOST)))
+    name = {spec.name: topics.topic_name(spec, settings) for spec in topics.ALL}
+    watched = [*topics.NOTIFY.values(), topics.REVIEW_MATCHES, topics.AUDIT]
+    producer = AIOKafkaProducer(**settings.aiokafka_options(), acks="all", enable_idempotence=True)
+    consumer = AIOKafkaConsumer(
+        *(name[s.name] for s in watched),
+        **settings.aiokafka_options(),
+        group_id=None,
+        auto_offset_reset="earliest",
+    )
+    await producer.start()
+    await consumer.start()
+    scheduled: list[tuple[datetime, int, str, bytes, bytes]] = []  # (when, n, topic, key, value)
+    seen: set[str] = set()
+    unknown: list[tuple[str, str]] = []  # (incident reference, person reference) not matched
+    n = 0
+    upcoming = 0  # index of the next incident the force will report
+    lost = set(played.lost)
+    end = DEMO_DAY + timedelta(days=1) + TAIL
+    next_report = DEMO_DAY
+    late_records_at = DEMO_DAY + timedelta(hours=20)
+    try:
+        while (now := clock()) < end:
+            while upcoming < len(day.events) and day.reported[upcoming] <= now:
+                if upcoming not in lost:
+                    key, value = day.events[upcoming]
+                    await producer.send(name[topics.POLICE_INCIDENTS.name], value, key=key)
+                    played.published += 1
+                    played.sent.append(upcoming)
+                upcoming += 1
+            batch = await consumer.getmany(timeout_ms=100)
+            for messages in batch.values():
+                for message in messages:
+                    n += 1
+                    for item in _respond(
+                        message.topic, message.value, name, seen, unknown, played, seed
+                    ):
+                        heapq.heappush(scheduled, (item[0], n, *item[1:]))
+            while scheduled and scheduled[0][0] <= now:
+                _, _, topic, key, value = heapq.heappop(scheduled)
+                await producer.send(topic, value, key=key)
+            if now >= late_records_at and not played.late_records:
+                for key, value in _late_records(day, unknown):
+                    await producer.send(name[topics.CHILD_RECORDS.name], value, key=key)
+                    played.late_records += 1
+            if now >= next_report:
+                _say(
+                    "simulated",
+                    f"{now:%a %d %b %H:%M}: {played.published} incidents "
+                    f"published, {sum(played.acks.values())} acknowledgements",
+                )
+                next_report += timedelta(hours=12)
+        await producer.flush()
+    finally:
+        await consumer.stop()
+        await producer.stop()
+    return played
+
+
+def _respond(
+    topic: str,
+    value: bytes,
+    name: dict[str, str],
+    seen: set[str],
+    unknown: list[tuple[str, str]],
+    played: Played,
+    seed: int,
+) -> list[tuple[datetime, str, bytes, bytes]]:
+    """What the agencies and the reviewer will do about one message, and when."""
+    if topic == name[topics.AUDIT.name]:
+        audit = AuditRecord.model_validate_json(value)
+        if (
+            audit.stage == "routed"
+            and audit.child.decision
+            and audit.child.decision.value == "none"
+        ):
+            unknown.append((audit.incident_reference, audit.child.person_reference))
+        return []
+    if topic == name[topics.REVIEW_MATCHES.name]:
+        review = PossibleMatch.model_validate_json(value)
+        best = review.candidates[0]
+        confirm = "dob:exact" in best.reasons or "nhs:agree" in best.reasons
+        played.decisions["confirm" if confirm else "reject"] += 1
+        decision = {
+            "event_id": f"decision-{review.review_id}",
+            "source": COUNCIL,
+            "produced_at": review.produced_at.isoformat(),
+            "review_id": review.review_id,
+            "decision": "confirm" if confirm else "reject",
+            "record_id": best.record_id if confirm else None,
+            "decided_by": "demo-reviewer",
+            "decided_at": (review.produced_at + timedelta(hours=2)).isoformat(),
+        }
+        key = f"{review.police_source}:{review.incident_reference}".encode()
+        return [
             (
-                f"{review.police_source}:{review.incident_reference}".encode(),
-                json.dumps(
-                    {
-                        "event_id": f"decision-{review.review_id}",
-                        "source": settings.app_id,
-                        "produced_at": DEMO_DAY.isoformat(),
-                        "review_id": review.review_id,
-                        "decision": "confirm" if confirm else "reject",
-                        "record_id": truth if confirm else None,
-                        "decided_by": "demo-reviewer",
-                        "decided_at": DEMO_DAY.isoformat(),
-                    }
-                ).encode(),
+                review.produced_at + timedelta(hours=2),
+                name[topics.REVIEW_DECISIONS.name],
+                key,
+                json.dumps(decision).encode(),
             )
+        ]
+    notification = Notification.model_validate_json(value)
+    if notification.notification_id in seen:
+        return []  # re-sent with the same id: the agency has it already
+    seen.add(notification.notification_id)
+    fate = random.Random(f"{seed}:{notification.notification_id}")
+    roll = fate.random()
+    window = notification.deadline - notification.produced_at
+    if roll < ON_TIME and window > timedelta(0):
+        at = notification.produced_at + window * fate.uniform(0.05, 0.9)
+        played.acks["on time"] += 1
+    elif roll < ON_TIME + LATE or window <= timedelta(0):
+        at = max(notification.deadline, notification.produced_at) + timedelta(
+            hours=fate.uniform(0.2, 8)
         )
-    produce(settings, topics.REVIEW_DECISIONS, decisions)
-    decided = _until(
-        "review decisions applied",
-        lambda: [
-            m
-            for m in consume(settings, topics.AUDIT, valid_children + len(decisions), 5)
-            if AuditRecord.model_validate_json(m.value).stage == "review_decided"
-        ],
-        len(decisions),
-    )
-    _say(
-        "reviews",
-        f"{len(reviews)} possible matches decided "
-        f"({sum(b'confirm' in v for _, v in decisions)} confirmed)",
-    )
-
-    late = _late_records(day, audits)
-    produce(settings, topics.CHILD_RECORDS, late)
-    rematched = _until(
-        "late records re-matched",
-        lambda: [
-            m
-            for m in consume(settings, topics.AUDIT, 1, 5)
-            if AuditRecord.model_validate_json(m.value).stage == "rematched"
-        ],
-        len(late),
-    )
-    _say(
-        "late",
-        f"{len(late)} council records arrived after their incidents; "
-        f"{len(rematched)} children re-matched and routed again",
-    )
-    _, metrics_body = worker.get("/metrics")
-    audits = consume(settings, topics.AUDIT, len(audits) + len(decided), 5)
-    expected: Counter[str] = Counter()
-    ids: set[str] = set()
-    for m in audits:
-        for made in AuditRecord.model_validate_json(m.value).child.notifications:
-            if made.notification_id not in ids:
-                ids.add(made.notification_id)
-                expected[made.recipient.agency.value] += 1
-    notified = {
-        agency: _unique(consume(settings, spec, expected[agency.value], 30))
-        for agency, spec in topics.NOTIFY.items()
+        played.acks["late"] += 1
+    else:
+        played.acks["never"] += 1
+        return []
+    ack = {
+        "event_id": f"ack-{notification.notification_id}",
+        "source": f"{notification.recipient.agency.value}-gateway",
+        "produced_at": at.isoformat(),
+        "notification_id": notification.notification_id,
+        "agency": notification.recipient.agency.value,
+        "organisation": notification.recipient.organisation,
+        "status": "received",
+        "acknowledged_at": at.isoformat(),
     }
+    return [
+        (
+            at,
+            name[topics.ACKS.name],
+            notification.notification_id.encode(),
+            json.dumps(ack).encode(),
+        )
+    ]
 
-    def summary() -> bool:
-        return _summarise(day, audits, letters, notified, reviews, metrics_body.decode(), invalid)
 
-    return summary
-
-
-def _late_records(
-    day: Incidents, audits: list[Record], how_many: int = 10
-) -> list[tuple[bytes | None, bytes | None]]:
+def _late_records(day: Incidents, unknown: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
     """Records the council creates for children police told it about but it did not know."""
-    by_reference = {}
+    children = {}
     for _, value in day.events:
         try:
             incident = json.loads(value)
-            by_reference[incident["incident_reference"]] = incident
+            for child in incident["children"]:
+                children[(incident["incident_reference"], child["person_reference"])] = child
         except (ValueError, KeyError, TypeError):
             continue
-    made: list[tuple[bytes | None, bytes | None]] = []
-    for m in audits:
-        audit = AuditRecord.model_validate_json(m.value)
-        if len(made) == how_many or audit.child.decision is None:
-            break
-        if audit.child.decision.value != "none" or audit.incident_reference not in by_reference:
-            continue
-        child = next(
-            c
-            for c in by_reference[audit.incident_reference]["children"]
-            if c["person_reference"] == audit.child.person_reference
-        )
+    made: list[tuple[bytes, bytes]] = []
+    for ref in unknown[:LATE_RECORDS]:
+        child = children[ref]
         child_id = f"LATE-{len(made):03d}"
         record = {k: child[k] for k in PERSON_FIELDS if k in child}
         record.update(
@@ -284,59 +335,71 @@ def _late_records(
     return made
 
 
-def _unique(messages: list[Record]) -> list[Record]:
-    """One message per key: a re-sent notification keeps its id, so it counts once."""
-    return list({m.key: m for m in messages}.values())
+def _expected_children(day: Incidents, played: Played) -> int:
+    published = (day.events[i][1] for i in played.sent)
+    checked = (validate(PoliceIncident, v, Origin("demo"), DEMO_DAY) for v in published)
+    return sum(len(r.children) for r in checked if isinstance(r, PoliceIncident))
 
 
-def _is_valid(value: bytes) -> bool:
-    try:
-        data = json.loads(value)
-    except ValueError:
-        return False
-    return (
-        "children" in data
-        and isinstance(data.get("sequence"), int)
-        and data["occurred_at"].endswith("+00:00")
-    )
+def _routed(settings: Settings) -> int:
+    return sum(b'"stage":"routed"' in m.value for m in read_all(settings, [topics.AUDIT]))
 
 
-def _summarise(
-    day: Incidents,
-    audits: list[Record],
-    letters: list[Record],
-    notified: dict[Agency, list[Record]],
-    reviews: list[PossibleMatch],
-    metrics_text: str,
-    invalid: int,
-) -> bool:
-    records = [AuditRecord.model_validate_json(m.value) for m in audits]
-    routed = [r for r in records if r.stage == "routed"]
-    decided = [r for r in records if r.stage == "review_decided"]
-    rematched = [r for r in records if r.stage == "rematched"]
-    dead = [DeadLetter.model_validate_json(m.value) for m in letters]
-    decisions = Counter(r.child.decision.value for r in routed if r.child.decision)
+def _summarise(settings: Settings, day: Incidents, played: Played, metrics_text: str) -> bool:
+    audits = [AuditRecord.model_validate_json(m.value) for m in read_all(settings, [topics.AUDIT])]
+    dead = [
+        DeadLetter.model_validate_json(m.value) for m in read_all(settings, [topics.DEAD_LETTERS])
+    ]
+    latest: dict[str, Notification] = {}
+    for m in read_all(settings, list(topics.NOTIFY.values())):
+        notification = Notification.model_validate_json(m.value)
+        latest[notification.notification_id] = notification
+    acks = [Acknowledgement.model_validate_json(m.value) for m in read_all(settings, [topics.ACKS])]
+    alerts = {
+        a.alert_id: a
+        for a in (
+            ComplianceAlert.model_validate_json(m.value)
+            for m in read_all(settings, [topics.COMPLIANCE_ALERTS])
+        )
+    }
+    routed = [a for a in audits if a.stage == "routed"]
+    decided = [a for a in audits if a.stage == "review_decided"]
+    rematched = [a for a in audits if a.stage == "rematched"]
+    decisions = Counter(a.child.decision.value for a in routed if a.child.decision)
     wrong = [
-        r
-        for r in routed
-        if r.child.decision
-        and r.child.decision.value == "auto"
-        and r.child.record_id != day.truth.get(r.child.person_reference)
+        a
+        for a in routed
+        if a.child.decision
+        and a.child.decision.value == "auto"
+        and a.child.record_id != day.truth.get(a.child.person_reference)
     ]
-    known_missed = [
-        r
-        for r in routed
-        if r.child.decision
-        and r.child.decision.value == "none"
-        and day.truth.get(r.child.person_reference)
+    missed_known = [
+        a
+        for a in routed
+        if a.child.decision
+        and a.child.decision.value == "none"
+        and day.truth.get(a.child.person_reference)
     ]
-    incidents_valid = len({r.incident_reference for r in routed})
+    lost = set(played.lost)
+    checked = [
+        validate(PoliceIncident, v, Origin("demo"), DEMO_DAY)
+        for i, (_, v) in enumerate(day.events)
+        if i not in lost
+    ]
+    expected_children = _expected_children(day, played)
+    invalid = sum(isinstance(r, DeadLetter) for r in checked)
     _table(
         "Incidents",
         ("", "count"),
         [
-            ("published", len(day.events)),
-            ("valid", incidents_valid),
+            ("in the day", len(day.events)),
+            ("lost on the way (never published)", len(played.lost)),
+            (
+                "reported after the simulation ended",
+                len(day.events) - len(played.lost) - played.published,
+            ),
+            ("published", played.published),
+            ("valid", len({a.incident_reference for a in routed})),
             ("dead-lettered", len(dead)),
             ("children routed", len(routed)),
         ],
@@ -348,36 +411,55 @@ def _summarise(
             ("auto-linked", decisions.get("auto", 0)),
             ("  of which wrong (false link)", len(wrong)),
             ("possible match, to review", decisions.get("review", 0)),
-            ("  confirmed by the reviewer", sum(1 for r in decided if r.child.record_id)),
+            ("  confirmed by the reviewer", sum(1 for a in decided if a.child.record_id)),
             ("no match (not known)", decisions.get("none", 0)),
-            ("  of which were known (missed)", len(known_missed)),
+            ("  of which were known (missed)", len(missed_known)),
             ("  matched later to a late council record", len(rematched)),
         ],
     )
     per_rule: Counter[tuple[str, str]] = Counter()
-    for agency, messages in notified.items():
-        for m in messages:
-            for rule in json.loads(m.value)["rules"]:
-                per_rule[(agency.value, rule)] += 1
+    for notification in latest.values():
+        for rule in notification.rules:
+            per_rule[(notification.recipient.agency.value, rule)] += 1
     _table(
-        "Notifications sent, per agency and rule (a notification naming two rules counts "
-        "under both)",
+        "Notifications sent, per agency and rule (one naming two rules counts under both)",
         ("agency", "rule", "count"),
         [
-            (a, r, n)
-            for (a, r), n in sorted(per_rule.items(), key=lambda x: (x[0][0], int(x[0][1][1:])))
+            (a, r, c)
+            for (a, r), c in sorted(per_rule.items(), key=lambda x: (x[0][0], int(x[0][1][1:])))
         ],
     )
     _table(
-        "Notifications per agency topic",
-        ("topic", "messages"),
-        [(topics.NOTIFY[a].name, len(m)) for a, m in notified.items()],
+        "What the agencies did (simulated)",
+        ("", "notifications"),
+        [(k, v) for k, v in played.acks.most_common()],
     )
+    _table(
+        "Compliance alerts raised",
+        ("kind", "alerts"),
+        sorted(Counter(a.kind.value for a in alerts.values()).items()),
+    )
+    # The report covers the whole simulated period: the day and what followed from it
+    # (late reports arrive the next day, reviews and late records settle later).
+    end = DEMO_DAY + timedelta(days=1) + TAIL
+    built = report.build(
+        latest.values(),
+        acks,
+        alerts.values(),
+        DEMO_DAY,
+        end,
+        end,
+    )
+    print("\n" + report.as_table(built), end="")
     series = [line for line in metrics_text.splitlines() if line.startswith("frontdoor_")]
     print(f"\nThe worker's /metrics had {len(series)} frontdoor_ series at the end.")
-    accounted = len(routed) == len(day.truth) and len(dead) == invalid
+    accounted = len(routed) == expected_children and len(dead) == invalid
     print(
-        f"{'Every' if accounted else 'NOT every'} incident accounted for: "
+        f"{'Every' if accounted else 'NOT every'} published incident accounted for: "
         f"{len(routed)} children routed, {len(dead)} invalid incidents dead-lettered."
     )
+    if not accounted:
+        print(
+            f"  expected {expected_children} children and {invalid} dead letters", file=sys.stderr
+        )
     return accounted and not wrong

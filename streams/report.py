@@ -4,12 +4,13 @@ Per agency and rule, for notifications first sent in ``[since, until)``:
 
 * **sent**: distinct notifications (one naming two rules counts under both);
 * **on time**: acknowledged by the deadline; **late**: acknowledged after it; **missed**:
-  not acknowledged and the deadline has passed (as of ``until`` or now, whichever is
-  earlier); **open**: not acknowledged and not yet due;
+  not acknowledged and the deadline has passed; **open**: not acknowledged and not yet
+  due. Status is judged as of ``now`` (when the report is made), so a report run after
+  the period sees the deadlines of the period's notifications pass;
 * **on time %** = on time / (on time + late + missed);
 * **median / p90 acknowledgement time**: from first sending to first acknowledgement.
 
-Police late reports by force come from the ``late_police_report`` compliance alerts.
+Police late reports by force, and alerts by kind, are those observed in the period.
 Only ids, closed-list values and numbers are read or shown: no personal data.
 """
 
@@ -103,7 +104,7 @@ def build(
         held_ack = first_ack.get(a.notification_id)
         if held_ack is None or a.acknowledged_at < held_ack.acknowledged_at:
             first_ack[a.notification_id] = a
-    as_of = min(until, now)
+    as_of = now
     rows: dict[tuple[str, str], Row] = {}
     for n in first_sent.values():
         if not since <= n.produced_at < until:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import ssl
+import time
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import AwareDatetime, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from streams.clock import simulated, utc_now
 
 
 class Settings(BaseSettings):
@@ -30,6 +35,11 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=6066, ge=1, le=65535)
     state_dir: Path = Field(default=Path(".local/state"), description="Faust table state.")
+    clock_start: AwareDatetime | None = Field(
+        default=None, description="Demos and drills only: simulated time at clock_epoch."
+    )
+    clock_epoch: float | None = Field(default=None, description="Unix time the clock starts.")
+    clock_speed: float = Field(default=1.0, gt=0, description="Simulated seconds per second.")
     policy_file: Path | None = Field(
         default=None, description="A deployment's routing policy; defaults ship with the package."
     )
@@ -58,3 +68,10 @@ class Settings(BaseSettings):
 
     def ssl_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(self.ssl_cafile) if self.ssl_cafile else None)
+
+    def clock(self) -> Callable[[], datetime]:
+        """Real UTC time, or the simulated clock when ``clock_start`` is set."""
+        if self.clock_start is None:
+            return utc_now
+        epoch = self.clock_epoch if self.clock_epoch is not None else time.time()
+        return simulated(self.clock_start, epoch, self.clock_speed)

@@ -153,12 +153,14 @@ class IncidentStream:
     known_share: float = 0.7  # children who are in the council's records
     invalid_rate: float = 0.03
     noise_rate: float = 0.3
+    late_report_rate: float = 0.03  # reported 26 to 40 hours after the incident
 
 
 @dataclass
 class Incidents:
-    events: list[tuple[bytes, bytes]]
+    events: list[tuple[bytes, bytes]]  # in the order the force publishes (by reported_at)
     truth: dict[str, str | None] = field(default_factory=dict)  # person ref -> record key
+    reported: list[datetime] = field(default_factory=list)  # reported_at of each event
 
 
 PERSON_FIELDS = (  # what a police record and a council record both hold about a child
@@ -215,8 +217,9 @@ def _police_child(
 
 
 def incidents(spec: IncidentStream, count: int, known: Council | None = None) -> Incidents:
-    """``count`` (key, value) pairs for ``police.incidents.v1`` in occurrence order, and
-    the true council record of each child (None for children the council does not know)."""
+    """``count`` (key, value) pairs for ``police.incidents.v1`` in the order the force
+    publishes them (sequence numbers follow that order), and the true council record of
+    each child (None for children the council does not know)."""
     rng = random.Random(spec.seed)
     by_household: dict[str, list[dict[str, Any]]] = {}
     for held in known.records if known else []:
@@ -224,9 +227,12 @@ def incidents(spec: IncidentStream, count: int, known: Council | None = None) ->
     households = list(by_household.values())
     step = spec.span / max(count, 1)
     out = Incidents([])
+    drafts: list[tuple[datetime, dict[str, Any], bool]] = []
     for n in range(count):
         occurred = spec.start + step * n
         reported = occurred + timedelta(minutes=rng.randrange(5, 240))
+        if rng.random() < spec.late_report_rate:  # the failure inspectors keep finding
+            reported = occurred + timedelta(hours=rng.randrange(26, 40))
         kind = rng.choices(list(IncidentType), weights=[30, 12, 8, 3, 10, 4, 4, 6, 4, 15, 4])[0]
         risk = rng.choices(list(RiskGrade), weights=[60, 28, 12])[0]
         reference = f"CAD-{occurred:%Y%m%d}-{n:06d}"
@@ -262,7 +268,7 @@ def incidents(spec: IncidentStream, count: int, known: Council | None = None) ->
             "occurred_at": occurred.isoformat(),
             "reported_at": reported.isoformat(),
             "risk_grade": risk.value,
-            "sequence": n,
+            "sequence": -1,  # numbered below, in the order the force publishes
             "location_postcode": postcode(rng),
             "injury": rng.random() < 0.1,
             "police_protection": kind is IncidentType.POLICE_PROTECTION,
@@ -272,13 +278,18 @@ def incidents(spec: IncidentStream, count: int, known: Council | None = None) ->
         if kind is IncidentType.DOMESTIC_ABUSE:
             incident["dash_ticks"] = {"standard": 4, "medium": 10, "high": 16}[risk.value]
             incident["adult_victim_safe_contact"] = "Synthetic: call the IDVA duty line."
-        key = f"{spec.source}:{reference}".encode()
+        drafts.append((reported, incident, rng.random() < spec.invalid_rate))
+    drafts.sort(key=lambda d: d[0])
+    for sequence, (reported, incident, invalid) in enumerate(drafts):
+        incident["sequence"] = sequence
+        key = f"{spec.source}:{incident['incident_reference']}".encode()
         value = json.dumps(incident).encode()
-        if rng.random() < spec.invalid_rate:
+        if invalid:
             value = _invalid(rng, incident)
-            for child in children:
+            for child in incident["children"]:
                 out.truth.pop(child["person_reference"], None)
         out.events.append((key, value))
+        out.reported.append(reported)
     return out
 
 
