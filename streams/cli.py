@@ -59,6 +59,19 @@ def _contracts(args: argparse.Namespace) -> int:
     return 1 if stale else 0
 
 
+def _dashboards(args: argparse.Namespace) -> int:
+    from streams import dashboards
+
+    if args.action == "write":
+        for path in dashboards.write():
+            print(f"wrote {path}")
+        return 0
+    stale = dashboards.stale()
+    for path in stale:
+        print(f"out of date: {path} (run `frontdoor dashboards write`)", file=sys.stderr)
+    return 1 if stale else 0
+
+
 def _worker(args: argparse.Namespace) -> int:
     from streams.app import run_worker
 
@@ -125,6 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
     contracts = sub.add_parser("contracts", help="generated JSON Schema and AsyncAPI")
     contracts.add_argument("action", choices=["write", "check"])
     contracts.set_defaults(func=_contracts)
+
+    boards = sub.add_parser("dashboards", help="generated Grafana dashboards")
+    boards.add_argument("action", choices=["write", "check"])
+    boards.set_defaults(func=_dashboards)
 
     worker = sub.add_parser("worker", help="run a stream-processing worker")
     worker.add_argument("-l", "--loglevel", default="info")
