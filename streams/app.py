@@ -208,6 +208,10 @@ def create_app(
         value_serializer="raw",
     )
     signals = policy.signals
+    metrics.declare_series(
+        agencies=[a.value for a in Agency],
+        forces=[*signals.police_sources, "other"],
+    )
     batching = BatchingDetector(
         window=timedelta(minutes=signals.batching_window_minutes),
         min_events=signals.batching_min_events,

@@ -200,3 +200,12 @@ LAST_PROCESSED = _gauge(
     "frontdoor_last_processed_timestamp_seconds",
     "Unix time at which the worker last finished processing an incident.",
 )
+
+
+def declare_series(agencies: list[str], forces: list[str]) -> None:
+    """Create the labelled histogram series at start, so rates and quantiles exist from
+    the first scrape (a series that first appears with observations has no rate)."""
+    for agency in agencies:
+        ACK_SECONDS.labels(agency=agency)
+    for force in forces:
+        REPORT_DELAY.labels(force=force)

@@ -6,54 +6,22 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-from schemas import ComplianceAlert, Notification
+from schemas import ComplianceAlert
 from schemas.enums import AlertKind
 from streams import topics
-from streams.policy import default_policy_text
 from streams.settings import Settings
-from streams.topic_io import consume, produce
+from streams.topic_io import consume
 from streams.worker_process import WorkerProcess, wait_for
 from tests import factories
 from tests.integration.conftest import StartWorker
-from tests.integration.helpers import notifications, publish_incident
-
-DEADLINE_HOURS = 0.004  # 14.4 s: a front-door notification due soon after the report
-
-
-def compliance_policy(tmp_path: Path) -> Path:
-    """Only R3 (front door), due 14.4 s after the report; gaps alert after 6 s; no R12."""
-    text = default_policy_text()
-    rules_start = text.index("rules:\n")
-    rules_end = text.index("# R11:")
-    rule = (
-        "rules:\n  - id: R3\n    description: front door, soon\n    when: {}\n"
-        "    notify:\n      - {agency: social_care, to: front_door}\n"
-        f"    deadline: {{clock: hours, amount: {DEADLINE_HOURS}}}\n\n"
-    )
-    text = text[:rules_start] + rule + text[rules_end:]
-    text = text.replace("sequence_gap_minutes: 30", "sequence_gap_minutes: 0.1")
-    text = text.replace(
-        "repeat_rule:\n  id: R12\n  enabled: true", "repeat_rule:\n  id: R12\n  enabled: false"
-    )
-    path = tmp_path / "policy.yaml"
-    path.write_text(text)
-    return path
-
-
-def incident(ref: str, sequence: int, occurred: datetime, reported: datetime) -> dict[str, Any]:
-    data = factories.incident(
-        incident_reference=ref,
-        event_id=f"evt-{ref}",
-        sequence=sequence,
-        occurred_at=occurred.isoformat(),
-        reported_at=reported.isoformat(),
-        risk_grade="standard",
-        dash_ticks=None,
-    )
-    data["children"] = data["children"][:1]
-    return data
+from tests.integration.helpers import (
+    acknowledge,
+    compliance_policy,
+    incident,
+    notifications,
+    publish_incident,
+)
 
 
 def _settled(settings: Settings, *workers: WorkerProcess) -> bool:
@@ -66,20 +34,6 @@ def _settled(settings: Settings, *workers: WorkerProcess) -> bool:
         name = topics.topic_name(topics.DEADLINES, settings)
         owned.append({p for p in json.loads(body)["assigned_partitions"] if p.startswith(name)})
     return all(len(o) == 1 for o in owned) and owned[0] != owned[1]
-
-
-def acknowledge(settings: Settings, notification: Notification, at: datetime) -> None:
-    ack = factories.example(
-        "acknowledgement",
-        notification_id=notification.notification_id,
-        agency="social_care",
-        organisation=notification.recipient.organisation,
-        acknowledged_at=at.isoformat(),
-        event_id=f"ack-{at.timestamp()}",
-    )
-    produce(
-        settings, topics.ACKS, [(notification.notification_id.encode(), json.dumps(ack).encode())]
-    )
 
 
 def test_planted_missed_late_gap_and_late_report_are_each_flagged_once(
