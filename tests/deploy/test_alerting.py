@@ -33,8 +33,9 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_promtool_accepts_the_rules_and_the_scrape_config() -> None:
     checked = run(tool("promtool"), "check", "rules", str(RULES))
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    config = run(tool("promtool"), "check", "config", str(DEPLOY / "prometheus" / "prometheus.yml"))
-    assert config.returncode == 0, config.stdout + config.stderr
+    for name in ("prometheus.yml", "prometheus.compose.yml"):
+        config = run(tool("promtool"), "check", "config", str(DEPLOY / "prometheus" / name))
+        assert config.returncode == 0, config.stdout + config.stderr
 
 
 def test_promtool_rule_unit_tests_pass() -> None:

@@ -204,3 +204,14 @@ def test_a_review_decision_confirms_a_record_or_rejects_without_one() -> None:
         factories.example("review-decision", decision="reject", record_id=None)
     )
     assert rejected.decision == "reject"
+
+
+def test_a_strategy_meetings_attendees_must_have_been_invited() -> None:
+    from schemas import StrategyMeeting
+
+    with pytest.raises(ValidationError, match="among the invited"):
+        StrategyMeeting.model_validate(
+            factories.example("strategy-meeting", attended=["police", "health", "early_help"])
+        )
+    with pytest.raises(ValidationError, match="only a held meeting"):
+        StrategyMeeting.model_validate(factories.example("strategy-meeting", status="scheduled"))
