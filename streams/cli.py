@@ -72,6 +72,12 @@ def _dashboards(args: argparse.Namespace) -> int:
     return 1 if stale else 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from streams.bench import matching
+
+    return matching.run(size=args.records, queries=args.queries, seed=args.seed)
+
+
 def _worker(args: argparse.Namespace) -> int:
     from streams.app import run_worker
 
@@ -142,6 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
     boards = sub.add_parser("dashboards", help="generated Grafana dashboards")
     boards.add_argument("action", choices=["write", "check"])
     boards.set_defaults(func=_dashboards)
+
+    bench = sub.add_parser("bench", help="benchmarks (printed with units)")
+    bench.add_argument("what", choices=["matching"])
+    bench.add_argument("--records", type=int, default=100_000, help="council records")
+    bench.add_argument("--queries", type=int, default=20_000, help="police-side children")
+    bench.add_argument("--seed", type=int, default=2, help="report on a seed not tuned on")
+    bench.set_defaults(func=_bench)
 
     worker = sub.add_parser("worker", help="run a stream-processing worker")
     worker.add_argument("-l", "--loglevel", default="info")

@@ -39,6 +39,56 @@ FAMILY = ("Smith Jones Williams Taylor Brown Davies Evans Wilson Thomas Johnson 
           "Osei Mensah Silva Costa Murray Fraser O'Brien McCarthy Doyle Byrne").split()
 STREETS = "High Church Station Park Victoria Mill School Manor Queens Kings Albert Grange".split()  # noqa: SIM905
 # fmt: on
+# fmt: off
+_FAMILY_HEADS = "Ash Brad Clay Dal Ever Fair Green Hart Kings Lang Mar Nor Oak Pen Red Rock Shel Stan Thorn Wes Whit Win Ald Bel Cor Dun Elm Fen Gar Hol Ing Kel Lind Mead Nether Pres Ros Sand Tal Wal".split()  # noqa: E501, SIM905
+_FAMILY_TAILS = "ford ley ton worth field well wood man son by ham stead dale bury more wick cott ridge hurst shaw".split()  # noqa: E501, SIM905
+_GIVEN_HEADS = "Al Ar Bel Cal Dar El Fin Ga Ha Is Ja Ka La Ma Na Ni Ra Ro Sa Ta Va Za Ke Lu".split()  # noqa: SIM905
+# fmt: on
+_GIVEN_TAILS = {
+    "female": ("a", "ia", "ena", "ina", "elle", "ette", "ara"),
+    "male": ("an", "en", "on", "o", "us", "iel", "ias"),
+}
+
+
+def _zipf(names: list[str], exponent: float) -> tuple[list[str], list[float]]:
+    """Names with cumulative Zipf weights: a few very common, a long tail of rare ones."""
+    total = 0.0
+    cumulative = []
+    for rank in range(1, len(names) + 1):
+        total += rank**-exponent
+        cumulative.append(total)
+    return names, cumulative
+
+
+# Common names first (the hand-written lists), then a long tail, as in the population.
+FAMILY_DIST = _zipf(
+    FAMILY + sorted({h + t.lower() for h in _FAMILY_HEADS for t in _FAMILY_TAILS} - set(FAMILY)),
+    0.5,
+)
+GIVEN_DIST = {
+    "female": _zipf(
+        GIVEN_FEMALE
+        + sorted({h + t for h in _GIVEN_HEADS for t in _GIVEN_TAILS["female"]} - set(GIVEN_FEMALE)),
+        0.6,
+    ),
+    "male": _zipf(
+        GIVEN_MALE
+        + sorted({h + t for h in _GIVEN_HEADS for t in _GIVEN_TAILS["male"]} - set(GIVEN_MALE)),
+        0.6,
+    ),
+}
+
+
+def family_name(rng: random.Random) -> str:
+    names, cumulative = FAMILY_DIST
+    return rng.choices(names, cum_weights=cumulative)[0]
+
+
+def given_name(rng: random.Random, female: bool) -> str:
+    names, cumulative = GIVEN_DIST["female" if female else "male"]
+    return rng.choices(names, cum_weights=cumulative)[0]
+
+
 DISTRICTS = ("E1", "E2", "E3", "E5", "E8", "E9", "E10", "E14", "E15", "E17", "N1", "N16")
 LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
 DEMO_DAY = datetime(2026, 11, 23, tzinfo=UTC)  # a Monday
@@ -93,7 +143,7 @@ def council(seed: int, size: int = 5000, code: str = COUNCIL, at: datetime = DEM
     household = 0
     while len(records) < size:
         household += 1
-        family = rng.choice(FAMILY)
+        family = family_name(rng)
         home = {
             "address": f"{rng.randrange(1, 300)} {rng.choice(STREETS)} Road",
             "postcode": postcode(rng),
@@ -112,8 +162,9 @@ def council(seed: int, size: int = 5000, code: str = COUNCIL, at: datetime = DEM
         used: set[str] = set()
         for born in births:
             female = rng.random() < 0.5
-            names = [n for n in (GIVEN_FEMALE if female else GIVEN_MALE) if n not in used]
-            given = rng.choice(names)
+            given = given_name(rng, female)
+            while given in used:  # siblings do not share a first name
+                given = given_name(rng, female)
             used.add(given)
             age = (at.date() - born).days // 365
             n = len(records)
@@ -182,8 +233,8 @@ def _police_child(
         female = rng.random() < 0.5
         born = (at - timedelta(days=rng.randrange(0, 17 * 365))).date()
         rec = {
-            "given_name": rng.choice(GIVEN_FEMALE if female else GIVEN_MALE),
-            "family_name": rng.choice(FAMILY),
+            "given_name": given_name(rng, female),
+            "family_name": family_name(rng),
             "date_of_birth": born.isoformat(),
             "gender": "female" if female else "male",
             "postcode": postcode(rng),
@@ -212,7 +263,7 @@ def _police_child(
             child["postcode"] = postcode(rng)  # moved house
             child["address"] = f"{rng.randrange(1, 300)} {rng.choice(STREETS)} Street"
         else:
-            child["family_name"] = f"{child['family_name']}-{rng.choice(FAMILY)}"
+            child["family_name"] = f"{child['family_name']}-{family_name(rng)}"
     return child
 
 
@@ -306,3 +357,131 @@ def _invalid(rng: random.Random, incident: dict[str, Any]) -> bytes:
     else:
         broken["sequence"] = "unknown"
     return json.dumps(broken).encode()
+
+
+@dataclass(frozen=True)
+class Corruption:
+    """How often a police record of a child differs from the council's (per field)."""
+
+    nickname: float = 0.10
+    given_typo: float = 0.03
+    family_variant: float = 0.04  # hyphenated / double-barrelled / one part dropped
+    family_typo: float = 0.02
+    names_swapped: float = 0.01
+    dob_swapped: float = 0.03
+    dob_one_digit: float = 0.02
+    dob_missing: float = 0.04
+    dob_approximate: float = 0.02
+    moved: float = 0.15
+    postcode_missing: float = 0.05
+    school_changed: float = 0.08
+    school_missing: float = 0.30
+    gender_unknown: float = 0.03
+    nhs_typo: float = 0.02  # a digit wrong: usually fails the check digit
+
+
+def _typo(rng: random.Random, name: str) -> str:
+    if len(name) < 4:
+        return name
+    i = rng.randrange(1, len(name) - 1)
+    kind = rng.randrange(3)
+    if kind == 0:
+        return name[:i] + name[i + 1] + name[i] + name[i + 2 :]  # transposition
+    if kind == 1:
+        return name[:i] + name[i + 1 :]  # deletion
+    return name[:i] + rng.choice("aeiounrst") + name[i + 1 :]  # substitution
+
+
+def police_view(
+    rng: random.Random, record: dict[str, Any], with_nhs: bool, noise: Corruption = Corruption()
+) -> dict[str, Any]:
+    """The child as a police officer would record them, from the council's record."""
+    child: dict[str, Any] = {
+        "person_reference": f"P-{record['child_id']}",
+        "role": "victim",
+        "given_name": record["given_name"],
+        "family_name": record["family_name"],
+        "gender": record["gender"],
+    }
+    given = child["given_name"]
+    if rng.random() < noise.nickname and NICKNAMES.get(given):
+        child["given_name"] = rng.choice(NICKNAMES[given])
+    elif rng.random() < noise.given_typo:
+        child["given_name"] = _typo(rng, given)
+    if rng.random() < noise.family_variant:
+        parts = child["family_name"].split("-")
+        child["family_name"] = parts[0] if len(parts) > 1 else f"{parts[0]}-{family_name(rng)}"
+    elif rng.random() < noise.family_typo:
+        child["family_name"] = _typo(rng, child["family_name"])
+    if rng.random() < noise.names_swapped:
+        child["given_name"], child["family_name"] = child["family_name"], child["given_name"]
+    born = date.fromisoformat(record["date_of_birth"])
+    roll = rng.random()
+    if roll < noise.dob_missing:
+        pass
+    elif roll < noise.dob_missing + noise.dob_approximate:
+        child["date_of_birth"] = date(born.year, 7, 1).isoformat()
+        child["date_of_birth_approximate"] = True
+    elif (
+        roll < noise.dob_missing + noise.dob_approximate + noise.dob_swapped
+        and born.day <= 12
+        and born.day != born.month
+    ):
+        child["date_of_birth"] = born.replace(month=born.day, day=born.month).isoformat()
+    elif roll < (
+        noise.dob_missing + noise.dob_approximate + noise.dob_swapped + noise.dob_one_digit
+    ):
+        day = born.day % 10
+        changed = born.replace(day=max(1, min(28, born.day - day + (day + 1) % 10)))
+        child["date_of_birth"] = changed.isoformat()
+    else:
+        child["date_of_birth"] = born.isoformat()
+    if rng.random() < noise.moved:
+        child["postcode"] = postcode(rng)
+    elif rng.random() >= noise.postcode_missing:
+        child["postcode"] = record["postcode"]
+    if record.get("school_urn") and rng.random() >= noise.school_missing:
+        changed_school = rng.random() < noise.school_changed
+        child["school_urn"] = (
+            str(rng.randrange(100_000, 150_000)) if changed_school else record["school_urn"]
+        )
+    if rng.random() < noise.gender_unknown:
+        child["gender"] = "unknown"
+    if with_nhs and record.get("nhs_number"):
+        nhs = record["nhs_number"]
+        if rng.random() < noise.nhs_typo:
+            i = rng.randrange(10)
+            nhs = nhs[:i] + str((int(nhs[i]) + 1) % 10) + nhs[i + 1 :]
+        child["nhs_number"] = nhs
+    return child
+
+
+@dataclass
+class MatchingCase:
+    child: dict[str, Any]
+    truth: str | None  # the council record key, None for a child the council does not know
+
+
+def matching_cases(
+    seed: int, known: Council, count: int, with_nhs: bool, unknown_share: float = 0.2
+) -> list[MatchingCase]:
+    """Police-side children: most derived from council records with realistic noise, the
+    rest children the council has never heard of (drawn from the same population)."""
+    rng = random.Random(seed)
+    strangers = council(seed + 10_000, max(1, int(count * unknown_share)), code="OTHER")
+    cases = []
+    for n in range(count):
+        if rng.random() < unknown_share:
+            record = strangers.records[n % len(strangers.records)]
+            child = police_view(rng, record, with_nhs)
+            child["person_reference"] = f"U-{n}"
+            cases.append(MatchingCase(child, None))
+        else:
+            record = rng.choice(known.records)
+            cases.append(
+                MatchingCase(
+                    police_view(rng, record, with_nhs),
+                    f"{record['council_code']}:{record['child_id']}",
+                )
+            )
+    return cases

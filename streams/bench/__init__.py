@@ -1,0 +1,1 @@
+"""Benchmarks run by hand or `make bench`: measured figures, printed with units."""
