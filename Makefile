@@ -9,7 +9,8 @@ STAMP  := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 TEST_KAFKA := FRONTDOOR_KAFKA_PORT=19092 FRONTDOOR_KAFKA_CONTROLLER_PORT=19093 \
               FRONTDOOR_KAFKA_HOME=.local/kafka-test
 
-.PHONY: demo test lint unit integration venv tools kafka-start kafka-stop contracts clean
+.PHONY: demo test lint unit integration venv tools kafka-start kafka-stop contracts clean \
+        bench-matching
 
 # promtool and amtool (Debian's prometheus and prometheus-alertmanager) for the rule and
 # routing tests; installed once, as root or through sudo.
@@ -46,6 +47,9 @@ integration: venv
 	  $(TEST_KAFKA) $(BIN)/frontdoor kafka stop; exit $$rc
 
 test: lint unit integration
+
+bench-matching: venv
+	$(BIN)/frontdoor bench matching
 
 contracts: venv
 	$(BIN)/frontdoor contracts write

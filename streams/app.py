@@ -19,6 +19,7 @@ Topology (every worker):
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import sys
@@ -63,6 +64,7 @@ from streams.deadlines import (
     watch_id,
 )
 from streams.history import ChildNotified, Seen, escalation, remember
+from streams.matching import Matcher, MatchModel
 from streams.pipeline import (
     ChildOutcome,
     PendingIncident,
@@ -153,7 +155,7 @@ def create_app(
     clock = clock or settings.clock()
     policy = policy or load_policy(settings.policy_file)
     calendar = policy.calendar()
-    replica = Replica()
+    replica = Replica(Matcher(model=MatchModel.load(settings.match_model)))
     app = FrontdoorApp(
         settings.app_id,
         broker=settings.broker_url,
@@ -712,6 +714,9 @@ async def _follow_records(
             ):
                 ready.set()
                 metrics.LAST_PROCESSED.set(time.time())  # "stalled" counts from readiness
+                # The replica is long-lived: keep the collector from walking it again and
+                # again (its pauses showed as the matcher's p99 latency).
+                gc.freeze()
                 log.info(
                     "council records replica caught up: %d records in %.1f s",
                     len(replica),

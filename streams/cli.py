@@ -78,6 +78,34 @@ def _bench(args: argparse.Namespace) -> int:
     return matching.run(size=args.records, queries=args.queries, seed=args.seed)
 
 
+def _matching(args: argparse.Namespace) -> int:
+    from schemas import ChildRecord
+    from streams import match_estimation, topics
+    from streams.settings import Settings
+    from streams.topic_io import read_all
+
+    if args.from_topic:
+        records = []
+        for m in read_all(Settings(), [topics.CHILD_RECORDS]):
+            if m.value is not None:
+                try:
+                    records.append(ChildRecord.model_validate_json(m.value))
+                except ValueError:
+                    continue  # dead-lettered by the worker already
+        latest = list({r.key: r for r in records}.values())
+        if len(latest) < 1000:
+            print(f"only {len(latest)} council records: too few to estimate u", file=sys.stderr)
+            return 1
+        model = match_estimation.estimate_for_records(latest)
+        what = f"u from {len(latest)} council records on the topic; m as packaged"
+    else:
+        model = match_estimation.estimate_synthetic(size=args.records, seed=args.seed)
+        what = f"u and m from a synthetic council of {args.records} (seed {args.seed})"
+    Path(args.output).write_text(model.to_json())
+    print(f"wrote {args.output}: {what}; set FRONTDOOR_MATCH_MODEL to use it")
+    return 0
+
+
 def _worker(args: argparse.Namespace) -> int:
     from streams.app import run_worker
 
@@ -155,6 +183,18 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--queries", type=int, default=20_000, help="police-side children")
     bench.add_argument("--seed", type=int, default=2, help="report on a seed not tuned on")
     bench.set_defaults(func=_bench)
+
+    matching = sub.add_parser("matching", help="the matcher's model")
+    matching.add_argument("action", choices=["estimate"])
+    matching.add_argument("--output", required=True, help="model JSON to write")
+    matching.add_argument(
+        "--from-topic",
+        action="store_true",
+        help="re-estimate u from the council records on the topic",
+    )
+    matching.add_argument("--records", type=int, default=100_000, help="synthetic council size")
+    matching.add_argument("--seed", type=int, default=1, help="synthetic tuning seed")
+    matching.set_defaults(func=_matching)
 
     worker = sub.add_parser("worker", help="run a stream-processing worker")
     worker.add_argument("-l", "--loglevel", default="info")

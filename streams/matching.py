@@ -5,12 +5,19 @@ details to another family's worker or school. So the matcher is conservative:
 
 * candidates come from blocking keys (NHS number, phonetic family name with birth
   year, date of birth and its day/month swap, postcode);
-* each candidate is scored field by field (named comparison levels, each with a weight,
-  so every decision can be explained);
-* ``auto`` needs the score threshold, a margin over the runner-up and the safety gate:
-  given name (exact or a known nickname) and date of birth agree, or a valid NHS number
-  agrees together with one of them; never against a disagreeing NHS number; never when a
-  sibling or twin in the same household is also a plausible match;
+* each candidate is scored by a Fellegi-Sunter model: every comparison (NHS number, given
+  name, family name, date of birth, postcode, school, gender) lands on one named level,
+  and each level adds log2(m/u) bits of evidence, where m is how often true matches show
+  that level and u how often two different children do (``MatchModel``; u is estimated
+  from the council's own records, m from labelled synthetic data). Exact name agreement
+  is adjusted for how common the name is in the council's records (term frequency): two
+  Smiths agreeing says less than two Quillfeathers;
+* ``auto`` needs the match weight to clear a threshold, beat the runner-up by a margin,
+  and the safety gate: given name (exact, a known nickname or a one-letter typo) and date
+  of birth (exact, day/month swapped, or one digit off with the address or school also
+  agreeing) agree, or a valid NHS number agrees together with one of them; never against
+  a disagreeing NHS number; never when a sibling or twin in the same household is also a
+  plausible match;
 * otherwise ``review`` with a shortlist, or ``none``.
 
 Stable API (other tools import it): ``Matcher``, ``add``, ``remove``, ``match``,
@@ -19,15 +26,19 @@ Stable API (other tools import it): ``Matcher``, ``add``, ``remove``, ``match``,
 
 from __future__ import annotations
 
+import json
+import math
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from pathlib import Path
 from typing import Literal
 
 import jellyfish
-from rapidfuzz.distance import JaroWinkler
+from rapidfuzz.distance import JaroWinkler, Levenshtein
 
 from schemas import ChildRecord, InvolvedChild
 from streams.nicknames import same_person_names
@@ -50,44 +61,97 @@ class MatchResult:
     reasons: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class MatchThresholds:
-    auto: float = 11.0
-    margin: float = 3.0
-    review: float = 6.0
-    shortlist: int = 5
-
-
-# Comparison levels and their weights (log-odds-like: positive for, negative against).
-WEIGHTS: dict[str, float] = {
-    "nhs:agree": 8.0,
-    "nhs:disagree": -8.0,
-    "given:exact": 4.0,
-    "given:nickname": 3.0,
-    "given:fuzzy": 2.0,
-    "given:phonetic": 1.5,
-    "given:swapped": 2.0,
-    "given:disagree": -3.0,
-    "family:exact": 3.0,
-    "family:part": 2.5,
-    "family:fuzzy": 2.0,
-    "family:phonetic": 1.5,
-    "family:swapped": 2.0,
-    "family:disagree": -3.0,
-    "dob:exact": 5.0,
-    "dob:swapped": 3.0,
-    "dob:one_digit": 2.0,
-    "dob:approximate": 1.0,
-    "dob:same_year": 0.5,
-    "dob:disagree": -5.0,
-    "postcode:full": 2.0,
-    "postcode:sector": 1.0,
-    "postcode:district": 0.5,
-    "school:agree": 1.5,
-    "gender:agree": 0.5,
-    "gender:disagree": -2.0,
+# Every comparison and its levels, most to least similar. A comparison with a value
+# missing on either side contributes no level (neutral).
+COMPARISONS: dict[str, tuple[str, ...]] = {
+    "nhs": ("nhs:agree", "nhs:disagree"),
+    "given": (
+        "given:exact",
+        "given:nickname",
+        "given:typo",
+        "given:fuzzy",
+        "given:phonetic",
+        "given:swapped",
+        "given:disagree",
+    ),
+    "family": (
+        "family:exact",
+        "family:part",
+        "family:fuzzy",
+        "family:phonetic",
+        "family:swapped",
+        "family:disagree",
+    ),
+    "dob": (
+        "dob:exact",
+        "dob:swapped",
+        "dob:one_digit",
+        "dob:month",
+        "dob:approximate",
+        "dob:same_year",
+        "dob:disagree",
+    ),
+    "postcode": ("postcode:full", "postcode:sector", "postcode:district", "postcode:disagree"),
+    "school": ("school:agree", "school:disagree"),
+    "gender": ("gender:agree", "gender:disagree"),
 }
-_PLAUSIBLE_GIVEN = {"given:exact", "given:nickname", "given:fuzzy", "given:phonetic"}
+LEVELS = tuple(level for levels in COMPARISONS.values() for level in levels)
+_PLAUSIBLE_GIVEN = {"given:exact", "given:nickname", "given:typo", "given:fuzzy", "given:phonetic"}
+_GATE_GIVEN = {"given:exact", "given:nickname", "given:typo"}
+_GATE_DOB = {"dob:exact", "dob:swapped", "dob:one_digit"}
+_TF_LEVELS = {"given:exact": "given", "family:exact": "family"}
+MODEL_FILE = Path(__file__).resolve().parent / "policies" / "match_model.json"
+
+
+@dataclass(frozen=True)
+class MatchModel:
+    """Fellegi-Sunter parameters and decision thresholds: data, re-estimable per council."""
+
+    m: dict[str, float]
+    u: dict[str, float]
+    prior: float  # probability that a blocked candidate pair is the same child
+    auto_bits: float  # match weight (log2 odds) needed to link automatically
+    margin_bits: float  # by how much the best must beat the runner-up
+    review_bits: float  # below this a candidate is not worth a person's time
+    shortlist: int = 5
+    tf_floor: float = 1e-5  # lowest name frequency used in the term-frequency adjustment
+
+    def __post_init__(self) -> None:
+        missing = [level for level in LEVELS if level not in self.m or level not in self.u]
+        if missing:
+            raise ValueError(f"match model lacks m or u for: {', '.join(missing)}")
+        bad = [k for k, v in (*self.m.items(), *self.u.items()) if not 0 < v <= 1]
+        if bad or not 0 < self.prior < 1:
+            raise ValueError(f"match model probabilities must be in (0, 1]: {bad or 'prior'}")
+
+    @cached_property
+    def weights(self) -> dict[str, float]:
+        return {level: math.log2(self.m[level] / self.u[level]) for level in LEVELS}
+
+    @cached_property
+    def prior_bits(self) -> float:
+        return math.log2(self.prior / (1 - self.prior))
+
+    def tf_weight(self, level: str, frequency: float) -> float:
+        """An exact name agreement weighed by how common the name is."""
+        return math.log2(self.m[level] / max(frequency, self.tf_floor))
+
+    def to_json(self) -> str:
+        data = {k: v for k, v in asdict(self).items()}
+        return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> MatchModel:
+        return cls(**json.loads(text))
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> MatchModel:
+        """A deployment's model file, or the packaged default."""
+        return cls.from_json((path or MODEL_FILE).read_text())
+
+
+def probability(bits: float) -> float:
+    return 1 / (1 + 2**-bits)
 
 
 @lru_cache(maxsize=65536)
@@ -148,6 +212,8 @@ class _Person:
             keys.add(f"dob:{dob.isoformat()}")
         if person.postcode:
             keys.add(f"pc:{person.postcode}")
+        if family and given:  # for a child with no usable date of birth and a new address
+            keys.add(f"fg:{phonetic(family[0])}:{phonetic(given[0])}")
         return cls(
             given=given,
             family=family,
@@ -163,6 +229,9 @@ class _Person:
 
     def query_keys(self) -> set[str]:
         keys = set(self.keys)
+        if self.dob is not None and not self.dob_approximate:
+            # Names alone are a wide block; a usable date of birth narrows the search.
+            keys = {k for k in keys if not k.startswith("fg:")}
         if self.dob:
             swapped = _swapped(self.dob)
             if swapped:
@@ -170,6 +239,7 @@ class _Person:
         return keys
 
 
+@lru_cache(maxsize=262_144)  # common names meet each other again and again
 def _compare_names(a: tuple[str, ...], b: tuple[str, ...], kind: str) -> str | None:
     if not a or not b:
         return None
@@ -181,6 +251,8 @@ def _compare_names(a: tuple[str, ...], b: tuple[str, ...], kind: str) -> str | N
         return "family:part"
     if kind == "given" and any(x == y or same_person_names(x, y) for x in a for y in b):
         return "given:nickname"  # agrees with an other/middle name
+    if kind == "given" and min(len(a[0]), len(b[0])) >= 4 and Levenshtein.distance(a[0], b[0]) == 1:
+        return "given:typo"
     if JaroWinkler.similarity(" ".join(a), " ".join(b)) >= 0.92:
         return f"{kind}:fuzzy"
     if any(phonetic(x) == phonetic(y) for x in a for y in b):
@@ -188,18 +260,20 @@ def _compare_names(a: tuple[str, ...], b: tuple[str, ...], kind: str) -> str | N
     return f"{kind}:disagree"
 
 
-def _compare_dob(police: _Person, record: _Person) -> str | None:
-    a, b = police.dob, record.dob
+@lru_cache(maxsize=262_144)
+def _compare_dob(a: date | None, b: date | None, approximate: bool) -> str | None:
     if a is None or b is None:
         return None
     if a == b:
         return "dob:exact"
-    if police.dob_approximate:
+    if approximate:
         return "dob:approximate" if abs((a - b).days) <= 366 else "dob:disagree"
     if _swapped(a) == b:
         return "dob:swapped"
     if sum(x != y for x, y in zip(a.isoformat(), b.isoformat(), strict=True)) == 1:
         return "dob:one_digit"
+    if abs((a - b).days) <= 31:
+        return "dob:month"
     if a.year == b.year:
         return "dob:same_year"
     return "dob:disagree"
@@ -218,7 +292,7 @@ def _compare(police: _Person, record: _Person) -> tuple[str, ...]:
         and _compare_names(police.given, record.family, "family") in {"family:exact", "family:part"}
     ):
         given, family = "given:swapped", "family:swapped"
-    levels += [given, family, _compare_dob(police, record)]
+    levels += [given, family, _compare_dob(police.dob, record.dob, police.dob_approximate)]
     if police.postcode and record.postcode:
         if police.postcode == record.postcode:
             levels.append("postcode:full")
@@ -226,16 +300,22 @@ def _compare(police: _Person, record: _Person) -> tuple[str, ...]:
             levels.append("postcode:sector")
         elif police.postcode.split()[0] == record.postcode.split()[0]:
             levels.append("postcode:district")
-    if police.school and record.school and police.school == record.school:
-        levels.append("school:agree")
+        else:
+            levels.append("postcode:disagree")
+    if police.school and record.school:
+        levels.append("school:agree" if police.school == record.school else "school:disagree")
     if police.gender and record.gender:
         levels.append("gender:agree" if police.gender == record.gender else "gender:disagree")
     return tuple(level for level in levels if level)
 
 
 def _gate(reasons: tuple[str, ...]) -> bool:
-    given = "given:exact" in reasons or "given:nickname" in reasons
-    dob = "dob:exact" in reasons
+    levels = set(reasons)
+    given = bool(_GATE_GIVEN & levels)
+    # A date one digit off agrees only where the address or school also does: alone, it
+    # is how two different children with a common name end up looking alike.
+    corroborated = bool({"postcode:full", "school:agree"} & levels)
+    dob = bool(_GATE_DOB & levels) and ("dob:one_digit" not in levels or corroborated)
     nhs = "nhs:agree" in reasons
     if "nhs:disagree" in reasons:
         return False
@@ -246,11 +326,13 @@ class Matcher:
     """An index of council child records and the decision for one police-side child."""
 
     def __init__(
-        self, records: Iterable[ChildRecord] = (), thresholds: MatchThresholds | None = None
+        self, records: Iterable[ChildRecord] = (), model: MatchModel | None = None
     ) -> None:
-        self.thresholds = thresholds or MatchThresholds()
+        self.model = model or MatchModel.load()
         self._people: dict[str, _Person] = {}
         self._index: dict[str, set[str]] = {}
+        # Name frequencies in the council's records, for the term-frequency adjustment.
+        self._names: dict[str, Counter[str]] = {"given": Counter(), "family": Counter()}
         for record in records:
             self.add(record)
 
@@ -268,12 +350,14 @@ class Matcher:
         self._people[record_id] = person
         for key in person.keys:
             self._index.setdefault(key, set()).add(record_id)
+        self._count_names(person, +1)
 
     def remove(self, record_id: str) -> bool:
         """Forget a record (a tombstone); True if it was there."""
         person = self._people.pop(record_id, None)
         if person is None:
             return False
+        self._count_names(person, -1)
         for key in person.keys:
             ids = self._index.get(key)
             if ids is not None:
@@ -281,6 +365,28 @@ class Matcher:
                 if not ids:
                     del self._index[key]
         return True
+
+    def _count_names(self, person: _Person, step: int) -> None:
+        if person.given:
+            self._names["given"][person.given[0]] += step
+        if person.family:
+            self._names["family"][" ".join(person.family)] += step
+
+    def name_frequency(self, kind: str, name: str) -> float:
+        return self._names[kind][name] / max(len(self._people), 1)
+
+    def score(self, reasons: tuple[str, ...], record: _Person) -> float:
+        """Match weight in bits: prior log2-odds plus each level's log2(m/u)."""
+        model = self.model
+        total = model.prior_bits
+        for level in reasons:
+            kind = _TF_LEVELS.get(level)
+            if kind is None:
+                total += model.weights[level]
+            else:
+                name = record.given[0] if kind == "given" else " ".join(record.family)
+                total += model.tf_weight(level, self.name_frequency(kind, name))
+        return total
 
     def could_match(self, child: InvolvedChild, record_id: str) -> bool:
         """Whether ``record_id`` would be among ``child``'s candidates (for late records)."""
@@ -296,6 +402,13 @@ class Matcher:
         """The blocking keys a police-side child is looked up by."""
         return frozenset(_Person.of(child).query_keys())
 
+    def candidates(self, child: InvolvedChild) -> set[str]:
+        """The record ids that share a blocking key with ``child``."""
+        ids: set[str] = set()
+        for key in _Person.of(child).query_keys():
+            ids |= self._index.get(key, set())
+        return ids
+
     def match(self, child: InvolvedChild) -> MatchResult:
         police = _Person.of(child)
         ids: set[str] = set()
@@ -303,19 +416,20 @@ class Matcher:
             ids |= self._index.get(key, set())
         scored = []
         for record_id in ids:
-            reasons = _compare(police, self._people[record_id])
-            scored.append(Candidate(record_id, sum(WEIGHTS[r] for r in reasons), reasons))
+            person = self._people[record_id]
+            reasons = _compare(police, person)
+            scored.append(Candidate(record_id, round(self.score(reasons, person), 3), reasons))
         scored.sort(key=lambda c: (-c.score, c.record_id))
-        t = self.thresholds
-        shortlist = tuple(c for c in scored if c.score >= t.review)[: t.shortlist]
+        t = self.model
+        shortlist = tuple(c for c in scored if c.score >= t.review_bits)[: t.shortlist]
         if not shortlist:
             return MatchResult("none", None, tuple(scored[: t.shortlist]), ("no candidate",))
         best = shortlist[0]
         runner_up = scored[1].score if len(scored) > 1 else float("-inf")
         why: list[str] = []
-        if best.score < t.auto:
-            why.append("score below auto threshold")
-        if best.score - runner_up < t.margin:
+        if best.score < t.auto_bits:
+            why.append("match weight below the auto-link threshold")
+        if best.score - runner_up < t.margin_bits:
             why.append("runner-up too close")
         if not _gate(best.reasons):
             why.append("safety gate: names/date of birth/NHS number do not agree enough")
@@ -332,6 +446,7 @@ class Matcher:
             c.record_id != best.record_id
             and _same_household(chosen, self._people[c.record_id])
             and _PLAUSIBLE_GIVEN & set(c.reasons)
+            and c.score >= self.model.review_bits
             and not (nhs_settles_it and "nhs:disagree" in c.reasons)
             for c in scored
         )

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     )
     clock_epoch: float | None = Field(default=None, description="Unix time the clock starts.")
     clock_speed: float = Field(default=1.0, gt=0, description="Simulated seconds per second.")
+    match_model: Path | None = Field(
+        default=None,
+        description="A deployment's matcher parameters (`frontdoor matching estimate`); "
+        "defaults ship with the package.",
+    )
     policy_file: Path | None = Field(
         default=None, description="A deployment's routing policy; defaults ship with the package."
     )

@@ -415,9 +415,9 @@ def police_view(
         child["family_name"] = _typo(rng, child["family_name"])
     if rng.random() < noise.names_swapped:
         child["given_name"], child["family_name"] = child["family_name"], child["given_name"]
-    born = date.fromisoformat(record["date_of_birth"])
+    born = date.fromisoformat(record["date_of_birth"]) if record.get("date_of_birth") else None
     roll = rng.random()
-    if roll < noise.dob_missing:
+    if born is None or roll < noise.dob_missing:
         pass
     elif roll < noise.dob_missing + noise.dob_approximate:
         child["date_of_birth"] = date(born.year, 7, 1).isoformat()
@@ -438,7 +438,7 @@ def police_view(
         child["date_of_birth"] = born.isoformat()
     if rng.random() < noise.moved:
         child["postcode"] = postcode(rng)
-    elif rng.random() >= noise.postcode_missing:
+    elif rng.random() >= noise.postcode_missing and record.get("postcode"):
         child["postcode"] = record["postcode"]
     if record.get("school_urn") and rng.random() >= noise.school_missing:
         changed_school = rng.random() < noise.school_changed

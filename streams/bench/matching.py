@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from schemas import ChildRecord, InvolvedChild
 from schemas.envelope import PERSON_IDENTIFIER_CHECKS, drop_malformed
 from streams.matching import Matcher
-from streams.synthetic import council, matching_cases
+from streams.synthetic import Council, council, matching_cases
 
 
 @dataclass
@@ -76,8 +76,8 @@ def evaluate(
     seed: int,
     count: int,
     with_nhs: bool,
-    known_council,
-) -> Result:  # type: ignore[no-untyped-def]
+    known_council: Council,
+) -> Result:
     cases = matching_cases(seed, known_council, count, with_nhs)
     known = auto = correct = false_links = siblings = review = missed = 0
     timings = []
@@ -142,6 +142,7 @@ def run(size: int = 100_000, queries: int = 20_000, seed: int = 2) -> int:
         for r in known_council.records
     }
     matcher, bytes_per_record = build(list(records.values()))
+    gc.freeze()  # as the worker does once its replica has caught up
     print(
         f"  index built in {time.monotonic() - began:.1f} s; "
         f"{bytes_per_record:.0f} bytes per record",

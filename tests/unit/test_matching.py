@@ -44,12 +44,19 @@ def test_a_known_nickname_agrees_with_the_full_name() -> None:
     assert "given:nickname" in result.reasons
 
 
-def test_day_and_month_swapped_without_nhs_number_goes_to_review() -> None:
+def test_day_and_month_swapped_is_the_same_date_written_the_other_way() -> None:
     rec = record("C-1", date_of_birth="2016-04-03", nhs_number=None)
+    result = Matcher([rec]).match(child(nhs_number=None))
+    assert result.decision == "auto"
+    assert "dob:swapped" in result.reasons
+
+
+def test_a_date_of_birth_days_apart_without_nhs_number_goes_to_review() -> None:
+    rec = record("C-1", date_of_birth="2016-03-20", nhs_number=None)
     result = Matcher([rec]).match(child(nhs_number=None))
     assert result.decision == "review"
     assert result.record_id is None
-    assert "dob:swapped" in result.candidates[0].reasons
+    assert "dob:month" in result.candidates[0].reasons
 
 
 def test_day_and_month_swapped_with_agreeing_nhs_number_and_name_is_linked() -> None:

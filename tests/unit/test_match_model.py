@@ -1,0 +1,163 @@
+"""The Fellegi-Sunter model: every comparison level, the gate, term frequencies, estimation."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+from typing import Any
+
+import pytest
+
+from schemas import ChildRecord, InvolvedChild
+from streams.match_estimation import estimate_m, estimate_u, labelled
+from streams.matching import (
+    COMPARISONS,
+    LEVELS,
+    Matcher,
+    MatchModel,
+    _compare,
+    _compare_dob,
+    _compare_names,
+    _gate,
+    _Person,
+    probability,
+)
+from streams.synthetic import council
+from tests import factories
+
+
+def names(text: str) -> tuple[str, ...]:
+    return tuple(text.lower().split())
+
+
+@pytest.mark.parametrize(
+    ("police", "council_side", "kind", "level"),
+    [
+        ("Zebedee", "Zebedee", "given", "given:exact"),
+        ("Alfie", "Alfred", "given", "given:nickname"),
+        ("Zebedee Jon", "Zeb Jon", "given", "given:nickname"),  # agrees on the middle name
+        ("Isabela", "Isabella", "given", "given:typo"),
+        ("Annabelle", "Anabell", "given", "given:fuzzy"),
+        ("Stephen", "Steven", "given", "given:phonetic"),
+        ("Zebedee", "Ottoline", "given", "given:disagree"),
+        ("Quillfeather", "Quillfeather", "family", "family:exact"),
+        ("Quillfeather", "Quillfeather okafor", "family", "family:part"),
+        ("Quilfeather", "Quillfeather", "family", "family:fuzzy"),
+        ("Smyth", "Smith", "family", "family:phonetic"),
+        ("Jones", "Quillfeather", "family", "family:disagree"),
+    ],
+)
+def test_name_levels(police: str, council_side: str, kind: str, level: str) -> None:
+    assert _compare_names(names(police), names(council_side), kind) == level
+
+
+@pytest.mark.parametrize(
+    ("police", "council_side", "approximate", "level"),
+    [
+        (date(2016, 3, 4), date(2016, 3, 4), False, "dob:exact"),
+        (date(2016, 4, 3), date(2016, 3, 4), False, "dob:swapped"),
+        (date(2016, 3, 14), date(2016, 3, 4), False, "dob:one_digit"),
+        (date(2016, 3, 29), date(2016, 3, 4), False, "dob:month"),
+        (date(2016, 7, 1), date(2016, 3, 4), True, "dob:approximate"),
+        (date(2016, 11, 30), date(2016, 3, 4), False, "dob:same_year"),
+        (date(2012, 1, 1), date(2016, 3, 4), False, "dob:disagree"),
+        (None, date(2016, 3, 4), False, None),
+    ],
+)
+def test_date_of_birth_levels(
+    police: date | None, council_side: date, approximate: bool, level: str | None
+) -> None:
+    assert _compare_dob(police, council_side, approximate) == level
+
+
+def person(**changes: Any) -> _Person:
+    return _Person.of(ChildRecord.model_validate(factories.example("child-record", **changes)))
+
+
+def test_nhs_postcode_school_and_gender_levels() -> None:
+    same = _compare(person(), person())
+    assert {"nhs:agree", "postcode:full", "school:agree", "gender:agree"} <= set(same)
+    other = _compare(
+        person(),
+        person(nhs_number="4010232137", postcode="E1 6ZZ", school_urn="123456", gender="female"),
+    )
+    assert {"nhs:disagree", "postcode:sector", "school:disagree", "gender:disagree"} <= set(other)
+    assert "postcode:district" in _compare(person(), person(postcode="E1 9ZZ"))
+    assert "postcode:disagree" in _compare(person(), person(postcode="N16 5AB"))
+    assert not {lv for lv in _compare(person(), person(nhs_number=None)) if lv.startswith("nhs")}
+
+
+@pytest.mark.parametrize(
+    ("levels", "passes"),
+    [
+        (("given:exact", "dob:exact"), True),
+        (("given:nickname", "dob:swapped"), True),
+        (("given:typo", "dob:exact"), True),
+        (("given:exact", "dob:one_digit"), False),  # needs the address or school too
+        (("given:exact", "dob:one_digit", "postcode:full"), True),
+        (("given:fuzzy", "dob:exact"), False),
+        (("given:exact", "dob:month"), False),
+        (("nhs:agree", "given:exact"), True),
+        (("nhs:agree", "dob:exact", "given:disagree"), True),
+        (("nhs:agree", "postcode:full"), False),
+        (("nhs:disagree", "given:exact", "dob:exact"), False),
+    ],
+)
+def test_the_safety_gate(levels: tuple[str, ...], passes: bool) -> None:
+    assert _gate(levels) is passes
+
+
+def test_a_common_name_agreeing_is_weaker_evidence_than_a_rare_one() -> None:
+    records = [
+        ChildRecord.model_validate(
+            factories.example(
+                "child-record",
+                child_id=f"C-{n}",
+                family_name="Smith" if n < 99 else "Quillfeather",
+                nhs_number=None,
+            )
+        )
+        for n in range(100)
+    ]
+    matcher = Matcher(records)
+    smith = matcher.score(("family:exact",), matcher._people["E09000030:C-0"])
+    rare = matcher.score(("family:exact",), matcher._people["E09000030:C-99"])
+    assert rare - smith == pytest.approx(6.63, abs=0.01)  # log2(99/1)
+
+
+def test_the_packaged_model_covers_every_level_and_means_what_it_says() -> None:
+    model = MatchModel.load()
+    assert set(model.m) == set(model.u) == set(LEVELS)
+    assert model.weights["nhs:agree"] > 10 > 0 > model.weights["nhs:disagree"]
+    assert model.weights["dob:exact"] > model.weights["dob:swapped"] > 0
+    assert probability(model.auto_bits) > 0.999
+    for levels in COMPARISONS.values():
+        assert sum(model.m[lv] for lv in levels) == pytest.approx(1.0)
+        assert sum(model.u[lv] for lv in levels) == pytest.approx(1.0)
+
+
+def test_a_model_missing_a_level_or_with_a_bad_probability_is_refused() -> None:
+    model = MatchModel.load()
+    with pytest.raises(ValueError, match="lacks m or u"):
+        dataclasses.replace(model, m={k: v for k, v in model.m.items() if k != "dob:exact"})
+    with pytest.raises(ValueError, match=r"in \(0, 1\]"):
+        dataclasses.replace(model, u={**model.u, "dob:exact": 0.0})
+    assert MatchModel.from_json(model.to_json()) == model
+
+
+def test_estimation_learns_that_true_matches_agree_and_strangers_do_not() -> None:
+    known = council(5, 600)
+    records = [ChildRecord.model_validate(r) for r in known.records]
+    u = estimate_u(records, pairs=3000, seed=5)
+    m = estimate_m(labelled(known, 6, 400, with_nhs=True))
+    assert m["given:exact"] > 0.8 > 0.1 > u["given:exact"]
+    assert m["dob:exact"] > 0.8 and u["dob:exact"] < 0.01
+    assert u["nhs:disagree"] > 0.99 and m["nhs:agree"] > 0.9
+
+
+def test_a_matcher_can_use_a_deployments_model() -> None:
+    strict = dataclasses.replace(MatchModel.load(), auto_bits=200.0)
+    child = InvolvedChild.model_validate(factories.incident()["children"][0])
+    record = ChildRecord.model_validate(factories.example("child-record"))
+    assert Matcher([record]).match(child).decision == "auto"
+    assert Matcher([record], model=strict).match(child).decision == "review"
