@@ -10,7 +10,7 @@ TEST_KAFKA := FRONTDOOR_KAFKA_PORT=19092 FRONTDOOR_KAFKA_CONTROLLER_PORT=19093 \
               FRONTDOOR_KAFKA_HOME=.local/kafka-test
 
 .PHONY: demo test lint unit integration venv tools kafka-start kafka-stop contracts clean \
-        bench-matching
+        bench bench-matching
 
 # promtool and amtool (Debian's prometheus and prometheus-alertmanager) for the rule and
 # routing tests; installed once, as root or through sudo.
@@ -50,6 +50,10 @@ test: lint unit integration
 
 bench-matching: venv
 	$(BIN)/frontdoor bench matching
+
+# Throughput and latency on the real local broker (a few minutes).
+bench: venv
+	$(BIN)/frontdoor bench pipeline
 
 contracts: venv
 	$(BIN)/frontdoor contracts write

@@ -73,6 +73,12 @@ def _dashboards(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    if args.what == "pipeline":
+        from streams.bench import pipeline
+
+        return pipeline.run(
+            records=args.records, count=args.incidents, rate=args.rate, seconds=args.seconds
+        )
     from streams.bench import matching
 
     return matching.run(size=args.records, queries=args.queries, seed=args.seed)
@@ -178,7 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
     boards.set_defaults(func=_dashboards)
 
     bench = sub.add_parser("bench", help="benchmarks (printed with units)")
-    bench.add_argument("what", choices=["matching"])
+    bench.add_argument("what", choices=["matching", "pipeline"])
+    bench.add_argument("--incidents", type=int, default=50_000, help="pipeline: incidents")
+    bench.add_argument("--rate", type=float, default=500.0, help="latency: incidents/s")
+    bench.add_argument("--seconds", type=float, default=60.0, help="latency: duration")
     bench.add_argument("--records", type=int, default=100_000, help="council records")
     bench.add_argument("--queries", type=int, default=20_000, help="police-side children")
     bench.add_argument("--seed", type=int, default=2, help="report on a seed not tuned on")
