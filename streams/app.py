@@ -471,7 +471,7 @@ def create_app(
         )
 
     batching_raised: set[str] = set()
-    parsed: dict[bytes, tuple[bytes, Tracked]] = {}
+    parsed: dict[bytes, tuple[int, bytes, Tracked]] = {}
     check_requested: set[str] = set()
 
     def load_tracked(key: str) -> Tracked | None:
@@ -548,11 +548,15 @@ def create_app(
         open_by: dict[str, list[Tracked]] = {a.value: [] for a in Agency}
         awaiting_review = 0
         for raw_key, raw in list(deadline_table.items()):
-            if _partition_of(raw_key, settings.partitions) not in mine:
-                continue
             cached = parsed.get(raw_key)
-            item = cached[1] if cached and cached[0] == raw else Tracked.model_validate_json(raw)
-            parsed[raw_key] = (raw, item)
+            if cached and cached[1] == raw:
+                partition, item = cached[0], cached[2]
+            else:  # parse (and hash the key: murmur2 is pure Python) once per change
+                partition = _partition_of(raw_key, settings.partitions)
+                item = Tracked.model_validate_json(raw)
+                parsed[raw_key] = (partition, raw, item)
+            if partition not in mine:
+                continue
             if item.kind == "notification" and not item.settled and item.agency is not None:
                 open_by[item.agency.value].append(item)
             elif item.kind == "review" and not item.settled:

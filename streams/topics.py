@@ -235,13 +235,13 @@ async def _create_all(settings: Settings) -> dict[str, bool]:
                 elif code != _TOPIC_ALREADY_EXISTS:  # created meanwhile by another process
                     detail = rest[0] if rest and rest[0] else f"error code {code}"
                     raise RuntimeError(f"could not create topic {name}: {detail}")
-            await _wait_for_leaders(admin, sorted(made))
+            await wait_for_leaders(admin, sorted(made))
         return {topic_name(s, settings): topic_name(s, settings) in made for s in ALL}
     finally:
         await admin.close()
 
 
-async def _wait_for_leaders(admin: Any, names: list[str], timeout_s: float = 30) -> None:
+async def wait_for_leaders(admin: Any, names: list[str], timeout_s: float = 30) -> None:
     """New topics are usable once every partition has a leader; producing earlier only
     earns retries and warnings."""
     deadline = time.monotonic() + timeout_s

@@ -87,6 +87,7 @@ def _create(settings: Settings, *names: str, partitions: int = 1) -> None:
         await admin.start()
         try:
             await admin.create_topics([NewTopic(n, partitions, 1) for n in names])
+            await topics.wait_for_leaders(admin, list(names))
         finally:
             await admin.close()
 
@@ -179,7 +180,19 @@ def pipeline(base: Settings, records: int, count: int) -> tuple[list[Figure], Se
     the_council = council(2, records)
     started = time.monotonic()
     produce(settings, topics.CHILD_RECORDS, the_council.events())
-    day = incidents(IncidentStream(seed=2, invalid_rate=0.0), count, the_council)
+    # Reported in the last hours, so deadlines fall in the future as they would live.
+    now = datetime.now(UTC)
+    day = incidents(
+        IncidentStream(
+            seed=2,
+            invalid_rate=0.0,
+            late_report_rate=0.0,
+            start=now - timedelta(hours=6),
+            span=timedelta(hours=1),
+        ),
+        count,
+        the_council,
+    )
     produce(settings, topics.POLICE_INCIDENTS, day.events)
     children = sum(len(json.loads(v)["children"]) for _, v in day.events)
     print(
