@@ -46,30 +46,27 @@ def _topics(args: argparse.Namespace) -> int:
     return 0
 
 
-def _contracts(args: argparse.Namespace) -> int:
-    from streams import contracts
+def _generated(module_name: str, action: str) -> int:
+    """``write`` regenerates a module's committed files; ``check`` fails if any drifted."""
+    import importlib
 
-    if args.action == "write":
-        for path in contracts.write():
+    module = importlib.import_module(f"streams.{module_name}")
+    if action == "write":
+        for path in module.write():
             print(f"wrote {path}")
         return 0
-    stale = contracts.stale()
+    stale = module.stale()
     for path in stale:
-        print(f"out of date: {path} (run `frontdoor contracts write`)", file=sys.stderr)
+        print(f"out of date: {path} (run `frontdoor {module_name} write`)", file=sys.stderr)
     return 1 if stale else 0
+
+
+def _contracts(args: argparse.Namespace) -> int:
+    return _generated("contracts", args.action)
 
 
 def _dashboards(args: argparse.Namespace) -> int:
-    from streams import dashboards
-
-    if args.action == "write":
-        for path in dashboards.write():
-            print(f"wrote {path}")
-        return 0
-    stale = dashboards.stale()
-    for path in stale:
-        print(f"out of date: {path} (run `frontdoor dashboards write`)", file=sys.stderr)
-    return 1 if stale else 0
+    return _generated("dashboards", args.action)
 
 
 def _bench(args: argparse.Namespace) -> int:

@@ -28,6 +28,7 @@ from schemas import (
 )
 from streams import topics
 from streams.deadlines import DeadlineCommand
+from streams.generated import stale_files, write_files
 from streams.history import ChildNotified
 from streams.police_signals import SequenceObserved
 
@@ -164,13 +165,9 @@ def rendered() -> dict[Path, str]:
 
 
 def write() -> list[Path]:
-    JSONSCHEMA_DIR.mkdir(parents=True, exist_ok=True)
-    files = rendered()
-    for path, text in files.items():
-        path.write_text(text)
-    return list(files)
+    return write_files(rendered())
 
 
 def stale() -> list[Path]:
     """Generated files whose committed text differs from what the models give now."""
-    return [p for p, text in rendered().items() if not p.exists() or p.read_text() != text]
+    return stale_files(rendered())

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from streams.generated import stale_files, write_files
+
 DASHBOARD_DIR = Path(__file__).resolve().parents[1] / "deploy" / "grafana" / "dashboards"
 DATASOURCE = {"type": "prometheus", "uid": "prometheus"}
 
@@ -394,15 +396,11 @@ def rendered() -> dict[Path, str]:
 
 
 def write() -> list[Path]:
-    DASHBOARD_DIR.mkdir(parents=True, exist_ok=True)
-    files = rendered()
-    for path, text in files.items():
-        path.write_text(text)
-    return list(files)
+    return write_files(rendered())
 
 
 def stale() -> list[Path]:
-    return [p for p, text in rendered().items() if not p.exists() or p.read_text() != text]
+    return stale_files(rendered())
 
 
 def queries() -> list[tuple[str, str]]:

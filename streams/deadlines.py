@@ -29,8 +29,8 @@ from schemas import Acknowledgement, ComplianceAlert, Notification, PossibleMatc
 from schemas.compliance import AlertSubject
 from schemas.enums import AckStatus, Agency, AlertKind
 from schemas.envelope import derived_id
+from streams.alerts import compliance_alert
 from streams.dispatch import rule_order
-from streams.validation import FRONTDOOR_SOURCE
 
 Kind = Literal["notification", "review", "watch"]
 # An entry nobody will ever close (a notification never acknowledged) is forgotten after
@@ -78,25 +78,21 @@ class Tracked(BaseModel):
 
 
 def _alert(item: Tracked, kind: AlertKind, now: datetime, lateness: timedelta) -> ComplianceAlert:
-    alert_id = derived_id("alr", kind.value, item.id)
     subject = AlertSubject(
         notification_id=item.id if item.kind == "notification" else None,
         review_id=item.id if item.kind == "review" else None,
         incident_reference=item.incident_reference,
         police_source=item.police_source,
     )
-    return ComplianceAlert(
-        event_id=alert_id,
-        source=FRONTDOOR_SOURCE,
-        produced_at=now,
-        alert_id=alert_id,
-        kind=kind,
-        subject=subject,
+    return compliance_alert(
+        kind,
+        item.id,
+        subject,
+        now,
+        lateness,
+        item.deadline,
         agency=item.agency,
         rule="+".join(item.rules) or None,
-        deadline=item.deadline,
-        observed_at=now,
-        lateness_seconds=max(lateness.total_seconds(), 0.0),
     )
 
 

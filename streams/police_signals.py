@@ -20,32 +20,9 @@ from pydantic import BaseModel, ConfigDict
 from schemas import ComplianceAlert, PoliceIncident
 from schemas.compliance import AlertSubject
 from schemas.enums import AlertKind
-from schemas.envelope import derived_id
-from streams.validation import FRONTDOOR_SOURCE
+from streams.alerts import compliance_alert
 
-
-def _alert(
-    kind: AlertKind,
-    subject_key: str,
-    subject: AlertSubject,
-    now: datetime,
-    lateness: timedelta | None = None,
-    deadline: datetime | None = None,
-    **extra: object,
-) -> ComplianceAlert:
-    alert_id = derived_id("alr", kind.value, subject_key)
-    return ComplianceAlert(
-        event_id=alert_id,
-        source=FRONTDOOR_SOURCE,
-        produced_at=now,
-        alert_id=alert_id,
-        kind=kind,
-        subject=subject,
-        observed_at=now,
-        deadline=deadline,
-        lateness_seconds=lateness.total_seconds() if lateness is not None else None,
-        **extra,
-    )
+_alert = compliance_alert
 
 
 # -- late reports -------------------------------------------------------------------------

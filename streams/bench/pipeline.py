@@ -27,6 +27,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import aiokafka
@@ -38,7 +39,7 @@ from streams import localkafka, topics
 from streams.settings import Settings
 from streams.synthetic import IncidentStream, council, incidents
 from streams.topic_io import produce
-from streams.worker_process import free_port, start_worker
+from streams.worker_process import WorkerProcess, free_port, start_worker, wait_for
 
 WORK = Path(".local/bench")
 
@@ -236,6 +237,59 @@ def pipeline(base: Settings, records: int, count: int) -> tuple[list[Figure], Se
     ], settings
 
 
+def scaling(base: Settings, records: int, count: int) -> list[Figure]:
+    """The same work on two partitions with one worker, then with two."""
+    rates = []
+    for workers in (1, 2):
+        settings = _pipeline_settings(base, f"scale{workers}").model_copy(update={"partitions": 2})
+        topics.create_all(settings)
+        the_council = council(4, records)
+        produce(settings, topics.CHILD_RECORDS, the_council.events())
+        now = datetime.now(UTC)
+        day = incidents(
+            IncidentStream(
+                seed=4,
+                invalid_rate=0.0,
+                late_report_rate=0.0,
+                start=now - timedelta(hours=6),
+                span=timedelta(hours=1),
+            ),
+            count,
+            the_council,
+        )
+        children = sum(len(json.loads(v)["children"]) for _, v in day.events)
+        running: list[WorkerProcess] = []
+        try:
+            for n in range(workers):
+                own = settings.model_copy(update={"web_port": free_port()})
+                running.append(start_worker(own, WORK / f"scale{workers}-{n}.log"))
+            for worker in running:
+                worker.wait_ready(600)
+            wait_for(
+                partial(_all_assigned, running),
+                60,
+                "every worker to own partitions",
+            )
+            produce(settings, topics.POLICE_INCIDENTS, day.events)
+            stamps = asyncio.run(
+                _count_until(settings, topics.topic_name(topics.AUDIT, settings), children, 1800)
+            )
+        finally:
+            for worker in running:
+                worker.stop()
+        rates.append(_rate(stamps) * count / children)
+    note = f"{count} incidents on 2 partitions"
+    return [
+        Figure("pipeline, 1 worker", rates[0], "incidents/s", note),
+        Figure("pipeline, 2 workers", rates[1], "incidents/s", note),
+        Figure("2 workers / 1 worker", rates[1] / rates[0], "x"),
+    ]
+
+
+def _all_assigned(workers: list[WorkerProcess]) -> bool:
+    return all(json.loads(w.get("/health")[1])["assigned_partitions"] for w in workers)
+
+
 def latency(base: Settings, records: int, rate: float, seconds: float) -> list[Figure]:
     settings = _pipeline_settings(base, "latency")
     topics.create_all(settings)
@@ -357,6 +411,7 @@ def run(
         figures += found
         print(f"  {found[0].name}: {found[0].value:,.0f} {found[0].unit}", flush=True)
         figures += latency(base, records, rate, seconds)
+        figures += scaling(base, records, max(count // 5, 1000))
     finally:
         if not broker.reused:
             localkafka.stop(kafka)
