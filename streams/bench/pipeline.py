@@ -432,7 +432,13 @@ def run(
     print()
     width = max(len(f.name) for f in figures)
     for f in figures:
-        value = f"{f.value:,.2f}" if f.value < 100 else f"{f.value:,.0f}"
+        value = (
+            f"{f.value:.4f}"
+            if f.value < 1
+            else f"{f.value:,.2f}"
+            if f.value < 100
+            else f"{f.value:,.0f}"
+        )
         print(f"  {f.name:<{width}}  {value:>12} {f.unit:<12} {f.note}")
     print(
         f"\n  machine: {os.cpu_count()} cores, "
