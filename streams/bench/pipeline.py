@@ -37,7 +37,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from schemas.enums import Agency
 from streams import localkafka, topics
 from streams.settings import Settings
-from streams.synthetic import IncidentStream, council, incidents
+from streams.synthetic import Council, Incidents, IncidentStream, council, incidents
 from streams.topic_io import produce
 from streams.worker_process import WorkerProcess, free_port, start_worker, wait_for
 
@@ -175,27 +175,29 @@ def _pipeline_settings(base: Settings, name: str) -> Settings:
     )
 
 
+def _live_incidents(seed: int, count: int, known: Council) -> tuple[Incidents, int]:
+    """Valid incidents reported in the last hours (deadlines in the future, as live), and
+    how many children they name."""
+    now = datetime.now(UTC)
+    stream = IncidentStream(
+        seed=seed,
+        invalid_rate=0.0,
+        late_report_rate=0.0,
+        start=now - timedelta(hours=6),
+        span=timedelta(hours=1),
+    )
+    day = incidents(stream, count, known)
+    return day, sum(len(json.loads(v)["children"]) for _, v in day.events)
+
+
 def pipeline(base: Settings, records: int, count: int) -> tuple[list[Figure], Settings]:
     settings = _pipeline_settings(base, "pipeline")
     topics.create_all(settings)
     the_council = council(2, records)
     started = time.monotonic()
     produce(settings, topics.CHILD_RECORDS, the_council.events())
-    # Reported in the last hours, so deadlines fall in the future as they would live.
-    now = datetime.now(UTC)
-    day = incidents(
-        IncidentStream(
-            seed=2,
-            invalid_rate=0.0,
-            late_report_rate=0.0,
-            start=now - timedelta(hours=6),
-            span=timedelta(hours=1),
-        ),
-        count,
-        the_council,
-    )
+    day, children = _live_incidents(2, count, the_council)
     produce(settings, topics.POLICE_INCIDENTS, day.events)
-    children = sum(len(json.loads(v)["children"]) for _, v in day.events)
     print(
         f"  published {records} records and {count} incidents in "
         f"{time.monotonic() - started:.0f} s",
@@ -245,19 +247,7 @@ def scaling(base: Settings, records: int, count: int) -> list[Figure]:
         topics.create_all(settings)
         the_council = council(4, records)
         produce(settings, topics.CHILD_RECORDS, the_council.events())
-        now = datetime.now(UTC)
-        day = incidents(
-            IncidentStream(
-                seed=4,
-                invalid_rate=0.0,
-                late_report_rate=0.0,
-                start=now - timedelta(hours=6),
-                span=timedelta(hours=1),
-            ),
-            count,
-            the_council,
-        )
-        children = sum(len(json.loads(v)["children"]) for _, v in day.events)
+        day, children = _live_incidents(4, count, the_council)
         running: list[WorkerProcess] = []
         try:
             for n in range(workers):
