@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import heapq
 import json
 import logging
 import sys
@@ -95,7 +96,8 @@ log = logging.getLogger(__name__)
 
 E = TypeVar("E", bound=BaseModel)
 SWEEP_INTERVAL_S = 300.0
-DEADLINE_SCAN_INTERVAL_S = 1.0  # a miss is flagged within about a second of its deadline
+DEADLINE_CHECK_INTERVAL_S = 1.0  # a miss is flagged within about a second of its deadline
+DEADLINE_SCAN_INTERVAL_S = 15.0  # full walk: gauges (one scrape interval), recovered items
 SEQUENCE_SCAN_INTERVAL_S = 5.0
 
 
@@ -478,12 +480,19 @@ def create_app(
         raw = deadline_table.get(key.encode())
         return Tracked.model_validate_json(raw) if raw else None
 
+    # Items this worker wrote, by deadline: the 1 s check pops only what has come due.
+    # Items recovered from the changelog (after a restart or a rebalance) join it at the
+    # next full scan.
+    due_heap: list[tuple[datetime, str]] = []
+
     def store_tracked(key: str, item: Tracked | None) -> None:
         if item is None:
             if deadline_table.get(key.encode()) is not None:
                 del deadline_table[key.encode()]
-        else:
-            deadline_table[key.encode()] = item.model_dump_json().encode()
+            return
+        deadline_table[key.encode()] = item.model_dump_json().encode()
+        if item.deadline is not None and not item.settled and not item.missed_flagged:
+            heapq.heappush(due_heap, (item.deadline, key))
 
     @app.agent(deadline_events, concurrency=1)
     async def handle_deadlines(stream: faust.StreamT[bytes]) -> None:
@@ -540,9 +549,30 @@ def create_app(
     def owned_partitions(name: str) -> set[int]:
         return {tp.partition for tp in _assignment(app) if tp.topic == name}
 
+    async def request_check(item_id: str) -> None:
+        if item_id not in check_requested:
+            check_requested.add(item_id)
+            await track(DeadlineCommand(op="check", id=item_id))
+
+    @app.timer(interval=DEADLINE_CHECK_INTERVAL_S)  # type: ignore[untyped-decorator]
+    async def check_due() -> None:
+        """Ask for a check of every item whose deadline has passed (flagged within ~1 s)."""
+        now = clock()
+        mine = owned_partitions(deadlines_name)
+        while due_heap and due_heap[0][0] <= now:
+            _, key = heapq.heappop(due_heap)
+            item = load_tracked(key)
+            if (
+                item is not None
+                and item.due(now)
+                and _partition_of(key.encode(), settings.partitions) in mine
+            ):
+                await request_check(key)  # the agent re-reads the item and decides
+
     @app.timer(interval=DEADLINE_SCAN_INTERVAL_S)  # type: ignore[untyped-decorator]
     async def scan_deadlines() -> None:
-        """Ask for a check of every item due; publish the open-work gauges."""
+        """Walk every item this worker owns: open-work gauges, forgetting, and items
+        recovered from the changelog that the due-time heap does not know yet."""
         now = clock()
         mine = owned_partitions(deadlines_name)
         open_by: dict[str, list[Tracked]] = {a.value: [] for a in Agency}
@@ -561,9 +591,8 @@ def create_app(
                 open_by[item.agency.value].append(item)
             elif item.kind == "review" and not item.settled:
                 awaiting_review += 1
-            if (item.due(now) or item.forgettable(now)) and item.id not in check_requested:
-                check_requested.add(item.id)
-                await track(DeadlineCommand(op="check", id=item.id))
+            if item.due(now) or item.forgettable(now):
+                await request_check(item.id)
         for gone in set(parsed) - set(deadline_table.keys()):
             parsed.pop(gone, None)
         metrics.REVIEWS_AWAITING.set(awaiting_review)

@@ -390,7 +390,12 @@ def run(
     kafka = localkafka.LocalKafkaSettings()
     broker = localkafka.start(kafka)
     base = Settings(broker_url=f"kafka://{kafka.bootstrap}")
-    print(f"pipeline benchmark on the local broker {kafka.bootstrap}", flush=True)
+    removed = topics.delete_prefixed(base, "bench.")  # the last run's topics cost the broker
+    print(
+        f"pipeline benchmark on the local broker {kafka.bootstrap} "
+        f"({len(removed)} topics of earlier runs removed)",
+        flush=True,
+    )
     figures: list[Figure] = []
     try:
         figures.append(raw_passthrough(base, passthrough))
