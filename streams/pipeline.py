@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -177,24 +177,47 @@ def process_incident(
     now: datetime,
     published_at: datetime | None = None,
 ) -> list[ChildOutcome]:
-    outcomes = []
-    for child in incident.children:
-        result = replica.matcher.match(child)
-        record = replica.get(result.record_id) if result.record_id else None
-        outcomes.append(
-            decide(
-                incident,
-                child,
-                result.decision,
-                record,
-                policy=policy,
-                calendar=calendar,
-                now=now,
-                match=result,
-                published_at=published_at,
-            )
+    return [
+        _decide_match(
+            incident,
+            child,
+            replica.matcher.match(child),
+            replica,
+            policy,
+            calendar,
+            now,
+            "routed",
+            published_at,
         )
-    return outcomes
+        for child in incident.children
+    ]
+
+
+def _decide_match(
+    incident: PoliceIncident,
+    child: InvolvedChild,
+    result: MatchResult,
+    replica: Replica,
+    policy: Policy,
+    calendar: Calendar,
+    now: datetime,
+    stage: Stage,
+    published_at: datetime | None = None,
+) -> ChildOutcome:
+    """Route a child with what the matcher decided (and the record, when linked)."""
+    record = replica.get(result.record_id) if result.record_id else None
+    return decide(
+        incident,
+        child,
+        result.decision,
+        record,
+        policy=policy,
+        calendar=calendar,
+        now=now,
+        stage=stage,
+        match=result,
+        published_at=published_at,
+    )
 
 
 # -- children still waiting: unmatched (for late records) or under review ---------------
@@ -315,27 +338,10 @@ def rematch(
         result = replica.matcher.match(child)
         becomes_review = result.decision == "review" and waiting.state == "none"
         if result.decision == "auto" or becomes_review:
-            record = replica.get(result.record_id) if result.record_id else None
             outcomes.append(
-                decide(
-                    pending.incident,
-                    child,
-                    result.decision,
-                    record,
-                    policy=policy,
-                    calendar=calendar,
-                    now=now,
-                    stage="rematched",
-                    match=result,
+                _decide_match(
+                    pending.incident, child, result, replica, policy, calendar, now, "rematched"
                 )
             )
     left = pending_after(pending.incident, outcomes, pending.received_at, pending.children)
     return outcomes, left
-
-
-def dump(model: BaseModel) -> bytes:
-    return model.model_dump_json().encode()
-
-
-def as_dict(model: BaseModel) -> dict[str, Any]:
-    return model.model_dump(mode="json")
