@@ -13,7 +13,12 @@ Topology (every worker):
 * ``review.decisions.v1`` (keyed by incident, co-partitioned) -> resume routing;
 * ``frontdoor.rematch.v1`` (internal, keyed by incident) -> match waiting children again
   when a council record arrives or changes, and on a periodic sweep;
-* ``frontdoor.child-history.v1`` (internal, keyed by child) -> repeat escalation (R12).
+* ``frontdoor.child-history.v2`` (internal, by child) -> repeat escalation (R12).
+
+Every agent takes its events in batches (``take_events``), calls the core for each, and
+sends what the batch produced through an ``Outbox`` straight to the idempotent producer,
+waiting for every delivery before the batch's offsets are acknowledged. Internal events
+for one partition travel as one message per batch.
 """
 
 from __future__ import annotations
@@ -25,13 +30,12 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.partitioner import murmur2
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 from prometheus_client import generate_latest
@@ -54,6 +58,7 @@ from streams import metrics, topics
 from streams.clock import Clock
 from streams.deadlines import (
     DeadlineCommand,
+    DeadlineCommands,
     Tracked,
     acknowledge,
     check,
@@ -64,8 +69,9 @@ from streams.deadlines import (
     track_watch,
     watch_id,
 )
-from streams.history import ChildNotified, Seen, escalation, remember
+from streams.history import ChildNotified, ChildrenNotified, Seen, escalation, remember
 from streams.matching import Matcher, MatchModel
+from streams.outbox import Outbox, deliver, partition_of
 from streams.pipeline import (
     ChildOutcome,
     PendingIncident,
@@ -81,6 +87,7 @@ from streams.pipeline import (
 from streams.police_signals import (
     BatchingDetector,
     SequenceObserved,
+    SequencesObserved,
     SourceSequence,
     late_report,
     observe,
@@ -99,6 +106,11 @@ SWEEP_INTERVAL_S = 300.0
 DEADLINE_CHECK_INTERVAL_S = 1.0  # a miss is flagged within about a second of its deadline
 DEADLINE_SCAN_INTERVAL_S = 15.0  # full walk: gauges (one scrape interval), recovered items
 SEQUENCE_SCAN_INTERVAL_S = 5.0
+# Agents take up to BATCH_MAX events, or what arrived within BATCH_WITHIN_S, at a time:
+# large enough to spread a delivery round trip over many events, small enough that a
+# batch (~1.5 ms an incident) does not hold the event loop for long.
+BATCH_MAX = 200
+BATCH_WITHIN_S = 0.01
 
 
 class _IdempotentProducer(faust_aiokafka.Producer):
@@ -187,20 +199,27 @@ def create_app(
             value_serializer="raw",
         )
 
+    def name(spec: topics.TopicSpec) -> str:
+        return topics.topic_name(spec, settings)
+
+    # What the agents read (faust topics) ...
     incidents = topic(topics.POLICE_INCIDENTS)
     decisions = topic(topics.REVIEW_DECISIONS)
     rematch_requests = topic(topics.REMATCH)
-    child_history = topic(topics.CHILD_HISTORY)
-    audit_out = topic(topics.AUDIT)
-    dead_letters = topic(topics.DEAD_LETTERS)
-    reviews_out = topic(topics.REVIEW_MATCHES)
-    notify_out = {agency: topic(spec) for agency, spec in topics.NOTIFY.items()}
-    alerts_out = topic(topics.COMPLIANCE_ALERTS)
-    deadlines_out = topic(topics.DEADLINES)
-    sequences = topic(topics.SEQUENCES)
+    child_history_in = topic(topics.CHILD_HISTORY)
+    sequences_in = topic(topics.SEQUENCES)
     meetings = topic(topics.MEETINGS)
-    acks_name = topics.topic_name(topics.ACKS, settings)
-    deadlines_name = topics.topic_name(topics.DEADLINES, settings)
+    # ... and what they write, through an outbox (topic names).
+    child_history = name(topics.CHILD_HISTORY)
+    sequences = name(topics.SEQUENCES)
+    rematch_out = name(topics.REMATCH)
+    audit_out = name(topics.AUDIT)
+    dead_letters = name(topics.DEAD_LETTERS)
+    reviews_out = name(topics.REVIEW_MATCHES)
+    notify_out = {agency: name(spec) for agency, spec in topics.NOTIFY.items()}
+    alerts_out = name(topics.COMPLIANCE_ALERTS)
+    acks_name = name(topics.ACKS)
+    deadlines_name = name(topics.DEADLINES)
     # Acknowledgements and deadline commands share one agent: both are keyed by the
     # notification id and co-partitioned, so one worker owns each deadline.
     deadline_events = app.topic(
@@ -223,22 +242,55 @@ def create_app(
     )
 
     # Keys and values are bytes, so what recovery reads back from a changelog is what was
-    # written (a str key would come back as bytes and miss).
-    pending = app.Table("pending", default=None, key_type=bytes, value_type=bytes)
-    history = app.Table("child-history", default=None, key_type=bytes, value_type=bytes)
-    deadline_table = app.Table("deadlines", default=None, key_type=bytes, value_type=bytes)
-    sequence_table = app.Table("sequences", default=None, key_type=bytes, value_type=bytes)
-    meeting_table = app.Table("meetings", default=None, key_type=bytes, value_type=bytes)
+    # written (a str key would come back as bytes and miss). Agents handle a batch of
+    # events at a time, so a table's changelog partition comes from its key (the same
+    # murmur2 hash the input topics are partitioned by), not from "the current event".
+    def table(name: str) -> Any:
+        return app.Table(name, default=None, key_type=bytes, value_type=bytes, use_partitioner=True)
 
-    async def send(out: faust.TopicT, key: str, value: BaseModel) -> None:
-        await out.send(key=key.encode(), value=value.model_dump_json().encode())
+    pending = table("pending")
+    history = table("child-history")
+    deadline_table = table("deadlines")
+    sequence_table = table("sequences")
+    meeting_table = table("meetings")
 
-    async def dead_letter(spec: topics.TopicSpec, key: bytes | None, letter: DeadLetter) -> None:
-        await dead_letters.send(key=key, value=letter.model_dump_json().encode())
+    def outbox() -> Outbox:
+        return Outbox(settings.partitions)
+
+    async def flush(out: Outbox) -> None:
+        if len(out):
+            # The idempotent acks=all aiokafka producer under faust's own send path.
+            producer: Any = app.producer
+            await deliver(producer._ensure_producer(), out)
+
+    def agent(
+        channel: faust.ChannelT[bytes],
+        handle: Callable[[Outbox, Any], None],
+        needs_replica: bool = False,
+    ) -> None:
+        """A faust agent that takes events in batches, handles each, then delivers what
+        the batch produced before its offsets are acknowledged."""
+
+        async def run(stream: Any) -> None:  # take_events is missing from faust's StreamT
+            async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
+                if needs_replica:
+                    await wait_for_replica()
+                out = outbox()
+                for event in events:
+                    handle(out, event)
+                await flush(out)
+                metrics.LAST_PROCESSED.set(time.time())
+
+        app.agent(channel, name=f"frontdoor.{handle.__name__}", concurrency=1)(run)
+
+    def dead_letter(
+        out: Outbox, spec: topics.TopicSpec, key: bytes | None, letter: DeadLetter
+    ) -> None:
+        out.send(dead_letters, key, letter)
         metrics.INVALID_EVENTS.labels(topic=spec.name, reason=letter.reason_class).inc()
 
-    async def send_notification(notification: Notification) -> None:
-        await send(
+    def send_notification(out: Outbox, notification: Notification) -> None:
+        out.send(
             notify_out[notification.recipient.agency], notification.notification_id, notification
         )
         for rule in notification.rules:
@@ -246,58 +298,64 @@ def create_app(
                 agency=notification.recipient.agency.value, rule=rule
             ).inc()
 
-    async def track(command: DeadlineCommand) -> None:
-        await send(deadlines_out, command.id, command)
+    def track(out: Outbox, command: DeadlineCommand) -> None:
+        out.send_internal(deadlines_name, command.id, command)
 
-    async def publish(
+    def observe_latency(out: Outbox, published_at: datetime) -> None:
+        # Wall time, even under a simulated clock: Kafka timestamps are wall time.
+        stamp = published_at.timestamp()
+        out.then(lambda: metrics.PROCESSING_LATENCY.observe(max(time.time() - stamp, 0)))
+
+    def publish(
+        out: Outbox,
         incident: PoliceIncident,
         outcomes: Iterable[ChildOutcome],
         published_at: datetime | None = None,
-        settles_review: str | None = None,
     ) -> None:
         key = incident_key(incident)
         now = clock()
         for outcome in outcomes:
             ref = outcome.child.person_reference
             for notification in outcome.notifications:
-                await send_notification(notification)
-                await track(
+                send_notification(out, notification)
+                track(
+                    out,
                     DeadlineCommand(
                         op="track",
                         id=notification.notification_id,
                         item=track_notification(notification, now),
-                    )
+                    ),
                 )
             if published_at is not None and outcome.notifications:
-                # Wall time, even under a simulated clock: Kafka timestamps are wall time.
-                waited = time.time() - published_at.timestamp()
-                metrics.PROCESSING_LATENCY.observe(max(waited, 0))
+                observe_latency(out, published_at)
             if outcome.review is not None:
-                await send(reviews_out, key, outcome.review)
-                await track(
+                out.send(reviews_out, key, outcome.review)
+                track(
+                    out,
                     DeadlineCommand(
                         op="track",
                         id=outcome.review.review_id,
                         item=track_review(outcome.review, now),
-                    )
+                    ),
                 )
             elif outcome.audit.stage == "rematched":
-                await track(DeadlineCommand(op="close", id=review_id(incident, outcome.child)))
+                track(out, DeadlineCommand(op="close", id=review_id(incident, outcome.child)))
             watch = watch_id(incident.source, incident.incident_reference, ref)
             if not outcome.notifications and outcome.audit.stage == "routed":
                 due = incident.reported_at + timedelta(hours=policy.signals.no_notification_hours)
-                await track(
+                track(
+                    out,
                     DeadlineCommand(
                         op="track",
                         id=watch,
                         item=track_watch(
                             incident.source, incident.incident_reference, ref, due, now
                         ),
-                    )
+                    ),
                 )
             elif outcome.notifications and outcome.audit.stage != "routed":
-                await track(DeadlineCommand(op="close", id=watch))
-            await send(audit_out, key, outcome.audit)
+                track(out, DeadlineCommand(op="close", id=watch))
+            out.send(audit_out, key, outcome.audit)
             metrics.MATCH_DECISIONS.labels(
                 decision=outcome.decision, stage=outcome.audit.stage
             ).inc()
@@ -308,7 +366,7 @@ def create_app(
                     person_reference=outcome.child.person_reference,
                     record=outcome.record,
                 )
-                await send(child_history, notified.child_key, notified)
+                out.send_internal(child_history, notified.child_key, notified)
 
     def store_pending(key: str, entry: PendingIncident | None) -> None:
         if entry is not None:
@@ -325,93 +383,74 @@ def create_app(
         if app.replica_ready is not None and not app.replica_ready.is_set():
             await app.replica_ready.wait()
 
-    async def accept(event: Any, model: type[E], spec: topics.TopicSpec) -> E | None:
-        """The validated event, or None once it is on the dead-letter topic."""
-        message = event.message
-        origin = Origin(message.topic, message.partition, message.offset, message.key)
-        result = validate(model, event.value, origin, clock())
+    def accept(out: Outbox, event: Any, model: type[E], spec: topics.TopicSpec) -> E | None:
+        """The validated event, or None once it is on its way to the dead-letter topic."""
+        result = validate(model, event.value, _origin(event.message), clock())
         if isinstance(result, DeadLetter):
-            await dead_letter(spec, message.key, result)
+            dead_letter(out, spec, event.message.key, result)
             return None
         return result
 
-    @app.agent(incidents, concurrency=1)
-    async def handle_incidents(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            await wait_for_replica()
-            message = event.message
-            now = clock()
-            result = await accept(event, PoliceIncident, topics.POLICE_INCIDENTS)
-            if result is None:
-                # Dead-lettered, not lost: its sequence number still counts if readable.
-                seen = _sequence_of(event.value)
-                if seen is not None:
-                    await send(sequences, seen.source, seen)
-            else:
-                metrics.INCIDENTS_RECEIVED.labels(
-                    force=signals.force_label(result.source),
-                    incident_type=result.incident_type.value,
-                ).inc()
-                metrics.CHILDREN_RECEIVED.inc(len(result.children))
-                for warning in result.data_quality:
-                    metrics.DATA_QUALITY_WARNINGS.labels(code=warning.code.value).inc()
-                await police_signals_for(result, now)
-                published_at = _message_time(message)
-                outcomes = process_incident(result, replica, policy, calendar, now, published_at)
-                await publish(result, outcomes, published_at)
-                key = incident_key(result)
-                stored = load_pending(key)
-                store_pending(
-                    key, pending_after(result, outcomes, stored.received_at if stored else now)
-                )
-            metrics.LAST_PROCESSED.set(time.time())
+    def incident_arrived(out: Outbox, event: Any) -> None:
+        now = clock()
+        result = accept(out, event, PoliceIncident, topics.POLICE_INCIDENTS)
+        if result is None:
+            # Dead-lettered, not lost: its sequence number still counts if readable.
+            seen = _sequence_of(event.value)
+            if seen is not None:
+                out.send_internal(sequences, seen.source, seen)
+            return
+        metrics.INCIDENTS_RECEIVED.labels(
+            force=signals.force_label(result.source),
+            incident_type=result.incident_type.value,
+        ).inc()
+        metrics.CHILDREN_RECEIVED.inc(len(result.children))
+        for warning in result.data_quality:
+            metrics.DATA_QUALITY_WARNINGS.labels(code=warning.code.value).inc()
+        police_signals_for(out, result, now)
+        published_at = _message_time(event.message)
+        outcomes = process_incident(result, replica, policy, calendar, now, published_at)
+        publish(out, result, outcomes, published_at)
+        key = incident_key(result)
+        stored = load_pending(key)
+        store_pending(key, pending_after(result, outcomes, stored.received_at if stored else now))
 
-    @app.agent(decisions, concurrency=1)
-    async def handle_review_decisions(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            await wait_for_replica()
-            now = clock()
-            result = await accept(event, ReviewDecision, topics.REVIEW_DECISIONS)
-            if result is None:
-                continue
-            key = (event.message.key or b"").decode(errors="replace")
-            entry = load_pending(key)
-            if entry is None:
-                metrics.REVIEW_DECISIONS.labels(outcome="nothing_pending").inc()
-                continue
-            outcome, left, what = apply_review_decision(
-                entry, result, replica, policy, calendar, now
-            )
-            metrics.REVIEW_DECISIONS.labels(
-                outcome=what if outcome is not None else "not_applied"
-            ).inc()
-            if outcome is not None:
-                await track(DeadlineCommand(op="close", id=result.review_id))
-                await publish(entry.incident, [outcome])
-                store_pending(key, left)
+    def review_decided(out: Outbox, event: Any) -> None:
+        now = clock()
+        result = accept(out, event, ReviewDecision, topics.REVIEW_DECISIONS)
+        if result is None:
+            return
+        key = (event.message.key or b"").decode(errors="replace")
+        entry = load_pending(key)
+        if entry is None:
+            metrics.REVIEW_DECISIONS.labels(outcome="nothing_pending").inc()
+            return
+        outcome, left, what = apply_review_decision(entry, result, replica, policy, calendar, now)
+        applied = what if outcome is not None else "not_applied"
+        metrics.REVIEW_DECISIONS.labels(outcome=applied).inc()
+        if outcome is not None:
+            track(out, DeadlineCommand(op="close", id=result.review_id))
+            publish(out, entry.incident, [outcome])
+            store_pending(key, left)
 
-    @app.agent(rematch_requests, concurrency=1)
-    async def handle_rematch(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            await wait_for_replica()
-            key = (event.message.key or b"").decode(errors="replace")
-            entry = load_pending(key)
-            if entry is None:
-                continue
-            now = clock()
-            if entry.expired(now, policy.rematch_window_hours):
-                store_pending(key, None)
-                continue
-            outcomes, left = rematch(entry, replica, policy, calendar, now)
-            if outcomes:
-                await publish(entry.incident, outcomes)
-                store_pending(key, left)
+    def rematch_requested(out: Outbox, event: Any) -> None:
+        key = (event.message.key or b"").decode(errors="replace")
+        entry = load_pending(key)
+        if entry is None:
+            return
+        now = clock()
+        if entry.expired(now, policy.rematch_window_hours):
+            store_pending(key, None)
+            return
+        outcomes, left = rematch(entry, replica, policy, calendar, now)
+        if outcomes:
+            publish(out, entry.incident, outcomes)
+            store_pending(key, left)
 
-    @app.agent(child_history, concurrency=1)
-    async def handle_child_history(stream: faust.StreamT[bytes]) -> None:
-        keep_days = policy.repeat_rule.within_days if policy.repeat_rule else 1
-        async for event in stream.events():
-            notified = ChildNotified.model_validate_json(event.value)
+    keep_days = policy.repeat_rule.within_days if policy.repeat_rule else 1
+
+    def children_notified(out: Outbox, event: Any) -> None:
+        for notified in ChildrenNotified.model_validate_json(event.value).items:
             raw = history.get(notified.child_key.encode())
             before = [Seen.model_validate(s) for s in _json_list(raw)]
             after = remember(before, notified.seen, keep_days)
@@ -419,30 +458,32 @@ def create_app(
             if any(s.incident_key == notified.seen.incident_key for s in before):
                 continue  # this incident was counted before (a replay or a rematch)
             escalated = escalation(after, notified, policy, calendar, clock())
-            if escalated is not None:
-                await send_notification(escalated)
-                await track(
-                    DeadlineCommand(
-                        op="track",
-                        id=escalated.notification_id,
-                        item=track_notification(escalated, clock()),
-                    )
-                )
-                decision = MatchDecision.AUTO if notified.record else None
-                audit = audit_record(
-                    notified.incident,
-                    notified.person_reference,
-                    "escalated",
-                    decision,
-                    notified.record,
-                    [escalated],
-                    clock(),
-                )
-                await send(audit_out, notified.seen.incident_key, audit)
+            if escalated is None:
+                continue
+            send_notification(out, escalated)
+            track(
+                out,
+                DeadlineCommand(
+                    op="track",
+                    id=escalated.notification_id,
+                    item=track_notification(escalated, clock()),
+                ),
+            )
+            decision = MatchDecision.AUTO if notified.record else None
+            audit = audit_record(
+                notified.incident,
+                notified.person_reference,
+                "escalated",
+                decision,
+                notified.record,
+                [escalated],
+                clock(),
+            )
+            out.send(audit_out, notified.seen.incident_key, audit)
 
-    async def raise_alerts(alerts: Iterable[ComplianceAlert]) -> None:
+    def raise_alerts(out: Outbox, alerts: Iterable[ComplianceAlert]) -> None:
         for alert in alerts:
-            await send(alerts_out, alert.alert_id, alert)
+            out.send(alerts_out, alert.alert_id, alert)
             metrics.ALERTS.labels(kind=alert.kind.value).inc()
             by_rule = {AlertKind.MISSED: metrics.MISSED, AlertKind.LATE: metrics.LATE}
             counter = by_rule.get(alert.kind)
@@ -450,7 +491,7 @@ def create_app(
                 for rule in (alert.rule or "").split("+"):
                     counter.labels(agency=alert.agency.value, rule=rule).inc()
 
-    async def police_signals_for(incident: PoliceIncident, now: datetime) -> None:
+    def police_signals_for(out: Outbox, incident: PoliceIncident, now: datetime) -> None:
         force = signals.force_label(incident.source)
         delay = report_delay(incident).total_seconds()
         metrics.REPORT_DELAY.labels(force=force).observe(max(delay, 0))
@@ -460,13 +501,13 @@ def create_app(
             metrics.LATE_REPORTS.labels(
                 force=force, incident_type=incident.incident_type.value
             ).inc()
-            await raise_alerts([late])
+            raise_alerts(out, [late])
         burst = batching.observe(incident, now)
         if burst is not None and burst.alert_id not in batching_raised:
             batching_raised.add(burst.alert_id)
             metrics.BATCHING.labels(force=force).inc()
-            await raise_alerts([burst])
-        await send(
+            raise_alerts(out, [burst])
+        out.send_internal(
             sequences,
             incident.source,
             SequenceObserved(source=incident.source, sequence=incident.sequence),
@@ -494,80 +535,73 @@ def create_app(
         if item.deadline is not None and not item.settled and not item.missed_flagged:
             heapq.heappush(due_heap, (item.deadline, key))
 
-    @app.agent(deadline_events, concurrency=1)
-    async def handle_deadlines(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            now = clock()
-            if event.message.topic == acks_name:
-                ack = await accept(event, Acknowledgement, topics.ACKS)
-                if ack is None:
-                    continue
-                if event.message.key != ack.notification_id.encode():
-                    await dead_letter(
-                        topics.ACKS,
-                        event.message.key,
-                        dead_letter_for(
-                            event.value,
-                            _origin(event.message),
-                            now,
-                            "schema",
-                            [
-                                DeadLetterReason(
-                                    location="(key)",
-                                    error_type="key_mismatch",
-                                    message="the record key must be the notification_id",
-                                )
-                            ],
-                        ),
-                    )
-                    continue
-                held = load_tracked(ack.notification_id)
-                item, alerts = acknowledge(held, ack, now)
-                if held is None or held.acked_at is None:
-                    agency = ack.agency.value
-                    metrics.ACKNOWLEDGEMENTS.labels(agency=agency, status=ack.status.value).inc()
-                    if item.registered_at is not None:
-                        waited = (ack.acknowledged_at - item.registered_at).total_seconds()
-                        metrics.ACK_SECONDS.labels(agency=agency).observe(max(waited, 0))
-                store_tracked(ack.notification_id, item)
-                await raise_alerts(alerts)
-                continue
-            command = DeadlineCommand.model_validate_json(event.value)
+    def acknowledged(out: Outbox, event: Any, now: datetime) -> None:
+        ack = accept(out, event, Acknowledgement, topics.ACKS)
+        if ack is None:
+            return
+        if event.message.key != ack.notification_id.encode():
+            reason = DeadLetterReason(
+                location="(key)",
+                error_type="key_mismatch",
+                message="the record key must be the notification_id",
+            )
+            letter = dead_letter_for(event.value, _origin(event.message), now, "schema", [reason])
+            dead_letter(out, topics.ACKS, event.message.key, letter)
+            return
+        held = load_tracked(ack.notification_id)
+        item, alerts = acknowledge(held, ack, now)
+        if held is None or held.acked_at is None:
+            agency = ack.agency.value
+            metrics.ACKNOWLEDGEMENTS.labels(agency=agency, status=ack.status.value).inc()
+            if item.registered_at is not None:
+                waited = (ack.acknowledged_at - item.registered_at).total_seconds()
+                metrics.ACK_SECONDS.labels(agency=agency).observe(max(waited, 0))
+        store_tracked(ack.notification_id, item)
+        raise_alerts(out, alerts)
+
+    def deadline_event(out: Outbox, event: Any) -> None:
+        now = clock()
+        if event.message.topic == acks_name:
+            acknowledged(out, event, now)
+            return
+        for command in DeadlineCommands.model_validate_json(event.value).items:
             held = load_tracked(command.id)
             if command.op == "track" and command.item is not None:
                 item, alerts = register(held, command.item, now)
                 store_tracked(command.id, item)
-                await raise_alerts(alerts)
+                raise_alerts(out, alerts)
             elif command.op == "close":
                 store_tracked(command.id, close(held, now))
             elif held is not None:
                 item, alerts = check(held, now)
                 check_requested.discard(command.id)
                 store_tracked(command.id, None if item.forgettable(now) else item)
-                await raise_alerts(alerts)
+                raise_alerts(out, alerts)
 
     def owned_partitions(name: str) -> set[int]:
         return {tp.partition for tp in _assignment(app) if tp.topic == name}
 
-    async def request_check(item_id: str) -> None:
+    def request_check(out: Outbox, item_id: str) -> None:
         if item_id not in check_requested:
             check_requested.add(item_id)
-            await track(DeadlineCommand(op="check", id=item_id))
+            track(out, DeadlineCommand(op="check", id=item_id))
 
     @app.timer(interval=DEADLINE_CHECK_INTERVAL_S)  # type: ignore[untyped-decorator]
     async def check_due() -> None:
         """Ask for a check of every item whose deadline has passed (flagged within ~1 s)."""
         now = clock()
         mine = owned_partitions(deadlines_name)
+        out = outbox()
         while due_heap and due_heap[0][0] <= now:
             _, key = heapq.heappop(due_heap)
             item = load_tracked(key)
             if (
                 item is not None
                 and item.due(now)
-                and _partition_of(key.encode(), settings.partitions) in mine
+                and partition_of(key.encode(), settings.partitions) in mine
             ):
-                await request_check(key)  # the agent re-reads the item and decides
+                request_check(out, key)  # the agent re-reads the item and decides
+        await flush(out)
 
     @app.timer(interval=DEADLINE_SCAN_INTERVAL_S)  # type: ignore[untyped-decorator]
     async def scan_deadlines() -> None:
@@ -577,12 +611,13 @@ def create_app(
         mine = owned_partitions(deadlines_name)
         open_by: dict[str, list[Tracked]] = {a.value: [] for a in Agency}
         awaiting_review = 0
+        out = outbox()
         for raw_key, raw in list(deadline_table.items()):
             cached = parsed.get(raw_key)
             if cached and cached[1] == raw:
                 partition, item = cached[0], cached[2]
             else:  # parse (and hash the key: murmur2 is pure Python) once per change
-                partition = _partition_of(raw_key, settings.partitions)
+                partition = partition_of(raw_key, settings.partitions)
                 item = Tracked.model_validate_json(raw)
                 parsed[raw_key] = (partition, raw, item)
             if partition not in mine:
@@ -592,22 +627,22 @@ def create_app(
             elif item.kind == "review" and not item.settled:
                 awaiting_review += 1
             if item.due(now) or item.forgettable(now):
-                await request_check(item.id)
+                request_check(out, item.id)
         for gone in set(parsed) - set(deadline_table.keys()):
             parsed.pop(gone, None)
         metrics.REVIEWS_AWAITING.set(awaiting_review)
         for agency, items in open_by.items():
             _open_work_gauges(agency, items, now)
+        await flush(out)
 
-    @app.agent(sequences, concurrency=1)
-    async def handle_sequences(stream: faust.StreamT[bytes]) -> None:
-        window = timedelta(minutes=signals.sequence_gap_minutes)
-        async for event in stream.events():
-            seen = SequenceObserved.model_validate_json(event.value)
+    window = timedelta(minutes=signals.sequence_gap_minutes)
+
+    def sequences_observed(out: Outbox, event: Any) -> None:
+        now = clock()
+        for seen in SequencesObserved.model_validate_json(event.value).items:
             key = seen.source.encode()
             raw = sequence_table.get(key)
             state = SourceSequence.model_validate_json(raw) if raw else None
-            now = clock()
             if seen.sequence is not None:
                 state = observe(state, seen.source, seen.sequence, now)
             if state is None:
@@ -619,41 +654,48 @@ def create_app(
                 metrics.SEQUENCE_GAPS.labels(force=force).inc()
                 span = (alert.subject.sequence_to or 0) - (alert.subject.sequence_from or 0) + 1
                 metrics.SEQUENCE_MISSING.labels(force=force).inc(span)
-            await raise_alerts(alerts)
+            raise_alerts(out, alerts)
 
     @app.timer(interval=SEQUENCE_SCAN_INTERVAL_S)  # type: ignore[untyped-decorator]
     async def scan_sequences() -> None:
         now = clock()
-        window = timedelta(minutes=signals.sequence_gap_minutes)
+        out = outbox()
         for raw in list(sequence_table.values()):
             state = SourceSequence.model_validate_json(raw)
             if any(not g.alerted and g.opened_at + window <= now for g in state.gaps):
-                await send(sequences, state.source, SequenceObserved(source=state.source))
+                out.send_internal(sequences, state.source, SequenceObserved(source=state.source))
+        await flush(out)
 
     meeting_counts: dict[str, list[int]] = {}
 
-    @app.agent(meetings, concurrency=1)
-    async def handle_meetings(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            meeting = await accept(event, StrategyMeeting, topics.MEETINGS)
-            if meeting is None:
-                continue
-            key = meeting.meeting_id.encode()
-            if meeting.status != "held" or meeting_table.get(key) == b"held":
-                meeting_table[key] = meeting.status.encode()
-                continue
-            meeting_table[key] = b"held"
-            for party in meeting.invited:
-                came = party in meeting.attended
-                metrics.MEETING_INVITES.labels(party=party.value).inc()
-                if came:
-                    metrics.MEETING_ATTENDANCE.labels(party=party.value).inc()
-                counts = meeting_counts.setdefault(party.value, [0, 0])
-                counts[0] += 1
-                counts[1] += int(came)
-                metrics.MEETING_PARTICIPATION.labels(party=party.value).set(counts[1] / counts[0])
+    def meeting_held(out: Outbox, event: Any) -> None:
+        meeting = accept(out, event, StrategyMeeting, topics.MEETINGS)
+        if meeting is None:
+            return
+        key = meeting.meeting_id.encode()
+        if meeting.status != "held" or meeting_table.get(key) == b"held":
+            meeting_table[key] = meeting.status.encode()
+            return
+        meeting_table[key] = b"held"
+        for party in meeting.invited:
+            came = party in meeting.attended
+            metrics.MEETING_INVITES.labels(party=party.value).inc()
+            if came:
+                metrics.MEETING_ATTENDANCE.labels(party=party.value).inc()
+            counts = meeting_counts.setdefault(party.value, [0, 0])
+            counts[0] += 1
+            counts[1] += int(came)
+            metrics.MEETING_PARTICIPATION.labels(party=party.value).set(counts[1] / counts[0])
 
-    async def request_rematch(changed: list[str] | None) -> None:
+    agent(incidents, incident_arrived, needs_replica=True)
+    agent(decisions, review_decided, needs_replica=True)
+    agent(rematch_requests, rematch_requested, needs_replica=True)
+    agent(child_history_in, children_notified)
+    agent(deadline_events, deadline_event)
+    agent(sequences_in, sequences_observed)
+    agent(meetings, meeting_held)
+
+    def request_rematch(out: Outbox, changed: list[str] | None) -> None:
         """Ask the owner of each waiting incident that these changed records could affect
         to match it again; ``None`` asks for all (the periodic sweep)."""
         keys: frozenset[str] = frozenset().union(
@@ -669,17 +711,19 @@ def create_app(
                 for p in entry.children
             ):
                 request = topics.RematchRequest(reason="record_changed" if changed else "sweep")
-                await send(rematch_requests, key, request)
+                out.send(rematch_out, key, request)
 
     @app.task  # type: ignore[untyped-decorator]
     async def follow_council_records() -> None:
         app.replica_ready = asyncio.Event()
-        await _follow_records(app, settings, replica, dead_letter, request_rematch, clock)
+        await _follow_records(app, settings, replica, dead_letter, request_rematch, flush, clock)
 
     @app.timer(interval=SWEEP_INTERVAL_S)  # type: ignore[untyped-decorator]
     async def sweep_pending() -> None:
         if app.replica_ready is not None and app.replica_ready.is_set():
-            await request_rematch(None)
+            out = outbox()
+            request_rematch(out, None)
+            await flush(out)
 
     @app.page("/health")
     async def health(web: Any, request: Any) -> Any:
@@ -707,8 +751,9 @@ async def _follow_records(
     app: FrontdoorApp,
     settings: Settings,
     replica: Replica,
-    dead_letter: Callable[[topics.TopicSpec, bytes | None, DeadLetter], Any],
-    request_rematch: Callable[[list[str] | None], Any],
+    dead_letter: Callable[[Outbox, topics.TopicSpec, bytes | None, DeadLetter], None],
+    request_rematch: Callable[[Outbox, list[str] | None], None],
+    flush: Callable[[Outbox], Awaitable[None]],
     clock: Clock,
 ) -> None:
     """Read every partition of the council records topic, from the start, for ever."""
@@ -732,15 +777,17 @@ async def _follow_records(
         while not app.should_stop:
             batch = await consumer.getmany(timeout_ms=500)
             changed: list[str] = []
+            out = Outbox(settings.partitions)
             for messages in batch.values():
                 for message in messages:
                     applied = _apply_record(replica, message, clock)
                     if isinstance(applied, DeadLetter):
-                        await dead_letter(topics.CHILD_RECORDS, message.key, applied)
+                        dead_letter(out, topics.CHILD_RECORDS, message.key, applied)
                     elif applied is not None:
                         changed.append(applied)
             if changed and ready.is_set():
-                await request_rematch(changed)  # once per batch, not once per record
+                request_rematch(out, changed)  # once per batch, not once per record
+            await flush(out)
             metrics.REPLICA_RECORDS.set(len(replica))
             if not ready.is_set() and all(
                 await asyncio.gather(*(_reached(consumer, tp, targets[tp]) for tp in partitions))
@@ -803,11 +850,6 @@ def _sequence_of(raw: bytes | None) -> SequenceObserved | None:
         return SequenceObserved(source=str(data["source"]), sequence=int(data["sequence"]))
     except (ValueError, TypeError, KeyError):
         return None
-
-
-def _partition_of(key: bytes, partitions: int) -> int:
-    """The partition Kafka's default partitioner (murmur2) puts ``key`` in."""
-    return int(murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 def _origin(message: Any) -> Origin:

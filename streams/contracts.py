@@ -27,10 +27,10 @@ from schemas import (
     StrategyMeeting,
 )
 from streams import topics
-from streams.deadlines import DeadlineCommand
+from streams.deadlines import DeadlineCommands
 from streams.generated import stale_files, write_files
-from streams.history import ChildNotified
-from streams.police_signals import SequenceObserved
+from streams.history import ChildrenNotified
+from streams.police_signals import SequencesObserved
 
 SCHEMAS_DIR = Path(__file__).resolve().parents[1] / "schemas"
 JSONSCHEMA_DIR = SCHEMAS_DIR / "jsonschema"
@@ -52,9 +52,9 @@ EVENTS: dict[str, type[BaseModel]] = {
 # frontdoor's own internal topics: described too, but no one outside publishes to them.
 INTERNAL: dict[str, type[BaseModel]] = {
     "rematch-request": topics.RematchRequest,
-    "child-notified": ChildNotified,
-    "deadline-command": DeadlineCommand,
-    "sequence-observed": SequenceObserved,
+    "children-notified": ChildrenNotified,
+    "deadline-commands": DeadlineCommands,
+    "sequences-observed": SequencesObserved,
 }
 MESSAGES = {**EVENTS, **INTERNAL}
 _NAME_OF = {model: name for name, model in MESSAGES.items()}

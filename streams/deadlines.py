@@ -31,6 +31,7 @@ from schemas.enums import AckStatus, Agency, AlertKind
 from schemas.envelope import derived_id
 from streams.alerts import compliance_alert
 from streams.dispatch import rule_order
+from streams.outbox import Batch
 
 Kind = Literal["notification", "review", "watch"]
 # An entry nobody will ever close (a notification never acknowledged) is forgotten after
@@ -104,6 +105,10 @@ class DeadlineCommand(BaseModel):
     op: Literal["track", "close", "check"]
     id: str
     item: Tracked | None = None
+
+
+class DeadlineCommands(Batch[DeadlineCommand]):
+    """Internal: the commands of one batch for one partition of the deadlines topic."""
 
 
 _MISSED = {

@@ -16,6 +16,7 @@ from schemas.enums import Agency, RiskGrade
 from schemas.notification import Recipient
 from streams.calendars import Calendar
 from streams.dispatch import notifications
+from streams.outbox import Batch
 from streams.policy import Policy
 from streams.routing import RuleHit, deadline_for
 
@@ -54,6 +55,10 @@ class ChildNotified(BaseModel):
         return next(
             c for c in self.incident.children if c.person_reference == self.person_reference
         )
+
+
+class ChildrenNotified(Batch[ChildNotified]):
+    """Internal: the children of one batch for one partition of the child-history topic."""
 
 
 def remember(history: list[Seen], seen: Seen, keep_days: int) -> list[Seen]:

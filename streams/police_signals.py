@@ -21,6 +21,7 @@ from schemas import ComplianceAlert, PoliceIncident
 from schemas.compliance import AlertSubject
 from schemas.enums import AlertKind
 from streams.alerts import compliance_alert
+from streams.outbox import Batch
 
 _alert = compliance_alert
 
@@ -81,6 +82,10 @@ class SequenceObserved(BaseModel):
 
     source: str
     sequence: int | None = None  # None: a periodic check, no new number
+
+
+class SequencesObserved(Batch[SequenceObserved]):
+    """Internal: the sequence numbers of one batch for one partition, in arrival order."""
 
 
 def observe(

@@ -22,9 +22,9 @@ from schemas import (
     StrategyMeeting,
 )
 from schemas.enums import Agency
-from streams.deadlines import DeadlineCommand
-from streams.history import ChildNotified
-from streams.police_signals import SequenceObserved
+from streams.deadlines import DeadlineCommands
+from streams.history import ChildrenNotified
+from streams.police_signals import SequencesObserved
 from streams.settings import Settings
 
 DAY_MS = 24 * 3600 * 1000
@@ -134,11 +134,12 @@ REMATCH = TopicSpec(
     config={"retention.ms": str(7 * DAY_MS)},
 )
 CHILD_HISTORY = TopicSpec(
-    "frontdoor.child-history.v1",
-    key="<child key>: council:<council>:<child id> or police:<force>:<person reference>",
-    message=ChildNotified,
+    "frontdoor.child-history.v2",
+    key="none: each message is a batch for the partition its children's keys hash to "
+    "(child key: council:<council>:<child id> or police:<force>:<person reference>)",
+    message=ChildrenNotified,
     description="Internal: each child notified about, re-keyed by who the child is, for "
-    "repeat escalation (R12).",
+    "repeat escalation (R12). Batched per partition.",
     publishers=("frontdoor",),
     consumers=("frontdoor",),
     config={"retention.ms": str(7 * DAY_MS)},
@@ -146,20 +147,22 @@ CHILD_HISTORY = TopicSpec(
 
 
 DEADLINES = TopicSpec(
-    "frontdoor.deadlines.v1",
-    key="<notification id, review id or watch id>",
-    message=DeadlineCommand,
-    description="Internal: start tracking a deadline, close it, or check it now. "
-    "Co-partitioned with notify.acks.v1.",
+    "frontdoor.deadlines.v2",
+    key="none: each message is a batch for the partition its items' ids hash to "
+    "(notification id, review id or watch id)",
+    message=DeadlineCommands,
+    description="Internal: start tracking deadlines, close them, or check them now. "
+    "Co-partitioned with notify.acks.v1. Batched per partition.",
     publishers=("frontdoor",),
     consumers=("frontdoor",),
     config={"retention.ms": str(7 * DAY_MS)},
 )
 SEQUENCES = TopicSpec(
-    "frontdoor.sequences.v1",
-    key="<force code>",
-    message=SequenceObserved,
-    description="Internal: police sequence numbers re-keyed by force, for gap detection.",
+    "frontdoor.sequences.v2",
+    key="none: each message is a batch for the partition its force codes hash to",
+    message=SequencesObserved,
+    description="Internal: police sequence numbers re-keyed by force, for gap detection. "
+    "Batched per partition.",
     publishers=("frontdoor",),
     consumers=("frontdoor",),
     config={"retention.ms": str(7 * DAY_MS)},

@@ -1,0 +1,95 @@
+"""What one batch of input events produces, sent together and confirmed together.
+
+Why: faust's own send path costs about as much per message as a whole naive passthrough
+event, and an incident produces some ten messages. Agents collect their outputs here,
+hand them to the producer in one go, and wait for every delivery before the batch's
+offsets are committed (at-least-once, as before, at batch rather than event grain).
+
+Internal events bound for the same partition of an internal topic travel as one
+``Batch`` message: one send per partition per batch instead of one per event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
+
+from aiokafka.partitioner import murmur2
+from pydantic import BaseModel, ConfigDict
+
+T = TypeVar("T")
+
+
+class Batch(BaseModel, Generic[T]):
+    """Internal: several events for one partition of an internal topic, in order."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[T]
+
+
+def partition_of(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner (murmur2) puts ``key`` in."""
+    return int(murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    key: bytes | None
+    value: bytes
+    partition: int | None = None
+
+
+@dataclass
+class Outbox:
+    """Messages in the order they were added; internal events grouped by partition."""
+
+    partitions: int
+    records: list[Record] = field(default_factory=list)
+    _grouped: dict[tuple[str, int], list[str]] = field(default_factory=dict)
+    after_delivery: list[Callable[[], None]] = field(default_factory=list)
+
+    def send(self, topic: str, key: str | bytes | None, value: BaseModel | bytes) -> None:
+        raw_key = key.encode() if isinstance(key, str) else key
+        raw = value if isinstance(value, bytes) else value.model_dump_json().encode()
+        self.records.append(Record(topic, raw_key, raw))
+
+    def send_internal(self, topic: str, key: str, item: BaseModel) -> None:
+        """Queue ``item`` for the partition ``key`` hashes to, batched with its neighbours."""
+        where = (topic, partition_of(key.encode(), self.partitions))
+        self._grouped.setdefault(where, []).append(item.model_dump_json())
+
+    def then(self, action: Callable[[], None]) -> None:
+        """Run ``action`` once everything has been delivered (e.g. observe a latency)."""
+        self.after_delivery.append(action)
+
+    def __len__(self) -> int:
+        return len(self.records) + len(self._grouped)
+
+    def messages(self) -> Iterator[Record]:
+        yield from self.records
+        for (topic, partition), items in self._grouped.items():
+            value = ('{"items":[' + ",".join(items) + "]}").encode()
+            yield Record(topic, None, value, partition)
+
+
+class _Producer(Protocol):
+    async def send(
+        self, topic: str, value: bytes, key: bytes | None = ..., partition: int | None = ...
+    ) -> asyncio.Future[Any]: ...
+
+
+async def deliver(producer: _Producer, outbox: Outbox) -> int:
+    """Send everything, then wait until the broker has every message (acks=all)."""
+    pending = [
+        await producer.send(record.topic, record.value, key=record.key, partition=record.partition)
+        for record in outbox.messages()
+    ]
+    if pending:
+        await asyncio.gather(*pending)
+    for action in outbox.after_delivery:
+        action()
+    return len(pending)

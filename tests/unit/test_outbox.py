@@ -1,0 +1,86 @@
+import asyncio
+from typing import Any
+
+import pytest
+
+from streams.deadlines import DeadlineCommand, DeadlineCommands
+from streams.outbox import Outbox, deliver, partition_of
+
+
+class _Producer:
+    """Records sends; delivery completes only when the test says so."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes, bytes | None, int | None]] = []
+        self.futures: list[asyncio.Future[Any]] = []
+
+    async def send(
+        self, topic: str, value: bytes, key: bytes | None = None, partition: int | None = None
+    ) -> asyncio.Future[Any]:
+        self.sent.append((topic, value, key, partition))
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.futures.append(future)
+        return future
+
+
+def test_partition_of_matches_kafkas_default_partitioner() -> None:
+    # murmur2 values from Kafka's own UtilsTest; the partitioner takes toPositive(h) % n.
+    assert partition_of(b"21", 12) == (-973932308 & 0x7FFFFFFF) % 12
+    assert partition_of(b"foobar", 100) == (-790332482 & 0x7FFFFFFF) % 100
+
+
+def test_internal_events_travel_as_one_batch_per_partition_in_order() -> None:
+    out = Outbox(partitions=4)
+    ids = [f"notification-{n}" for n in range(40)]
+    for item_id in ids:
+        out.send_internal("deadlines", item_id, DeadlineCommand(op="close", id=item_id))
+    out.send("audit", "K-1", b"{}")
+    records = list(out.messages())
+    assert records[0].topic == "audit" and records[0].key == b"K-1"
+    batches = records[1:]
+    assert len(batches) == len({partition_of(i.encode(), 4) for i in ids}) <= 4
+    seen: list[str] = []
+    for record in batches:
+        assert record.key is None and record.partition is not None
+        items = DeadlineCommands.model_validate_json(record.value).items
+        assert {partition_of(c.id.encode(), 4) for c in items} == {record.partition}
+        got = [c.id for c in items]
+        assert got == [i for i in ids if i in got]  # arrival order kept within a partition
+        seen += got
+    assert sorted(seen) == sorted(ids)
+
+
+def test_deliver_returns_only_once_every_message_is_acknowledged() -> None:
+    async def scenario() -> None:
+        producer = _Producer()
+        out = Outbox(partitions=2)
+        out.send("notify", "n-1", b"a")
+        out.send_internal("history", "child-1", DeadlineCommand(op="check", id="x"))
+        observed: list[str] = []
+        out.then(lambda: observed.append("after"))
+        task = asyncio.create_task(deliver(producer, out))
+        while len(producer.futures) < 2:
+            await asyncio.sleep(0)
+        producer.futures[0].set_result(None)
+        await asyncio.sleep(0.01)
+        assert not task.done() and observed == []
+        producer.futures[1].set_result(None)
+        assert await asyncio.wait_for(task, 5) == 2
+        assert observed == ["after"]
+
+    asyncio.run(scenario())
+
+
+def test_a_failed_delivery_is_raised_not_swallowed() -> None:
+    async def scenario() -> None:
+        producer = _Producer()
+        out = Outbox(partitions=1)
+        out.send("notify", "n-1", b"a")
+        task = asyncio.create_task(deliver(producer, out))
+        while not producer.futures:
+            await asyncio.sleep(0)
+        producer.futures[0].set_exception(RuntimeError("broker said no"))
+        with pytest.raises(RuntimeError, match="broker said no"):
+            await asyncio.wait_for(task, 5)
+
+    asyncio.run(scenario())
