@@ -193,6 +193,9 @@ class _Person:
     gender: str | None
     household: str | None = None
     keys: frozenset[str] = field(default=frozenset())
+    # Precomputed for the comparison loop (it runs some forty times per police child).
+    sector: str | None = None
+    district: str | None = None
 
     @classmethod
     def of(cls, person: ChildRecord | InvolvedChild) -> _Person:
@@ -225,6 +228,8 @@ class _Person:
             gender=gender,
             household=getattr(person, "household_id", None),
             keys=frozenset(keys),
+            sector=person.postcode[:-2] if person.postcode else None,
+            district=person.postcode.split()[0] if person.postcode else None,
         )
 
     def query_keys(self) -> set[str]:
@@ -261,9 +266,7 @@ def _compare_names(a: tuple[str, ...], b: tuple[str, ...], kind: str) -> str | N
 
 
 @lru_cache(maxsize=262_144)
-def _compare_dob(a: date | None, b: date | None, approximate: bool) -> str | None:
-    if a is None or b is None:
-        return None
+def _compare_dob(a: date, b: date, approximate: bool) -> str:
     if a == b:
         return "dob:exact"
     if approximate:
@@ -280,9 +283,10 @@ def _compare_dob(a: date | None, b: date | None, approximate: bool) -> str | Non
 
 
 def _compare(police: _Person, record: _Person) -> tuple[str, ...]:
-    levels: list[str | None] = []
+    levels: list[str] = []
+    add = levels.append
     if police.nhs and record.nhs:
-        levels.append("nhs:agree" if police.nhs == record.nhs else "nhs:disagree")
+        add("nhs:agree" if police.nhs == record.nhs else "nhs:disagree")
     given = _compare_names(police.given, record.given, "given")
     family = _compare_names(police.family, record.family, "family")
     # Given and family names entered the wrong way round.
@@ -292,21 +296,30 @@ def _compare(police: _Person, record: _Person) -> tuple[str, ...]:
         and _compare_names(police.given, record.family, "family") in {"family:exact", "family:part"}
     ):
         given, family = "given:swapped", "family:swapped"
-    levels += [given, family, _compare_dob(police.dob, record.dob, police.dob_approximate)]
+    if given:
+        add(given)
+    if family:
+        add(family)
+    if police.dob is not None and record.dob is not None:
+        add(
+            "dob:exact"
+            if police.dob == record.dob
+            else _compare_dob(police.dob, record.dob, police.dob_approximate)
+        )
     if police.postcode and record.postcode:
         if police.postcode == record.postcode:
-            levels.append("postcode:full")
-        elif police.postcode[:-2] == record.postcode[:-2]:
-            levels.append("postcode:sector")
-        elif police.postcode.split()[0] == record.postcode.split()[0]:
-            levels.append("postcode:district")
+            add("postcode:full")
+        elif police.sector == record.sector:
+            add("postcode:sector")
+        elif police.district == record.district:
+            add("postcode:district")
         else:
-            levels.append("postcode:disagree")
+            add("postcode:disagree")
     if police.school and record.school:
-        levels.append("school:agree" if police.school == record.school else "school:disagree")
+        add("school:agree" if police.school == record.school else "school:disagree")
     if police.gender and record.gender:
-        levels.append("gender:agree" if police.gender == record.gender else "gender:disagree")
-    return tuple(level for level in levels if level)
+        add("gender:agree" if police.gender == record.gender else "gender:disagree")
+    return tuple(levels)
 
 
 def _gate(reasons: tuple[str, ...]) -> bool:
@@ -414,18 +427,25 @@ class Matcher:
         ids: set[str] = set()
         for key in police.query_keys():
             ids |= self._index.get(key, set())
-        scored = []
-        for record_id in ids:
-            person = self._people[record_id]
-            reasons = _compare(police, person)
-            scored.append(Candidate(record_id, round(self.score(reasons, person), 3), reasons))
-        scored.sort(key=lambda c: (-c.score, c.record_id))
+        people = self._people
+        # (-score, record id, reasons): sorts best first, ties by id; Candidate objects
+        # are built only for what is returned.
+        scored = sorted(
+            (-round(self.score(reasons, people[record_id]), 3), record_id, reasons)
+            for record_id in ids
+            for reasons in (_compare(police, people[record_id]),)
+        )
         t = self.model
-        shortlist = tuple(c for c in scored if c.score >= t.review_bits)[: t.shortlist]
+        shortlist = tuple(
+            Candidate(record_id, -negative, reasons)
+            for negative, record_id, reasons in scored[: t.shortlist]
+            if -negative >= t.review_bits
+        )
         if not shortlist:
-            return MatchResult("none", None, tuple(scored[: t.shortlist]), ("no candidate",))
+            top = tuple(Candidate(r, -n, why) for n, r, why in scored[: t.shortlist])
+            return MatchResult("none", None, top, ("no candidate",))
         best = shortlist[0]
-        runner_up = scored[1].score if len(scored) > 1 else float("-inf")
+        runner_up = -scored[1][0] if len(scored) > 1 else float("-inf")
         why: list[str] = []
         if best.score < t.auto_bits:
             why.append("match weight below the auto-link threshold")
@@ -439,17 +459,22 @@ class Matcher:
             return MatchResult("review", None, shortlist, tuple(why))
         return MatchResult("auto", best.record_id, shortlist, best.reasons)
 
-    def _plausible_sibling(self, best: Candidate, scored: list[Candidate]) -> bool:
+    def _plausible_sibling(
+        self, best: Candidate, scored: list[tuple[float, str, tuple[str, ...]]]
+    ) -> bool:
         chosen = self._people[best.record_id]
         nhs_settles_it = "nhs:agree" in best.reasons
-        return any(
-            c.record_id != best.record_id
-            and _same_household(chosen, self._people[c.record_id])
-            and _PLAUSIBLE_GIVEN & set(c.reasons)
-            and c.score >= self.model.review_bits
-            and not (nhs_settles_it and "nhs:disagree" in c.reasons)
-            for c in scored
-        )
+        for negative, record_id, reasons in scored:
+            if -negative < self.model.review_bits:
+                break  # sorted best first: the rest score lower still
+            if (
+                record_id != best.record_id
+                and _same_household(chosen, self._people[record_id])
+                and _PLAUSIBLE_GIVEN & set(reasons)
+                and not (nhs_settles_it and "nhs:disagree" in reasons)
+            ):
+                return True
+        return False
 
 
 def _same_household(a: _Person, b: _Person) -> bool:
