@@ -266,7 +266,9 @@ def _compare_names(a: tuple[str, ...], b: tuple[str, ...], kind: str) -> str | N
 
 
 @lru_cache(maxsize=262_144)
-def _compare_dob(a: date, b: date, approximate: bool) -> str:
+def _compare_dob(a: date | None, b: date | None, approximate: bool) -> str | None:
+    if a is None or b is None:
+        return None
     if a == b:
         return "dob:exact"
     if approximate:
@@ -301,11 +303,11 @@ def _compare(police: _Person, record: _Person) -> tuple[str, ...]:
     if family:
         add(family)
     if police.dob is not None and record.dob is not None:
-        add(
-            "dob:exact"
-            if police.dob == record.dob
-            else _compare_dob(police.dob, record.dob, police.dob_approximate)
-        )
+        if police.dob == record.dob:
+            add("dob:exact")
+        else:
+            dob = _compare_dob(police.dob, record.dob, police.dob_approximate)
+            add(dob or "dob:disagree")  # never None here: both dates are present
     if police.postcode and record.postcode:
         if police.postcode == record.postcode:
             add("postcode:full")
