@@ -95,8 +95,9 @@ from streams.police_signals import (
     report_delay,
 )
 from streams.policy import Policy, PolicyError, load_policy
-from streams.replica import Replica
+from streams.replica import Replica, Snapshot, load_snapshot, save_snapshot
 from streams.settings import Settings
+from streams.state import BatchedTable, writing_to
 from streams.validation import Origin, dead_letter_for, validate
 
 log = logging.getLogger(__name__)
@@ -188,6 +189,7 @@ def create_app(
         web_graph_enabled=False,
         web_tables_enabled=False,
         autodiscover=False,
+        Table=BatchedTable,  # changelog writes go out with each batch (streams/state.py)
     )
 
     def topic(spec: topics.TopicSpec) -> faust.TopicT:
@@ -275,12 +277,13 @@ def create_app(
             async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
                 if needs_replica:
                     await wait_for_replica()
-                out = outbox()
-                for event in events:
-                    handle(out, event)
+                with writing_to(outbox()) as out:
+                    for event in events:
+                        handle(out, event)
                 await flush(out)
                 metrics.LAST_PROCESSED.set(time.time())
 
+        run.__qualname__ = run.__name__ = handle.__name__  # what faust's logs call the agent
         app.agent(channel, name=f"frontdoor.{handle.__name__}", concurrency=1)(run)
 
     def dead_letter(
@@ -756,8 +759,10 @@ async def _follow_records(
     flush: Callable[[Outbox], Awaitable[None]],
     clock: Clock,
 ) -> None:
-    """Read every partition of the council records topic, from the start, for ever."""
+    """Read every partition of the council records topic for ever: from this worker's
+    last snapshot if it has one it can trust, else from the start."""
     name = topics.topic_name(topics.CHILD_RECORDS, settings)
+    snapshot_path = settings.state_dir / "replica.snapshot"
     consumer = AIOKafkaConsumer(
         **settings.aiokafka_options(),
         group_id=None,
@@ -766,14 +771,29 @@ async def _follow_records(
         max_poll_records=2000,
     )
     await consumer.start()
+    ready = app.replica_ready
+    assert ready is not None
+    read_to: dict[int, int] = {}  # next offset to read, per partition: what a snapshot records
     try:
+        started = time.monotonic()
         partitions = [TopicPartition(name, p) for p in await _partitions(consumer, name)]
         consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
+        firsts = await consumer.beginning_offsets(partitions)
         targets = await consumer.end_offsets(partitions)
-        started = time.monotonic()
-        ready = app.replica_ready
-        assert ready is not None
+        snapshot = load_snapshot(snapshot_path, name, replica.matcher.model, time.time())
+        if snapshot is not None and snapshot.fits(
+            {tp.partition: firsts[tp] for tp in partitions},
+            {tp.partition: targets[tp] for tp in partitions},
+        ):
+            replica.restore(snapshot.replica)
+            read_to = dict(snapshot.offsets)
+        if read_to:
+            for tp in partitions:
+                consumer.seek(tp, read_to[tp.partition])
+        else:
+            await consumer.seek_to_beginning(*partitions)
+            read_to = {tp.partition: firsts[tp] for tp in partitions}
+        restored = len(replica)
         while not app.should_stop:
             batch = await consumer.getmany(timeout_ms=500)
             changed: list[str] = []
@@ -781,6 +801,7 @@ async def _follow_records(
             for messages in batch.values():
                 for message in messages:
                     applied = _apply_record(replica, message, clock)
+                    read_to[message.partition] = message.offset + 1
                     if isinstance(applied, DeadLetter):
                         dead_letter(out, topics.CHILD_RECORDS, message.key, applied)
                     elif applied is not None:
@@ -798,12 +819,22 @@ async def _follow_records(
                 # again (its pauses showed as the matcher's p99 latency).
                 gc.freeze()
                 log.info(
-                    "council records replica caught up: %d records in %.1f s",
+                    "council records replica caught up: %d records in %.1f s "
+                    "(%d from this worker's snapshot)",
                     len(replica),
                     time.monotonic() - started,
+                    restored,
                 )
     finally:
         await consumer.stop()
+        if ready.is_set():  # only a caught-up replica is worth keeping
+            began = time.monotonic()
+            save_snapshot(snapshot_path, Snapshot(name, read_to, replica, time.time()))
+            log.info(
+                "replica snapshot of %d records written in %.1f s",
+                len(replica),
+                time.monotonic() - began,
+            )
 
 
 async def _partitions(consumer: AIOKafkaConsumer, name: str) -> list[int]:

@@ -39,7 +39,7 @@ def partition_of(key: bytes, partitions: int) -> int:
 class Record:
     topic: str
     key: bytes | None
-    value: bytes
+    value: bytes | None  # None: a tombstone
     partition: int | None = None
 
 
@@ -56,6 +56,10 @@ class Outbox:
         raw_key = key.encode() if isinstance(key, str) else key
         raw = value if isinstance(value, bytes) else value.model_dump_json().encode()
         self.records.append(Record(topic, raw_key, raw))
+
+    def send_to(self, topic: str, key: bytes, value: bytes | None, partition: int) -> None:
+        """A record for a known partition (a table's changelog); None is a tombstone."""
+        self.records.append(Record(topic, key, value, partition))
 
     def send_internal(self, topic: str, key: str, item: BaseModel) -> None:
         """Queue ``item`` for the partition ``key`` hashes to, batched with its neighbours."""
@@ -78,7 +82,11 @@ class Outbox:
 
 class _Producer(Protocol):
     async def send(
-        self, topic: str, value: bytes, key: bytes | None = ..., partition: int | None = ...
+        self,
+        topic: str,
+        value: bytes | None,
+        key: bytes | None = ...,
+        partition: int | None = ...,
     ) -> asyncio.Future[Any]: ...
 
 

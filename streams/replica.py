@@ -4,14 +4,25 @@ Fed from all partitions of the compacted ``council.child-records.v1`` (the Globa
 pattern: faust-streaming has no stream-table join). Upserts and tombstones are applied
 in order; a record older than the one held is ignored, so a replayed or reordered update
 cannot roll a record back.
+
+Rebuilding from the topic validates every record (about 10,000 records/s); a worker
+that stops cleanly leaves a snapshot with the offsets it had read, and the next start
+loads it (about 80,000 records/s) and reads only the topic's tail.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import pickle
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from schemas import ChildRecord
-from streams.matching import Matcher
+from streams.matching import Matcher, MatchModel
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -40,3 +51,73 @@ class Replica:
         self.applied += 1
         self.matcher.remove(record_id)
         return self.records.pop(record_id, None) is not None
+
+    def restore(self, other: Replica) -> None:
+        """Take over ``other``'s records and index (a snapshot), in place."""
+        self.records, self.matcher = other.records, other.matcher
+
+
+# A snapshot older than this may miss a deletion: Kafka drops a compacted topic's
+# tombstones once they are delete.retention.ms old (24 h on council.child-records.v1).
+SNAPSHOT_MAX_AGE_S = 12 * 3600
+_SNAPSHOT_SOURCES = ("streams/matching.py", "streams/replica.py", "schemas/council.py")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The replica as it stood after reading ``topic`` up to ``offsets`` (next offset to
+    read, per partition)."""
+
+    topic: str
+    offsets: dict[int, int]
+    replica: Replica
+    written_at: float  # Unix time
+
+    def fits(self, firsts: dict[int, int], ends: dict[int, int]) -> bool:
+        """Whether the topic still has these partitions and every recorded offset lies
+        within what they hold (a recreated or truncated topic does not fit)."""
+        return set(self.offsets) == set(firsts) == set(ends) and all(
+            firsts[p] <= offset <= ends[p] for p, offset in self.offsets.items()
+        )
+
+
+def snapshot_fingerprint() -> str:
+    """Changes whenever the code that builds the index does: an index from other code is
+    not trusted."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256(sys.version.encode())
+    for name in _SNAPSHOT_SOURCES:
+        digest.update((root / name).read_bytes())
+    return digest.hexdigest()
+
+
+def save_snapshot(path: Path, snapshot: Snapshot) -> None:
+    """Write atomically: a worker killed mid-write leaves the previous snapshot or none."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    with partial.open("wb") as out:
+        pickle.dump((snapshot_fingerprint(), snapshot), out, protocol=pickle.HIGHEST_PROTOCOL)
+    partial.replace(path)
+
+
+def load_snapshot(path: Path, topic: str, model: MatchModel, now: float) -> Snapshot | None:
+    """The worker's own last snapshot of ``topic``, or None when there is none it can
+    trust (other code, other topic, too old, unreadable). The file lives in the worker's
+    private state directory, like faust's table state."""
+    try:
+        with path.open("rb") as source:
+            fingerprint, snapshot = pickle.load(source)  # the worker's own file
+    except FileNotFoundError:
+        return None
+    except Exception:  # a torn or foreign file: rebuild from the topic instead
+        log.warning("ignoring an unreadable replica snapshot", exc_info=True)
+        return None
+    if (
+        fingerprint != snapshot_fingerprint()
+        or not isinstance(snapshot, Snapshot)
+        or snapshot.topic != topic
+        or now - snapshot.written_at > SNAPSHOT_MAX_AGE_S
+    ):
+        return None
+    snapshot.replica.matcher.model = model  # parameters may have been re-estimated since
+    return snapshot

@@ -67,7 +67,13 @@ CHILD_RECORDS = TopicSpec(
     description="Current council child records; a null value is a tombstone (deletion).",
     publishers=("council children's social care systems",),
     consumers=("frontdoor (every worker reads every partition)",),
-    config={"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"},
+    # delete.retention.ms: how long a tombstone outlives its record (replica snapshots
+    # older than half of it are not trusted; see streams/replica.py).
+    config={
+        "cleanup.policy": "compact",
+        "min.compaction.lag.ms": "60000",
+        "delete.retention.ms": str(DAY_MS),
+    },
 )
 ACKS = TopicSpec(
     "notify.acks.v1",
