@@ -41,6 +41,7 @@ class Record:
     key: bytes | None
     value: bytes | None  # None: a tombstone
     partition: int | None = None
+    on_delivered: Callable[[int], None] | None = None  # called with the record's offset
 
 
 @dataclass
@@ -57,9 +58,16 @@ class Outbox:
         raw = value if isinstance(value, bytes) else value.model_dump_json().encode()
         self.records.append(Record(topic, raw_key, raw))
 
-    def send_to(self, topic: str, key: bytes, value: bytes | None, partition: int) -> None:
+    def send_to(
+        self,
+        topic: str,
+        key: bytes,
+        value: bytes | None,
+        partition: int,
+        on_delivered: Callable[[int], None] | None = None,
+    ) -> None:
         """A record for a known partition (a table's changelog); None is a tombstone."""
-        self.records.append(Record(topic, key, value, partition))
+        self.records.append(Record(topic, key, value, partition, on_delivered))
 
     def send_internal(self, topic: str, key: str, item: BaseModel) -> None:
         """Queue ``item`` for the partition ``key`` hashes to, batched with its neighbours."""
@@ -92,12 +100,16 @@ class _Producer(Protocol):
 
 async def deliver(producer: _Producer, outbox: Outbox) -> int:
     """Send everything, then wait until the broker has every message (acks=all)."""
+    records = list(outbox.messages())
     pending = [
         await producer.send(record.topic, record.value, key=record.key, partition=record.partition)
-        for record in outbox.messages()
+        for record in records
     ]
     if pending:
-        await asyncio.gather(*pending)
+        results = await asyncio.gather(*pending)
+        for record, result in zip(records, results, strict=True):
+            if record.on_delivered is not None:
+                record.on_delivered(result.offset)
     for action in outbox.after_delivery:
         action()
     return len(pending)
