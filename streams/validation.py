@@ -68,6 +68,10 @@ def validate(model: type[E], raw: bytes | None, origin: Origin, now: datetime) -
     """The event, or a dead letter with every reason (field path and error kind, no values)."""
     raw = raw if raw is not None else b""
     try:
+        return model.model_validate_json(raw)  # the common case, parsed in one pass
+    except ValidationError:
+        pass  # work out every reason below, with json's own positions for broken bytes
+    try:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         where = (
