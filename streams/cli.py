@@ -74,7 +74,11 @@ def _bench(args: argparse.Namespace) -> int:
         from streams.bench import pipeline
 
         return pipeline.run(
-            records=args.records, count=args.incidents, rate=args.rate, seconds=args.seconds
+            records=args.records,
+            count=args.incidents,
+            rate=args.rate,
+            seconds=args.seconds,
+            steady_rate=args.steady_rate,
         )
     from streams.bench import matching
 
@@ -185,6 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--incidents", type=int, default=50_000, help="pipeline: incidents")
     bench.add_argument("--rate", type=float, default=500.0, help="latency: incidents/s")
     bench.add_argument("--seconds", type=float, default=60.0, help="latency: duration")
+    bench.add_argument(
+        "--steady-rate",
+        type=float,
+        default=100.0,
+        help="latency again at this sustainable load (incidents/s); 0 skips it",
+    )
     bench.add_argument("--records", type=int, default=100_000, help="council records")
     bench.add_argument("--queries", type=int, default=20_000, help="police-side children")
     bench.add_argument("--seed", type=int, default=2, help="report on a seed not tuned on")

@@ -88,36 +88,51 @@ _INPUTS = (
 )
 
 
-async def _drained_at(settings: Settings, timeout_s: float) -> float:
-    """Unix time (s) at which the worker's consumer group had committed every input,
-    internal topics included (deadline tracking and repeat-escalation history follow the
-    notifications). faust commits every few seconds, so this errs late by up to that."""
+async def _finished_at(settings: Settings, timeout_s: float) -> float:
+    """Unix time (s) of the worker's last write: once its consumer group has committed
+    every input, internal topics included (deadline tracking and repeat-escalation
+    history follow the notifications), the newest record on its outputs and its tables'
+    changelogs. faust commits every few seconds; the records' own timestamps are exact."""
     from aiokafka.admin import AIOKafkaAdminClient
 
+    def partitions(names: list[str]) -> list[TopicPartition]:
+        return [TopicPartition(n, p) for n in names for p in range(settings.partitions)]
+
+    inputs = partitions([topics.topic_name(spec, settings) for spec in _INPUTS])
+    outputs = partitions(
+        [topics.topic_name(spec, settings) for spec in (topics.AUDIT, *topics.NOTIFY.values())]
+        + [f"{settings.app_id}-{t}-changelog" for t in ("deadlines", "child-history", "pending")]
+    )
     admin = AIOKafkaAdminClient(**settings.aiokafka_options())
     consumer = AIOKafkaConsumer(**settings.aiokafka_options(), group_id=None)
     await admin.start()
     await consumer.start()
     try:
-        tps = [
-            TopicPartition(topics.topic_name(spec, settings), p)
-            for spec in _INPUTS
-            for p in range(spec.partitions or settings.partitions)
-        ]
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            ends = await consumer.end_offsets(tps)
+        while True:
+            ends = await consumer.end_offsets(inputs)
             committed = await admin.list_consumer_group_offsets(settings.app_id)
             if all(
                 ends[tp] == 0 or (tp in committed and committed[tp].offset >= ends[tp])
-                for tp in tps
+                for tp in inputs
             ):
-                return time.time()
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the worker did not drain its inputs in {timeout_s} s")
             await asyncio.sleep(0.25)
+        ends = await consumer.end_offsets(outputs)
+        written = [tp for tp in outputs if ends[tp] > 0]
+        consumer.assign(written)
+        for tp in written:
+            consumer.seek(tp, ends[tp] - 1)
+        last: dict[TopicPartition, int] = {}
+        while len(last) < len(written) and time.monotonic() < deadline:
+            for tp, messages in (await consumer.getmany(timeout_ms=500)).items():
+                last[tp] = max(m.timestamp for m in messages)
+        return max(last.values()) / 1000
     finally:
         await consumer.stop()
         await admin.close()
-    raise TimeoutError(f"the worker did not drain its inputs in {timeout_s} s")
 
 
 def _rate(stamps: list[int]) -> float:
@@ -261,19 +276,28 @@ def pipeline(base: Settings, records: int, count: int) -> tuple[list[Figure], Se
                 settings.model_copy(), topics.topic_name(topics.AUDIT, settings), children, 1800
             )
         )
-        drained = asyncio.run(_drained_at(settings, 1800))
+        finished = asyncio.run(_finished_at(settings, 1800))
     finally:
         worker.stop()
-    # From the first audit record (start-up excluded) to the moment the worker had
-    # committed every input, its deadline tracking and history included.
-    rate = count / (drained - min(stamps) / 1000)
+    # From the first audit record (start-up excluded) to the worker's last write, its
+    # deadline tracking and history included.
+    rate = count / (finished - min(stamps) / 1000)
     began = time.monotonic()
     again = start_worker(settings, WORK / "pipeline-restart.log")
     try:
         again.wait_ready(600)
         restart_s = time.monotonic() - began
+        resumed = re.search(
+            r"replica caught up: (\d+) records in ([\d.]+) s \((\d+) from this worker's snapshot",
+            again.log(),
+        )
     finally:
         again.stop()
+    restore = (
+        int(resumed.group(3)) / float(resumed.group(2))
+        if resumed and int(resumed.group(3))
+        else float("nan")
+    )
     return [
         Figure(
             "full pipeline",
@@ -281,9 +305,12 @@ def pipeline(base: Settings, records: int, count: int) -> tuple[list[Figure], Se
             "incidents/s",
             f"{count} incidents ({children} children), {records}-record replica",
         ),
-        Figure("replica rebuild", rebuild, "records/s", f"{records} records"),
+        Figure("replica rebuild from the topic", rebuild, "records/s", f"{records} records"),
+        Figure("replica restore at restart", restore, "records/s", "snapshot + topic tail"),
         Figure("first start to ready", ready_s, "s", "replica rebuilt from the topic"),
-        Figure("restart to ready", restart_s, "s", f"{records} records, state recovered"),
+        Figure(
+            "restart to ready", restart_s, "s", f"{records} records, snapshots + changelog tails"
+        ),
     ], settings
 
 
@@ -312,11 +339,11 @@ def scaling(base: Settings, records: int, count: int) -> list[Figure]:
             stamps = asyncio.run(
                 _count_until(settings, topics.topic_name(topics.AUDIT, settings), children, 1800)
             )
-            drained = asyncio.run(_drained_at(settings, 1800))
+            finished = asyncio.run(_finished_at(settings, 1800))
         finally:
             for worker in running:
                 worker.stop()
-        rates.append(count / (drained - min(stamps) / 1000))
+        rates.append(count / (finished - min(stamps) / 1000))
     note = f"{count} incidents on 2 partitions"
     return [
         Figure("pipeline, 1 worker", rates[0], "incidents/s", note),
@@ -376,11 +403,12 @@ def latency(base: Settings, records: int, rate: float, seconds: float) -> list[F
     waits = sorted(front_door)
     q = statistics.quantiles(waits, n=100, method="inclusive")
     note = f"{rate:.0f} incidents/s offered for {seconds:.0f} s"
+    at = f"at {rate:.0f}/s"
     return [
-        Figure("latency p50", q[49], "ms", note),
-        Figure("latency p95", q[94], "ms", note),
-        Figure("latency p99", q[98], "ms", note),
-        Figure("latency max", waits[-1], "ms", note),
+        Figure(f"latency p50 {at}", q[49], "ms", note),
+        Figure(f"latency p95 {at}", q[94], "ms", note),
+        Figure(f"latency p99 {at}", q[98], "ms", note),
+        Figure(f"latency max {at}", waits[-1], "ms", note),
     ]
 
 
@@ -434,6 +462,7 @@ def run(
     rate: float = 500.0,
     seconds: float = 60.0,
     passthrough: int = 100_000,
+    steady_rate: float = 100.0,
 ) -> int:
     logging_quiet()
     kafka = localkafka.LocalKafkaSettings()
@@ -455,6 +484,8 @@ def run(
         figures += found
         print(f"  {found[0].name}: {found[0].value:,.0f} {found[0].unit}", flush=True)
         figures += latency(base, records, rate, seconds)
+        if steady_rate:  # and at a load one worker sustains, for what latency it adds
+            figures += latency(base, records, steady_rate, seconds)
         figures += scaling(base, records, max(count // 5, 1000))
     finally:
         if not broker.reused:
