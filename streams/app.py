@@ -107,6 +107,7 @@ SWEEP_INTERVAL_S = 300.0
 DEADLINE_CHECK_INTERVAL_S = 1.0  # a miss is flagged within about a second of its deadline
 DEADLINE_SCAN_INTERVAL_S = 15.0  # full walk: gauges (one scrape interval), recovered items
 SEQUENCE_SCAN_INTERVAL_S = 5.0
+SCAN_SLICE = 2_000  # items a table walk looks at before letting other work run
 # Agents take up to BATCH_MAX events, or what arrived within BATCH_WITHIN_S, at a time:
 # large enough to spread a delivery round trip over many events, small enough that a
 # batch (~1.5 ms an incident) does not hold the event loop for long.
@@ -615,7 +616,9 @@ def create_app(
         open_by: dict[str, list[Tracked]] = {a.value: [] for a in Agency}
         awaiting_review = 0
         out = outbox()
-        for raw_key, raw in list(deadline_table.items()):
+        for n, (raw_key, raw) in enumerate(list(deadline_table.items())):
+            if n % SCAN_SLICE == SCAN_SLICE - 1:
+                await asyncio.sleep(0)  # a long walk must not hold up incidents
             cached = parsed.get(raw_key)
             if cached and cached[1] == raw:
                 partition, item = cached[0], cached[2]
