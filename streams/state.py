@@ -3,8 +3,8 @@ stop leaves a snapshot so the next start replays only the changelog's tail.
 
 Why: a faust table sends each write through faust's own per-message send path, which at
 some four writes an incident cost more than the incident's whole match; and faust's
-in-memory store replays the whole changelog at every start (about 3,500 records/s here,
-a minute after a busy day). Writes are queued in the outbox of the batch being handled
+in-memory store replays the whole changelog at every start (a few thousand records/s
+here: a minute after a busy day). Writes are queued in the outbox of the batch being handled
 and delivered, with everything else the batch produced, before the batch's offsets are
 acknowledged; the store remembers the last changelog offset it holds per partition, as
 faust's RocksDB store does, and faust's own recovery reads from there. Keys must hash to
