@@ -21,7 +21,7 @@ from dataclasses import replace
 
 from schemas import ChildRecord, InvolvedChild
 from schemas.envelope import PERSON_IDENTIFIER_CHECKS, drop_malformed
-from streams.matching import COMPARISONS, Matcher, MatchModel, _compare, _Person
+from streams.matching import COMPARISONS, Matcher, MatchModel, Person, compare
 from streams.synthetic import Council, council, matching_cases, police_view
 
 SMOOTHING = 0.5
@@ -41,22 +41,22 @@ def _frequencies(levels: Iterable[tuple[str, ...]], floor: float = 0.0) -> dict[
     return out
 
 
-def _police_person(rng: random.Random, record: ChildRecord) -> _Person:
+def _police_person(rng: random.Random, record: ChildRecord) -> Person:
     raw = record.model_dump(mode="json", exclude_none=True)
     data = police_view(rng, raw, with_nhs=rng.random() < 0.5)
     drop_malformed(data, PERSON_IDENTIFIER_CHECKS)
-    return _Person.of(InvolvedChild.model_validate(data))
+    return Person.of(InvolvedChild.model_validate(data))
 
 
 def estimate_u(
     records: Sequence[ChildRecord], pairs: int = 200_000, seed: int = 0
 ) -> dict[str, float]:
     rng = random.Random(seed)
-    people = [_Person.of(r) for r in records]
+    people = [Person.of(r) for r in records]
     levels = []
     for _ in range(pairs):
         i, j = rng.sample(range(len(records)), 2)
-        levels.append(_compare(_police_person(rng, records[i]), people[j]))
+        levels.append(compare(_police_person(rng, records[i]), people[j]))
     return _frequencies(levels)
 
 
@@ -78,7 +78,7 @@ def labelled(
 
 
 def estimate_m(pairs: Sequence[tuple[InvolvedChild, ChildRecord]]) -> dict[str, float]:
-    return _frequencies((_compare(_Person.of(c), _Person.of(r)) for c, r in pairs), M_FLOOR)
+    return _frequencies((compare(Person.of(c), Person.of(r)) for c, r in pairs), M_FLOOR)
 
 
 def estimate_prior(matcher: Matcher, children: Sequence[InvolvedChild]) -> float:

@@ -21,7 +21,8 @@ details to another family's worker or school. So the matcher is conservative:
 * otherwise ``review`` with a shortlist, or ``none``.
 
 Stable API (other tools import it): ``Matcher``, ``add``, ``remove``, ``match``,
-``MatchResult`` with ``decision``, ``record_id``, ``candidates``, ``reasons``.
+``MatchResult`` with ``decision``, ``record_id``, ``candidates``, ``reasons``; and
+``Person`` / ``compare`` for the comparison levels of a pair (model estimation).
 """
 
 from __future__ import annotations
@@ -180,7 +181,7 @@ def _swapped(day: date) -> date | None:
 
 
 @dataclass(frozen=True)
-class _Person:
+class Person:
     """The fields the matcher compares, normalised once."""
 
     given: tuple[str, ...]
@@ -198,7 +199,7 @@ class _Person:
     district: str | None = None
 
     @classmethod
-    def of(cls, person: ChildRecord | InvolvedChild) -> _Person:
+    def of(cls, person: ChildRecord | InvolvedChild) -> Person:
         given = _name_parts(person.given_name) + tuple(
             part for other in person.other_names for part in _name_parts(other)
         )
@@ -284,7 +285,9 @@ def _compare_dob(a: date | None, b: date | None, approximate: bool) -> str | Non
     return "dob:disagree"
 
 
-def _compare(police: _Person, record: _Person) -> tuple[str, ...]:
+def compare(police: Person, record: Person) -> tuple[str, ...]:
+    """The level each comparison lands on: the evidence the model weighs (and what
+    ``frontdoor matching estimate`` counts)."""
     levels: list[str] = []
     add = levels.append
     if police.nhs and record.nhs:
@@ -344,7 +347,7 @@ class Matcher:
         self, records: Iterable[ChildRecord] = (), model: MatchModel | None = None
     ) -> None:
         self.model = model or MatchModel.load()
-        self._people: dict[str, _Person] = {}
+        self._people: dict[str, Person] = {}
         self._index: dict[str, set[str]] = {}
         # Name frequencies in the council's records, for the term-frequency adjustment.
         self._names: dict[str, Counter[str]] = {"given": Counter(), "family": Counter()}
@@ -361,7 +364,7 @@ class Matcher:
         """Insert or replace the record with this key."""
         record_id = record.key
         self.remove(record_id)
-        person = _Person.of(record)
+        person = Person.of(record)
         self._people[record_id] = person
         for key in person.keys:
             self._index.setdefault(key, set()).add(record_id)
@@ -381,7 +384,7 @@ class Matcher:
                     del self._index[key]
         return True
 
-    def _count_names(self, person: _Person, step: int) -> None:
+    def _count_names(self, person: Person, step: int) -> None:
         if person.given:
             self._names["given"][person.given[0]] += step
         if person.family:
@@ -390,7 +393,7 @@ class Matcher:
     def name_frequency(self, kind: str, name: str) -> float:
         return self._names[kind][name] / max(len(self._people), 1)
 
-    def score(self, reasons: tuple[str, ...], record: _Person) -> float:
+    def score(self, reasons: tuple[str, ...], record: Person) -> float:
         """Match weight in bits: prior log2-odds plus each level's log2(m/u)."""
         model = self.model
         total = model.prior_bits
@@ -415,17 +418,17 @@ class Matcher:
     @staticmethod
     def child_keys(child: InvolvedChild) -> frozenset[str]:
         """The blocking keys a police-side child is looked up by."""
-        return frozenset(_Person.of(child).query_keys())
+        return frozenset(Person.of(child).query_keys())
 
     def candidates(self, child: InvolvedChild) -> set[str]:
         """The record ids that share a blocking key with ``child``."""
         ids: set[str] = set()
-        for key in _Person.of(child).query_keys():
+        for key in Person.of(child).query_keys():
             ids |= self._index.get(key, set())
         return ids
 
     def match(self, child: InvolvedChild) -> MatchResult:
-        police = _Person.of(child)
+        police = Person.of(child)
         ids: set[str] = set()
         for key in police.query_keys():
             ids |= self._index.get(key, set())
@@ -435,7 +438,7 @@ class Matcher:
         scored = sorted(
             (-round(self.score(reasons, people[record_id]), 3), record_id, reasons)
             for record_id in ids
-            for reasons in (_compare(police, people[record_id]),)
+            for reasons in (compare(police, people[record_id]),)
         )
         t = self.model
         shortlist = tuple(
@@ -479,7 +482,7 @@ class Matcher:
         return False
 
 
-def _same_household(a: _Person, b: _Person) -> bool:
+def _same_household(a: Person, b: Person) -> bool:
     if a.household and b.household:
         return a.household == b.household
     return bool(a.postcode and a.postcode == b.postcode and set(a.family) & set(b.family))

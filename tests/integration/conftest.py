@@ -4,8 +4,9 @@ consumer group of each test's own, and real `frontdoor worker` processes."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, Protocol
 
 import pytest
 
@@ -38,7 +39,10 @@ def settings(kafka_bootstrap: str, tmp_path: Path) -> Settings:
     return made
 
 
-StartWorker = Callable[[], WorkerProcess]
+class StartWorker(Protocol):
+    def __call__(self, **changes: Any) -> WorkerProcess:
+        """A worker with the test's settings, plus ``changes`` (e.g. ``policy_file``)."""
+        ...
 
 
 @pytest.fixture
@@ -46,8 +50,10 @@ def start(settings: Settings, tmp_path: Path) -> Iterator[StartWorker]:
     """Start a worker (after the test has published what must be there first)."""
     started: list[WorkerProcess] = []
 
-    def _start() -> WorkerProcess:
-        own = settings.model_copy(update={"web_port": free_port()}) if started else settings
+    def _start(**changes: Any) -> WorkerProcess:
+        if started:  # a second worker needs its own web port
+            changes = {"web_port": free_port(), **changes}
+        own = settings.model_copy(update=changes) if changes else settings
         running = start_worker(own, tmp_path / f"worker-{len(started)}.log")
         started.append(running)
         running.wait_ready(90)

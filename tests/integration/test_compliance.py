@@ -39,9 +39,10 @@ def _settled(settings: Settings, *workers: WorkerProcess) -> bool:
 def test_planted_missed_late_gap_and_late_report_are_each_flagged_once(
     settings: Settings, start: StartWorker, tmp_path: Path
 ) -> None:
-    settings.__dict__["policy_file"] = compliance_policy(tmp_path)
-    first = start()
-    second = start()  # two workers share the partitions; each deadline must still be flagged once
+    policy = compliance_policy(tmp_path)
+    first = start(policy_file=policy)
+    # Two workers share the partitions; each deadline must still be flagged once.
+    second = start(policy_file=policy)
     wait_for(lambda: _settled(settings, first, second), 60, "the two workers to share the work")
     now = datetime.now(UTC)
     planted = {

@@ -215,3 +215,12 @@ def test_a_strategy_meetings_attendees_must_have_been_invited() -> None:
         )
     with pytest.raises(ValidationError, match="only a held meeting"):
         StrategyMeeting.model_validate(factories.example("strategy-meeting", status="scheduled"))
+
+
+def test_every_agency_can_be_a_strategy_meeting_party() -> None:
+    """Party repeats Agency's values (plus the police) to stay a readable enum; a new
+    agency added to one and not the other would drop out of meeting attendance figures."""
+    from schemas.enums import Agency
+    from schemas.meeting import Party
+
+    assert {p.value for p in Party} == {a.value for a in Agency} | {"police"}

@@ -15,11 +15,11 @@ from streams.matching import (
     LEVELS,
     Matcher,
     MatchModel,
-    _compare,
+    Person,
     _compare_dob,
     _compare_names,
     _gate,
-    _Person,
+    compare,
     probability,
 )
 from streams.synthetic import council
@@ -70,21 +70,21 @@ def test_date_of_birth_levels(
     assert _compare_dob(police, council_side, approximate) == level
 
 
-def person(**changes: Any) -> _Person:
-    return _Person.of(ChildRecord.model_validate(factories.example("child-record", **changes)))
+def person(**changes: Any) -> Person:
+    return Person.of(ChildRecord.model_validate(factories.example("child-record", **changes)))
 
 
 def test_nhs_postcode_school_and_gender_levels() -> None:
-    same = _compare(person(), person())
+    same = compare(person(), person())
     assert {"nhs:agree", "postcode:full", "school:agree", "gender:agree"} <= set(same)
-    other = _compare(
+    other = compare(
         person(),
         person(nhs_number="4010232137", postcode="E1 6ZZ", school_urn="123456", gender="female"),
     )
     assert {"nhs:disagree", "postcode:sector", "school:disagree", "gender:disagree"} <= set(other)
-    assert "postcode:district" in _compare(person(), person(postcode="E1 9ZZ"))
-    assert "postcode:disagree" in _compare(person(), person(postcode="N16 5AB"))
-    assert not {lv for lv in _compare(person(), person(nhs_number=None)) if lv.startswith("nhs")}
+    assert "postcode:district" in compare(person(), person(postcode="E1 9ZZ"))
+    assert "postcode:disagree" in compare(person(), person(postcode="N16 5AB"))
+    assert not {lv for lv in compare(person(), person(nhs_number=None)) if lv.startswith("nhs")}
 
 
 @pytest.mark.parametrize(
