@@ -16,14 +16,13 @@ import gc
 import hashlib
 import importlib.metadata
 import logging
-import os
-import pickle
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from schemas import ChildRecord
 from streams.matching import Matcher, MatchModel
+from streams.snapshot_files import read_snapshot, write_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -102,12 +101,7 @@ def snapshot_fingerprint() -> str:
 
 
 def save_snapshot(path: Path, snapshot: Snapshot) -> None:
-    """Write atomically: a worker killed mid-write leaves the previous snapshot or none."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(f".{os.getpid()}.partial")  # workers may share a directory
-    with partial.open("wb") as out:
-        pickle.dump((snapshot_fingerprint(), snapshot), out, protocol=pickle.HIGHEST_PROTOCOL)
-    partial.replace(path)
+    write_snapshot(path, (snapshot_fingerprint(), snapshot))
 
 
 def load_snapshot(path: Path, topic: str, model: MatchModel, now: float) -> Snapshot | None:
@@ -117,8 +111,7 @@ def load_snapshot(path: Path, topic: str, model: MatchModel, now: float) -> Snap
     collecting = gc.isenabled()
     gc.disable()  # unpickling makes millions of objects: collector passes would triple it
     try:
-        with path.open("rb") as source:
-            fingerprint, snapshot = pickle.load(source)  # the worker's own file
+        fingerprint, snapshot = read_snapshot(path)
     except FileNotFoundError:
         return None
     except Exception:  # a torn or foreign file: rebuild from the topic instead

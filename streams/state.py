@@ -14,8 +14,6 @@ the partition their changelog record belongs in, as in every frontdoor table.
 from __future__ import annotations
 
 import logging
-import os
-import pickle
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -29,6 +27,7 @@ from faust.stores import memory
 from faust.types import TP
 
 from streams.outbox import Outbox, partition_of
+from streams.snapshot_files import read_snapshot, write_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -127,11 +126,7 @@ class SnapshotStore(memory.Store[bytes, bytes | None]):
             "partitions": dict(self._key_partition),
             "offsets": {tp.partition: offset for tp, offset in self.offsets.items()},
         }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial_path = self.path.with_suffix(f".{os.getpid()}.partial")
-        with partial_path.open("wb") as out:
-            pickle.dump(state, out, protocol=pickle.HIGHEST_PROTOCOL)
-        partial_path.replace(self.path)
+        write_snapshot(self.path, state)
         log.info(
             "table %s: snapshot of %d keys written in %.1f s",
             self.table_name,
@@ -141,8 +136,7 @@ class SnapshotStore(memory.Store[bytes, bytes | None]):
 
     def _load(self) -> None:
         try:
-            with self.path.open("rb") as source:
-                state = pickle.load(source)  # the worker's own file, in its state directory
+            state = read_snapshot(self.path)
         except FileNotFoundError:
             return
         except Exception:  # a torn or foreign file: replay the changelog instead
