@@ -114,8 +114,9 @@ def load_snapshot(path: Path, topic: str, model: MatchModel, now: float) -> Snap
         fingerprint, snapshot = read_snapshot(path)
     except FileNotFoundError:
         return None
-    except Exception:  # a torn or foreign file: rebuild from the topic instead
-        log.warning("ignoring an unreadable replica snapshot", exc_info=True)
+    except Exception as exc:  # a torn or foreign file: rebuild from the topic instead
+        # The error's kind only: unpickling messages can quote the file's bytes.
+        log.warning("ignoring an unreadable replica snapshot (%s)", type(exc).__name__)
         return None
     finally:
         if collecting:
