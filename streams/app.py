@@ -247,9 +247,10 @@ def create_app(
     # Keys and values are bytes, so what recovery reads back from a changelog is what was
     # written (a str key would come back as bytes and miss). Agents handle a batch of
     # events at a time, so a table's changelog partition comes from its key (the same
-    # murmur2 hash the input topics are partitioned by), not from "the current event".
+    # murmur2 hash the input topics are partitioned by; BatchedTable), not from "the
+    # current event".
     def table(name: str) -> Any:
-        return app.Table(name, default=None, key_type=bytes, value_type=bytes, use_partitioner=True)
+        return app.Table(name, default=None, key_type=bytes, value_type=bytes)
 
     pending = table("pending")
     history = table("child-history")

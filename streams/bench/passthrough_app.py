@@ -15,20 +15,16 @@ app = faust.App(
     web_enabled=False,
     autodiscover=False,
 )
-source = app.topic(
-    os.environ["BENCH_SOURCE"],
-    key_type=bytes,
-    value_type=bytes,
-    key_serializer="raw",
-    value_serializer="raw",
-)
-sink = app.topic(
-    os.environ["BENCH_SINK"],
-    key_type=bytes,
-    value_type=bytes,
-    key_serializer="raw",
-    value_serializer="raw",
-)
+
+
+def raw_topic(name: str) -> faust.TopicT:
+    return app.topic(
+        name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+    )
+
+
+source = raw_topic(os.environ["BENCH_SOURCE"])
+sink = raw_topic(os.environ["BENCH_SINK"])
 
 
 @app.agent(source, concurrency=1)
