@@ -14,11 +14,12 @@ from schemas.envelope import DataQualityWarning, Envelope
 from schemas.meeting import StrategyMeeting
 from schemas.notification import Notification
 from schemas.police import InvolvedChild, PoliceIncident
-from schemas.review import PossibleMatch, ReviewDecision
+from schemas.review import Candidate, PossibleMatch, ReviewDecision
 
 __all__ = [
     "Acknowledgement",
     "AuditRecord",
+    "Candidate",
     "ChildRecord",
     "ChildRecordDeleted",
     "ComplianceAlert",

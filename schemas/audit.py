@@ -34,12 +34,16 @@ class ChildDecision(BaseModel):
     notifications: list[NotificationMade] = Field(default_factory=list)
 
 
+# Where in the pipeline a decision was made about a child.
+AuditStage = Literal["routed", "review_decided", "rematched", "escalated"]
+
+
 class AuditRecord(OutboundEvent):
     """One per incident child and decision point."""
 
     event_type: Literal["audit_record"] = "audit_record"
     audit_id: str
-    stage: Literal["routed", "review_decided", "rematched", "escalated"]
+    stage: AuditStage
     incident_event_id: str
     incident_reference: str
     police_source: str

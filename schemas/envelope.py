@@ -32,6 +32,8 @@ def derived_id(prefix: str, *parts: str | int | None) -> str:
     return f"{prefix}-{uuid.uuid5(_ID_NAMESPACE, name)}"
 
 
+# The ``source`` of every event frontdoor itself produces.
+FRONTDOOR_SOURCE = "frontdoor"
 SOURCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$"
 

@@ -49,6 +49,12 @@ class InvolvedChild(BaseModel):
     nhs_number: NhsNumber | None = None
 
 
+def incident_key(source: str, incident_reference: str) -> str:
+    """``<force code>:<incident reference>``: the record key of an incident and of every
+    event about it (possible matches, review decisions, audit records)."""
+    return f"{source}:{incident_reference}"
+
+
 class PoliceIncident(InboundEvent):
     """One incident that involves at least one child (topic ``police.incidents.v1``).
 
@@ -79,6 +85,10 @@ class PoliceIncident(InboundEvent):
         description="How a domestic-abuse service may safely contact the adult victim.",
     )
     children: list[InvolvedChild] = Field(min_length=1, max_length=50)
+
+    @property
+    def key(self) -> str:
+        return incident_key(self.source, self.incident_reference)
 
     @classmethod
     def _drop_malformed_optionals(cls, data: dict[str, Any]) -> list[DataQualityWarning]:

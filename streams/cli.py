@@ -10,7 +10,7 @@ from pathlib import Path
 
 
 def _kafka(args: argparse.Namespace) -> int:
-    from streams import localkafka
+    from streams.tools import localkafka
 
     settings = localkafka.LocalKafkaSettings()
     try:
@@ -36,8 +36,8 @@ def _kafka(args: argparse.Namespace) -> int:
 
 
 def _topics(args: argparse.Namespace) -> int:
-    from streams import topics
     from streams.settings import Settings
+    from streams.worker import topics
 
     settings = Settings()
     created = topics.create_all(settings)
@@ -50,7 +50,7 @@ def _generated(module_name: str, action: str) -> int:
     """``write`` regenerates a module's committed files; ``check`` fails if any drifted."""
     import importlib
 
-    module = importlib.import_module(f"streams.{module_name}")
+    module = importlib.import_module(f"streams.tools.{module_name}")
     if action == "write":
         for path in module.write():
             print(f"wrote {path}")
@@ -71,7 +71,7 @@ def _dashboards(args: argparse.Namespace) -> int:
 
 def _bench(args: argparse.Namespace) -> int:
     if args.what == "pipeline":
-        from streams.bench import pipeline
+        from streams.tools.bench import pipeline
 
         return pipeline.run(
             records=args.records,
@@ -80,16 +80,17 @@ def _bench(args: argparse.Namespace) -> int:
             seconds=args.seconds,
             steady_rate=args.steady_rate,
         )
-    from streams.bench import matching
+    from streams.tools.bench import matching
 
     return matching.run(size=args.records, queries=args.queries, seed=args.seed)
 
 
 def _matching(args: argparse.Namespace) -> int:
     from schemas import ChildRecord
-    from streams import match_estimation, topics
     from streams.settings import Settings
-    from streams.topic_io import read_all
+    from streams.tools import estimation
+    from streams.tools.topic_io import read_all
+    from streams.worker import topics
 
     if args.from_topic:
         records = []
@@ -103,10 +104,10 @@ def _matching(args: argparse.Namespace) -> int:
         if len(latest) < 1000:
             print(f"only {len(latest)} council records: too few to estimate u", file=sys.stderr)
             return 1
-        model = match_estimation.estimate_for_records(latest)
+        model = estimation.estimate_for_records(latest)
         what = f"u from {len(latest)} council records on the topic; m as packaged"
     else:
-        model = match_estimation.estimate_synthetic(size=args.records, seed=args.seed)
+        model = estimation.estimate_synthetic(size=args.records, seed=args.seed)
         what = f"u and m from a synthetic council of {args.records} (seed {args.seed})"
     Path(args.output).write_text(model.to_json())
     print(f"wrote {args.output}: {what}; set FRONTDOOR_MATCH_MODEL to use it")
@@ -114,14 +115,14 @@ def _matching(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from streams.app import run_worker
+    from streams.worker import run_worker
 
     run_worker(loglevel=args.loglevel)
     return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from streams.demo import run_demo
+    from streams.tools.demo import run_demo
 
     return run_demo(seed=args.seed, incidents_count=args.incidents, council_size=args.council_size)
 
@@ -135,9 +136,10 @@ def _when(text: str) -> datetime:
 
 def _report(args: argparse.Namespace) -> int:
     from schemas import Acknowledgement, ComplianceAlert, Notification
-    from streams import report, topics
+    from streams.compliance import build_report, render_report
     from streams.settings import Settings
-    from streams.topic_io import read_all
+    from streams.tools.topic_io import read_all
+    from streams.worker import topics
 
     settings = Settings()
     sent = [
@@ -154,8 +156,8 @@ def _report(args: argparse.Namespace) -> int:
         ComplianceAlert.model_validate_json(m.value)
         for m in read_all(settings, [topics.COMPLIANCE_ALERTS])
     ]
-    built = report.build(sent, acks, alerts, args.since, args.until, datetime.now(UTC))
-    text = report.render(built, args.format)
+    built = build_report(sent, acks, alerts, args.since, args.until, datetime.now(UTC))
+    text = render_report(built, args.format)
     if args.output:
         Path(args.output).write_text(text)
         print(f"wrote {args.output} ({len(built.rows)} agency/rule rows)", file=sys.stderr)

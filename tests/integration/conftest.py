@@ -10,10 +10,10 @@ from typing import Any, Protocol
 
 import pytest
 
-from streams import topics
-from streams.localkafka import LocalKafkaSettings, broker_answers
 from streams.settings import Settings
-from streams.worker_process import WorkerProcess, free_port, start_worker
+from streams.tools.localkafka import LocalKafkaSettings, broker_answers
+from streams.tools.worker_process import WorkerProcess, free_port, start_worker
+from streams.worker import topics
 
 
 @pytest.fixture(scope="session")

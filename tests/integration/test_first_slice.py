@@ -8,10 +8,10 @@ import json
 
 from schemas import AuditRecord, DeadLetter
 from schemas.envelope import WarningCode
-from streams import topics
 from streams.settings import Settings
-from streams.topic_io import consume, produce
-from streams.worker_process import WorkerProcess, wait_for
+from streams.tools.topic_io import consume, produce
+from streams.tools.worker_process import WorkerProcess, wait_for
+from streams.worker import topics
 from tests import factories
 
 

@@ -17,11 +17,12 @@ import pytest
 
 from schemas import Notification
 from schemas.enums import AlertKind
-from streams import dashboards, topics
 from streams.settings import Settings
-from streams.synthetic import IncidentStream, council, incidents
-from streams.topic_io import consume, produce
-from streams.worker_process import free_port, wait_for
+from streams.tools import dashboards
+from streams.tools.synthetic import IncidentStream, council, incidents
+from streams.tools.topic_io import consume, produce
+from streams.tools.worker_process import free_port, wait_for
+from streams.worker import topics
 from tests import factories
 from tests.integration.conftest import StartWorker
 from tests.integration.helpers import (

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from streams.calendars import LONDON, Calendar, DateRange
+from streams.routing import LONDON, Calendar, DateRange
 
 HALF_TERM = DateRange(date(2026, 10, 26), date(2026, 10, 30))
 CHRISTMAS = DateRange(date(2026, 12, 21), date(2027, 1, 1))

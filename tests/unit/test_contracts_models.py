@@ -14,7 +14,7 @@ from schemas import (
     ReviewDecision,
 )
 from schemas.envelope import WarningCode
-from streams.contracts import EVENTS
+from streams.tools.contracts import EVENTS
 from tests import factories
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from schemas import Acknowledgement, Notification, PossibleMatch
 from schemas.enums import AlertKind
-from streams.deadlines import (
+from streams.compliance.deadlines import (
     FORGET_AFTER,
     acknowledge,
     check,

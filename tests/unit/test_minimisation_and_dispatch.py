@@ -9,9 +9,7 @@ import pytest
 from schemas import ChildRecord, PoliceIncident
 from schemas.enums import Agency, DeadlineClock
 from schemas.notification import Recipient
-from streams.dispatch import notifications
-from streams.minimisation import fields_shared, payload_for
-from streams.routing import RuleHit
+from streams.routing import RuleHit, fields_shared, notifications, payload_for
 from tests import factories
 
 INCIDENT = PoliceIncident.model_validate(

@@ -3,8 +3,9 @@ from typing import Any
 
 import pytest
 
-from streams.deadlines import DeadlineCommand, DeadlineCommands
-from streams.outbox import Outbox, deliver, partition_of
+from streams.compliance import DeadlineCommand
+from streams.worker.messages import DeadlineCommands
+from streams.worker.outbox import Outbox, deliver, partition_of
 
 
 class _Producer:

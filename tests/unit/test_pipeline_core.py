@@ -6,16 +6,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from schemas import ChildRecord, PoliceIncident, ReviewDecision
-from streams.history import ChildNotified, Seen, escalation, remember
-from streams.pipeline import (
+from streams.incidents import (
+    ChildNotified,
+    Seen,
     apply_review_decision,
     child_key,
+    escalation,
     pending_after,
     process_incident,
     rematch,
+    remember,
 )
-from streams.policy import load_policy
-from streams.replica import Replica
+from streams.matching import Replica
+from streams.routing import load_policy
 from tests import factories
 
 POLICY = load_policy()

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from schemas import PoliceIncident
 from schemas.enums import AlertKind
-from streams.police_signals import BatchingDetector, late_report, observe, overdue_gaps
+from streams.compliance import BatchingDetector, late_report, observe, overdue_gaps
 from tests import factories
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)

@@ -8,16 +8,9 @@ from typing import Any
 import pytest
 
 from schemas import ChildRecord, InvolvedChild
-from streams import replica as replica_module
-from streams import topics
-from streams.matching import Matcher, MatchModel
-from streams.replica import (
-    SNAPSHOT_MAX_AGE_S,
-    Replica,
-    Snapshot,
-    load_snapshot,
-    save_snapshot,
-)
+from streams.matching import Matcher, MatchModel, Replica
+from streams.worker import snapshots, topics
+from streams.worker.snapshots import SNAPSHOT_MAX_AGE_S, Snapshot, load_replica, save_replica
 from tests import factories
 
 TOPIC = "council.child-records.v1"
@@ -51,14 +44,14 @@ def saved(tmp_path: Path, **changes: Any) -> Path:
     }
     fields.update(changes)
     path = tmp_path / "state" / "replica.snapshot"
-    save_snapshot(path, Snapshot(**fields))
+    save_replica(path, Snapshot(**fields))
     return path
 
 
 def test_a_snapshot_restores_records_index_and_offsets(tmp_path: Path) -> None:
     path = saved(tmp_path)
     model = MatchModel.load()
-    loaded = load_snapshot(path, TOPIC, model, NOW + 60)
+    loaded = load_replica(path, TOPIC, model, NOW + 60)
     assert loaded is not None
     assert loaded.offsets == {0: 3, 1: 0}
     restored = Replica(Matcher())
@@ -84,12 +77,12 @@ def test_a_snapshot_it_cannot_trust_is_ignored(
     elif why == "too old":
         now = NOW + SNAPSHOT_MAX_AGE_S + 1
     elif why == "other code":
-        monkeypatch.setattr(replica_module, "snapshot_fingerprint", lambda: "changed")
+        monkeypatch.setattr(snapshots, "snapshot_fingerprint", lambda: "changed")
     elif why == "torn file":
         path.write_bytes(path.read_bytes()[:100])
     else:
         path.unlink()
-    assert load_snapshot(path, topic, MatchModel.load(), now) is None
+    assert load_replica(path, topic, MatchModel.load(), now) is None
 
 
 def test_offsets_must_lie_within_the_topic_as_it_is_now() -> None:

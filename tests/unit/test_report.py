@@ -8,7 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from schemas import Acknowledgement, ComplianceAlert, Notification
-from streams import report
+from streams.compliance import report
 from tests import factories
 
 T0 = datetime(2026, 11, 23, tzinfo=UTC)

@@ -9,10 +9,17 @@ from typing import Any
 import pytest
 
 from schemas import ChildRecord, PoliceIncident
-from schemas.enums import Agency
-from streams.calendars import LONDON
-from streams.policy import PolicyError, default_policy_text, load_policy, parse_policy
-from streams.routing import ChildContext, RuleHit, route
+from schemas.enums import Agency, MatchDecision
+from streams.routing import (
+    LONDON,
+    ChildContext,
+    PolicyError,
+    RuleHit,
+    default_policy_text,
+    load_policy,
+    parse_policy,
+    route,
+)
 from tests import factories
 
 POLICY = load_policy()
@@ -39,7 +46,10 @@ def record(**changes: Any) -> ChildRecord:
 
 
 def hits(
-    inc: PoliceIncident, decision: str = "none", rec: ChildRecord | None = None, now: datetime = NOW
+    inc: PoliceIncident,
+    decision: MatchDecision = MatchDecision.NONE,
+    rec: ChildRecord | None = None,
+    now: datetime = NOW,
 ) -> list[RuleHit]:
     return route(ChildContext(inc, inc.children[0], decision, rec), POLICY, CAL, now)
 
@@ -73,7 +83,7 @@ def test_r2_home_council_when_home_educated_or_no_school_known() -> None:
 def test_r2_when_the_school_is_in_another_council() -> None:
     policy = POLICY.model_copy(update={"schools": ["123456"]})
     inc = incident()
-    found = fired(route(ChildContext(inc, inc.children[0], "none"), policy, CAL, NOW))
+    found = fired(route(ChildContext(inc, inc.children[0], MatchDecision.NONE), policy, CAL, NOW))
     assert "R1" not in found
     assert found["R2"] == {f"{COUNCIL}:front-door"}
 
@@ -97,29 +107,33 @@ def test_r4_high_risk_within_one_hour_to_front_door_or_edt_out_of_hours() -> Non
 
 
 def test_r5_allocated_worker_and_front_door_for_a_child_on_a_plan() -> None:
-    found = [h for h in hits(incident(), "auto", record()) if h.rule == "R5"]
+    found = [h for h in hits(incident(), MatchDecision.AUTO, record()) if h.rule == "R5"]
     assert {h.recipient.organisation for h in found} == {
         f"{COUNCIL}:worker:SW-42",
         f"{COUNCIL}:front-door",
     }
     assert found[0].deadline == datetime(2026, 11, 24, 5, 15, tzinfo=UTC)  # 4 H
-    high = [h for h in hits(incident(risk_grade="high"), "auto", record()) if h.rule == "R5"]
+    high = [
+        h for h in hits(incident(risk_grade="high"), MatchDecision.AUTO, record()) if h.rule == "R5"
+    ]
     assert high[0].deadline == datetime(2026, 11, 24, 2, 15, tzinfo=UTC)  # 1 H if high
-    assert "R5" not in fired(hits(incident(), "auto", record(status="none")))
+    assert "R5" not in fired(hits(incident(), MatchDecision.AUTO, record(status="none")))
 
 
 def test_r6_missing_looked_after_child_to_allocated_worker_within_one_hour() -> None:
     inc = incident({"role": "missing"}, incident_type="missing_child")
-    found = [h for h in hits(inc, "auto", record(status="looked_after")) if h.rule == "R6"]
+    found = [
+        h for h in hits(inc, MatchDecision.AUTO, record(status="looked_after")) if h.rule == "R6"
+    ]
     assert found[0].recipient.organisation == f"{COUNCIL}:worker:SW-42"
     assert found[0].deadline == datetime(2026, 11, 24, 2, 15, tzinfo=UTC)
-    assert "R6" not in fired(hits(inc, "auto", record(status="child_in_need")))
+    assert "R6" not in fired(hits(inc, MatchDecision.AUTO, record(status="child_in_need")))
 
 
 def test_r7_arrested_child_to_youth_justice_and_council_if_looked_after() -> None:
     inc = incident({"role": "suspect"}, incident_type="arrest_or_detention")
     assert fired(hits(inc))["R7"] == {f"{COUNCIL}:youth-justice"}
-    lac = fired(hits(inc, "auto", record(status="looked_after")))
+    lac = fired(hits(inc, MatchDecision.AUTO, record(status="looked_after")))
     assert lac["R7"] == {f"{COUNCIL}:youth-justice", f"{COUNCIL}:worker:SW-42"}
 
 
@@ -127,7 +141,7 @@ def test_r8_early_help_in_three_working_days_only_for_a_child_not_known() -> Non
     found = [h for h in hits(incident(risk_grade="medium")) if h.rule == "R8"]
     assert found[0].recipient.agency is Agency.EARLY_HELP
     assert found[0].deadline == datetime(2026, 11, 27, 17, 0, tzinfo=LONDON)
-    assert "R8" not in fired(hits(incident(), "auto", record(status="none")))
+    assert "R8" not in fired(hits(incident(), MatchDecision.AUTO, record(status="none")))
     assert "R8" not in fired(hits(incident(risk_grade="high")))
 
 
@@ -156,14 +170,16 @@ def test_r11_home_council_told_as_well_with_the_primary_deadline() -> None:
 
 
 def test_a_possible_match_tells_the_front_door_but_never_a_school_or_allocated_worker() -> None:
-    found = fired(hits(incident(), "review", None))
+    found = fired(hits(incident(), MatchDecision.REVIEW, None))
     assert "R1" not in found
     assert found["R3"] == {f"{COUNCIL}:front-door"}
     assert not any(o.startswith("urn:") or ":worker:" in o for orgs in found.values() for o in orgs)
 
 
 def test_a_confirmed_match_uses_the_council_record_for_school_and_status() -> None:
-    found = fired(hits(incident({"school_urn": None}), "auto", record(school_urn="123456")))
+    found = fired(
+        hits(incident({"school_urn": None}), MatchDecision.AUTO, record(school_urn="123456"))
+    )
     assert found["R1"] == {"urn:123456"}
 
 

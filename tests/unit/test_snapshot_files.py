@@ -5,7 +5,7 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from streams.snapshot_files import read_snapshot, write_snapshot
+from streams.worker.snapshots import read_snapshot, write_snapshot
 
 
 def test_a_snapshot_is_readable_by_its_owner_only_and_never_left_half_written(

@@ -11,9 +11,10 @@ import faust
 import pytest
 from faust.types import TP
 
-from streams import state
-from streams.outbox import Outbox, partition_of
-from streams.state import BatchedTable, SnapshotStore, writing_to
+from streams.worker import state
+from streams.worker.outbox import Outbox, partition_of
+from streams.worker.snapshots import SNAPSHOT_MAX_AGE_S
+from streams.worker.state import BatchedTable, SnapshotStore, writing_to
 
 KEY = b"MPS:CAD-1"
 
@@ -113,6 +114,6 @@ def test_a_snapshot_older_than_the_tombstone_window_is_ignored(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _stopped_with(tmp_path, deliver=True)
-    later = time.time() + state.SNAPSHOT_MAX_AGE_S + 60
+    later = time.time() + SNAPSHOT_MAX_AGE_S + 60
     monkeypatch.setattr(state.time, "time", lambda: later)
     assert dict(store_of(table(tmp_path)).data) == {}

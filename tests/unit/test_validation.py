@@ -3,7 +3,7 @@ import json
 from datetime import UTC, datetime
 
 from schemas import DeadLetter, PoliceIncident
-from streams.validation import Origin, validate
+from streams.incidents import Origin, validate
 from tests import factories
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)

@@ -1,0 +1,64 @@
+"""What must happen by when, and what the partnership is told when it does not. Pure.
+
+Deadlines as data (``Tracked`` items opened and closed by ``DeadlineCommand``s, checked
+against an injected ``now``), the police-side signals (late reports, sequence gaps,
+batching), the one builder every compliance alert comes from, and the compliance report.
+"""
+
+from streams.compliance.alerts import alert_rules, compliance_alert, join_rules
+from streams.compliance.deadlines import (
+    FORGET_AFTER,
+    DeadlineCommand,
+    OpenWork,
+    Tracked,
+    acknowledge,
+    after_outcomes,
+    apply,
+    check_command,
+    close_command,
+    open_work,
+    track,
+    track_notification,
+    watch_id,
+)
+from streams.compliance.police import (
+    BatchingDetector,
+    SequenceObserved,
+    SourceSequence,
+    late_report,
+    observe,
+    overdue_gaps,
+    report_delay,
+)
+from streams.compliance.report import Report
+from streams.compliance.report import build as build_report
+from streams.compliance.report import render as render_report
+
+__all__ = [
+    "FORGET_AFTER",
+    "BatchingDetector",
+    "DeadlineCommand",
+    "OpenWork",
+    "Report",
+    "SequenceObserved",
+    "SourceSequence",
+    "Tracked",
+    "acknowledge",
+    "after_outcomes",
+    "alert_rules",
+    "apply",
+    "build_report",
+    "check_command",
+    "close_command",
+    "compliance_alert",
+    "join_rules",
+    "late_report",
+    "observe",
+    "open_work",
+    "overdue_gaps",
+    "render_report",
+    "report_delay",
+    "track",
+    "track_notification",
+    "watch_id",
+]

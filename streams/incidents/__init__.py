@@ -1,0 +1,45 @@
+"""The incident core: validate, match then route, reviews, re-matching, history. Pure.
+
+Bytes become a validated event or a dead letter with its reasons (``validate``); each
+child of an incident is matched and routed (``process_incident``); children still
+waiting are kept as a ``PendingIncident`` until a reviewer decides
+(``apply_review_decision``) or a council record arrives (``rematch``); a child's
+history across incidents drives repeat escalation (``escalation``, rule R12).
+"""
+
+from streams.incidents.history import ChildNotified, Seen, escalation, remember
+from streams.incidents.pipeline import (
+    ChildOutcome,
+    PendingChild,
+    PendingIncident,
+    apply_review_decision,
+    audit_record,
+    child_key,
+    decide,
+    pending_after,
+    process_incident,
+    rematch,
+    review_id,
+)
+from streams.incidents.validation import Origin, dead_letter_for, validate
+
+__all__ = [
+    "ChildNotified",
+    "ChildOutcome",
+    "Origin",
+    "PendingChild",
+    "PendingIncident",
+    "Seen",
+    "apply_review_decision",
+    "audit_record",
+    "child_key",
+    "dead_letter_for",
+    "decide",
+    "escalation",
+    "pending_after",
+    "process_incident",
+    "rematch",
+    "remember",
+    "review_id",
+    "validate",
+]

@@ -1,0 +1,101 @@
+"""The comparison levels the matcher scores, each declared once with what it means. Pure.
+
+In the manner of Splink's comparison level library: a comparison (NHS number, given
+name, family name, date of birth, postcode, school, gender) puts a pair of children on
+exactly one of its levels, most to least similar, or on none when a value is missing on
+either side (neutral evidence). Each level has its own m and u in the model file
+(``MatchModel``); its name is the reason an audit record and a reviewer see, and the
+table in docs/matching.md is generated from here (``frontdoor docs write``).
+
+A level *is* its name (a ``str``), so model files, audit reasons and candidate lists
+keep carrying plain names such as ``"dob:swapped"``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Level(StrEnum):
+    """``<comparison>:<level>``, with what a pair on that level has in common."""
+
+    meaning: str
+
+    def __new__(cls, name: str, meaning: str) -> Level:
+        level = str.__new__(cls, name)
+        level._value_ = name
+        level.meaning = meaning
+        return level
+
+    @property
+    def comparison(self) -> str:
+        return self.value.partition(":")[0]
+
+    NHS_AGREE = "nhs:agree", "valid NHS numbers, equal: strong evidence for"
+    NHS_DISAGREE = "nhs:disagree", "valid NHS numbers, different: strong evidence against"
+
+    GIVEN_EXACT = "given:exact", "first given names equal (weighed by how common the name is)"
+    GIVEN_NICKNAME = (
+        "given:nickname",
+        "a nickname common in England (Alfie/Alfred), or agrees with another or middle name",
+    )
+    GIVEN_TYPO = "given:typo", "one letter different, both at least four letters long"
+    GIVEN_FUZZY = "given:fuzzy", "Jaro-Winkler similarity of at least 0.92"
+    GIVEN_PHONETIC = "given:phonetic", "same Metaphone code"
+    GIVEN_SWAPPED = "given:swapped", "given and family names entered the wrong way round"
+    GIVEN_DISAGREE = "given:disagree", "none of the above"
+
+    FAMILY_EXACT = "family:exact", "family names equal (weighed by how common the name is)"
+    FAMILY_PART = "family:part", "share a part of a hyphenated or double-barrelled name"
+    FAMILY_FUZZY = "family:fuzzy", "Jaro-Winkler similarity of at least 0.92"
+    FAMILY_PHONETIC = "family:phonetic", "same Metaphone code for a part"
+    FAMILY_SWAPPED = "family:swapped", "given and family names entered the wrong way round"
+    FAMILY_DISAGREE = "family:disagree", "none of the above"
+
+    DOB_EXACT = "dob:exact", "dates of birth equal"
+    DOB_SWAPPED = "dob:swapped", "day and month swapped"
+    DOB_ONE_DIGIT = "dob:one_digit", "one digit different"
+    DOB_MONTH = "dob:month", "within 31 days"
+    DOB_APPROXIMATE = "dob:approximate", "the police date is an estimate, within a year"
+    DOB_SAME_YEAR = "dob:same_year", "same year of birth"
+    DOB_DISAGREE = "dob:disagree", "none of the above"
+
+    POSTCODE_FULL = "postcode:full", "postcodes equal"
+    POSTCODE_SECTOR = "postcode:sector", "same postcode sector (SW1A 1)"
+    POSTCODE_DISTRICT = "postcode:district", "same postcode district (SW1A)"
+    POSTCODE_DISAGREE = "postcode:disagree", "different districts"
+
+    SCHOOL_AGREE = "school:agree", "same school URN"
+    SCHOOL_DISAGREE = "school:disagree", "different school URNs"
+
+    GENDER_AGREE = "gender:agree", "same gender"
+    GENDER_DISAGREE = "gender:disagree", "different genders"
+
+
+def _by_comparison() -> dict[str, tuple[Level, ...]]:
+    grouped: dict[str, list[Level]] = {}
+    for level in Level:
+        grouped.setdefault(level.comparison, []).append(level)
+    return {name: tuple(levels) for name, levels in grouped.items()}
+
+
+# Every comparison and its levels, most to least similar.
+COMPARISONS: dict[str, tuple[Level, ...]] = _by_comparison()
+LEVELS: tuple[Level, ...] = tuple(Level)
+
+# What the decision rules ask of a level.
+PLAUSIBLE_GIVEN = frozenset(
+    {
+        Level.GIVEN_EXACT,
+        Level.GIVEN_NICKNAME,
+        Level.GIVEN_TYPO,
+        Level.GIVEN_FUZZY,
+        Level.GIVEN_PHONETIC,
+    }
+)
+GATE_GIVEN = frozenset({Level.GIVEN_EXACT, Level.GIVEN_NICKNAME, Level.GIVEN_TYPO})
+GATE_DOB = frozenset({Level.DOB_EXACT, Level.DOB_SWAPPED, Level.DOB_ONE_DIGIT})
+# A one-digit date agrees only where one of these agrees too.
+CORROBORATING = frozenset({Level.POSTCODE_FULL, Level.SCHOOL_AGREE})
+# Exact name agreements weighed by the name's frequency, and which name they count.
+TERM_FREQUENCY = {Level.GIVEN_EXACT: "given", Level.FAMILY_EXACT: "family"}

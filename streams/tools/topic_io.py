@@ -1,0 +1,119 @@
+"""Produce to and read from frontdoor's topics outside the worker: demo, tests, tools.
+
+Every read has a timeout; nothing sleeps and hopes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from streams.settings import Settings
+from streams.worker.topics import TopicSpec, topic_name
+
+Record = Any  # aiokafka.structs.ConsumerRecord[bytes, bytes]
+
+
+async def _produce(
+    settings: Settings, spec: TopicSpec, items: Sequence[tuple[bytes | None, bytes | None]]
+) -> None:
+    producer = AIOKafkaProducer(**settings.aiokafka_options(), acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        name = topic_name(spec, settings)
+        pending = [await producer.send(name, value, key=key) for key, value in items]
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+
+
+def produce(
+    settings: Settings, spec: TopicSpec, items: Sequence[tuple[bytes | None, bytes | None]]
+) -> None:
+    """Send every (key, value) in order and wait until the broker has them all."""
+    asyncio.run(_produce(settings, spec, items))
+
+
+async def _consume(
+    settings: Settings, specs: Sequence[TopicSpec], count: int, timeout_s: float, linger_s: float
+) -> list[Record]:
+    consumer = AIOKafkaConsumer(
+        *(topic_name(spec, settings) for spec in specs),
+        **settings.aiokafka_options(),
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    records: list[Record] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while len(records) < count and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for messages in batch.values():
+                records.extend(messages)
+        if linger_s and len(records) >= count:  # would anything unexpected follow?
+            for messages in (await consumer.getmany(timeout_ms=int(linger_s * 1000))).values():
+                records.extend(messages)
+    finally:
+        await consumer.stop()
+    return records
+
+
+def consume(
+    settings: Settings,
+    spec: TopicSpec | Sequence[TopicSpec],
+    count: int,
+    timeout_s: float = 60,
+    linger_s: float = 0,
+) -> list[Record]:
+    """Records from the start of the topic(s) until ``count`` arrived or the timeout passed;
+    then ``linger_s`` more to catch records that should not be there."""
+    specs = [spec] if isinstance(spec, TopicSpec) else list(spec)
+    return asyncio.run(_consume(settings, specs, count, timeout_s, linger_s))
+
+
+async def _read_all(
+    settings: Settings, specs: Sequence[TopicSpec], timeout_s: float
+) -> list[Record]:
+    consumer = AIOKafkaConsumer(
+        **settings.aiokafka_options(),
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        cluster = await consumer._client.fetch_all_metadata()  # no public call returns it
+        partitions = [
+            TopicPartition(topic_name(spec, settings), p)
+            for spec in specs
+            for p in sorted(cluster.partitions_for_topic(topic_name(spec, settings)) or [])
+        ]
+        if not partitions:
+            return []
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        records: list[Record] = []
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            remaining = [tp for tp in partitions if await consumer.position(tp) < ends[tp]]
+            if not remaining:
+                return records
+            for messages in (await consumer.getmany(*remaining, timeout_ms=500)).values():
+                records.extend(messages)
+        raise TimeoutError(f"could not read every topic to its end within {timeout_s:.0f} s")
+    finally:
+        await consumer.stop()
+
+
+def read_all(
+    settings: Settings, specs: Sequence[TopicSpec], timeout_s: float = 120
+) -> list[Record]:
+    """Every record in the topics as they stand now (to the end offsets at the start)."""
+    return asyncio.run(_read_all(settings, specs, timeout_s))

@@ -1,0 +1,48 @@
+"""``police.incidents.v1``: validate, match then route, publish; keep waiting children.
+
+An invalid incident is dead-lettered with its reasons (its sequence number still
+counts); a valid one feeds the police-side signals, then the core decides each child
+(``process_incident``) and ``publish`` writes what it decided. Children left unmatched
+or under review wait in the ``pending`` table for a reviewer or a late council record.
+"""
+
+from __future__ import annotations
+
+from schemas import PoliceIncident
+from streams.incidents import pending_after, process_incident
+from streams.worker import metrics, topics
+from streams.worker.agents.outcomes import Pending, publish
+from streams.worker.agents.police import PoliceSignals
+from streams.worker.context import Incoming, WorkerContext
+from streams.worker.outbox import Outbox
+
+
+class Incidents:
+    def __init__(self, ctx: WorkerContext, police: PoliceSignals) -> None:
+        self.ctx = ctx
+        self.police = police
+        self.pending = Pending(ctx)
+
+    def incident_arrived(self, out: Outbox, event: Incoming) -> None:
+        ctx = self.ctx
+        now = ctx.clock()
+        incident = ctx.accept(out, event, PoliceIncident, topics.POLICE_INCIDENTS)
+        if incident is None:
+            self.police.dead_lettered(out, event.value)
+            return
+        metrics.INCIDENTS_RECEIVED.labels(
+            force=ctx.policy.signals.force_label(incident.source),
+            incident_type=incident.incident_type.value,
+        ).inc()
+        metrics.CHILDREN_RECEIVED.inc(len(incident.children))
+        for warning in incident.data_quality:
+            metrics.DATA_QUALITY_WARNINGS.labels(code=warning.code.value).inc()
+        self.police.incident_seen(out, incident, now)
+        published_at = event.published_at
+        outcomes = process_incident(
+            incident, ctx.replica, ctx.policy, ctx.calendar, now, published_at
+        )
+        publish(ctx, out, incident, outcomes, published_at)
+        stored = self.pending.load(incident.key)
+        received_at = stored.received_at if stored else now
+        self.pending.store(incident.key, pending_after(incident, outcomes, received_at))

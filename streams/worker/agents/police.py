@@ -1,0 +1,112 @@
+"""Police-side signals: late reports, batching, and each force's sequence numbers.
+
+Every incident's sequence number (a dead-lettered one's too, when readable) is re-keyed
+by force onto ``frontdoor.sequences.v2``, so one worker sees all of a force's numbers
+and keeps its gaps in the ``sequences`` table; a timer asks for a check when a gap has
+stayed open past the policy's window.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from schemas import PoliceIncident
+from streams.compliance import (
+    BatchingDetector,
+    SequenceObserved,
+    SourceSequence,
+    late_report,
+    observe,
+    overdue_gaps,
+    report_delay,
+)
+from streams.worker import metrics, topics
+from streams.worker.context import Incoming, WorkerContext
+from streams.worker.messages import SequencesObserved
+from streams.worker.outbox import Outbox
+
+
+class PoliceSignals:
+    def __init__(self, ctx: WorkerContext) -> None:
+        self.ctx = ctx
+        signals = ctx.policy.signals
+        self.window = timedelta(minutes=signals.sequence_gap_minutes)
+        self.batching = BatchingDetector(
+            window=timedelta(minutes=signals.batching_window_minutes),
+            min_events=signals.batching_min_events,
+            stale_after=timedelta(hours=signals.batching_stale_hours),
+        )
+        self.batching_raised: set[str] = set()
+
+    # -- called by the incidents agent
+    def incident_seen(self, out: Outbox, incident: PoliceIncident, now: datetime) -> None:
+        ctx, signals = self.ctx, self.ctx.policy.signals
+        force = signals.force_label(incident.source)
+        metrics.REPORT_DELAY.labels(force=force).observe(
+            max(report_delay(incident).total_seconds(), 0)
+        )
+        limit = timedelta(hours=signals.late_report_limit(incident.incident_type))
+        late = late_report(incident, limit, now)
+        if late is not None:
+            metrics.LATE_REPORTS.labels(
+                force=force, incident_type=incident.incident_type.value
+            ).inc()
+            ctx.raise_alerts(out, [late])
+        burst = self.batching.observe(incident, now)
+        if burst is not None and burst.alert_id not in self.batching_raised:
+            self.batching_raised.add(burst.alert_id)
+            metrics.BATCHING.labels(force=force).inc()
+            ctx.raise_alerts(out, [burst])
+        self._sequence(out, SequenceObserved(source=incident.source, sequence=incident.sequence))
+
+    def dead_lettered(self, out: Outbox, raw: bytes | None) -> None:
+        """A dead-lettered incident still arrived: its sequence number counts if readable."""
+        seen = _sequence_of(raw)
+        if seen is not None:
+            self._sequence(out, seen)
+
+    def _sequence(self, out: Outbox, seen: SequenceObserved) -> None:
+        out.send_internal(self.ctx.name(topics.SEQUENCES), seen.source, seen)
+
+    # -- frontdoor.sequences.v2
+    def sequences_observed(self, out: Outbox, event: Incoming) -> None:
+        ctx = self.ctx
+        now = ctx.clock()
+        table = ctx.tables.sequences
+        for seen in SequencesObserved.model_validate_json(event.value or b"").items:
+            key = seen.source.encode()
+            raw = table.get(key)
+            state = SourceSequence.model_validate_json(raw) if raw else None
+            if seen.sequence is not None:
+                state = observe(state, seen.source, seen.sequence, now)
+            if state is None:
+                continue
+            state, alerts = overdue_gaps(state, self.window, now)
+            table[key] = state.model_dump_json().encode()
+            force = ctx.policy.signals.force_label(seen.source)
+            for alert in alerts:
+                metrics.SEQUENCE_GAPS.labels(force=force).inc()
+                span = (alert.subject.sequence_to or 0) - (alert.subject.sequence_from or 0) + 1
+                metrics.SEQUENCE_MISSING.labels(force=force).inc(span)
+            ctx.raise_alerts(out, alerts)
+
+    async def scan_sequences(self) -> None:
+        """Ask the force's owner to check every gap that has been open past the window."""
+        ctx = self.ctx
+        now = ctx.clock()
+        out = ctx.outbox()
+        for raw in list(ctx.tables.sequences.values()):
+            state = SourceSequence.model_validate_json(raw)
+            if any(not g.alerted and g.opened_at + self.window <= now for g in state.gaps):
+                self._sequence(out, SequenceObserved(source=state.source))
+        await ctx.flush(out)
+
+
+def _sequence_of(raw: bytes | None) -> SequenceObserved | None:
+    """Source and sequence number from an event that failed validation, if they are there."""
+    try:
+        data = json.loads(raw or b"")
+        return SequenceObserved(source=str(data["source"]), sequence=int(data["sequence"]))
+    except (ValueError, TypeError, KeyError):
+        return None

@@ -1,0 +1,199 @@
+"""The Faust app that runs the worker's topology (``streams.worker.topology``).
+
+At-least-once with an idempotent, acks=all producer (faust's exactly_once has open
+bugs); every agent takes its events in batches (``take_events``), calls its handler for
+each, and sends what the batch produced through an ``Outbox`` straight to that
+producer, waiting for every delivery before the batch's offsets are acknowledged.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import faust
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from pydantic import ValidationError
+
+from streams.clock import Clock
+from streams.routing import Policy, PolicyError, load_policy
+from streams.settings import Settings
+from streams.worker import metrics, topics
+from streams.worker.context import Incoming, Tables, WorkerContext
+from streams.worker.outbox import Outbox, deliver
+from streams.worker.state import BatchedTable, writing_to
+from streams.worker.topology import Page, Stream, Topology, build_topology
+
+# Agents take up to BATCH_MAX events, or what arrived within BATCH_WITHIN_S, at a time:
+# large enough to spread a delivery round trip over many events, small enough that a
+# batch (~1.5 ms an incident) does not hold the event loop for long.
+BATCH_MAX = 200
+BATCH_WITHIN_S = 0.01
+
+
+class _IdempotentProducer(faust_aiokafka.Producer):
+    def _settings_extra(self) -> Mapping[str, Any]:
+        return {"acks": "all", "enable_idempotence": True}
+
+
+class _Transport(faust_aiokafka.Transport):
+    Producer = _IdempotentProducer
+
+
+class FrontdoorApp(faust.App):
+    """faust.App as the worker's ``Runtime``, with a producer that is idempotent with
+    acks=all even outside transactions."""
+
+    worker_context: WorkerContext | None = None
+    topology: Topology | None = None
+
+    def _new_transport(self) -> Any:
+        return _Transport(self.conf.broker_consumer, self)
+
+    def _new_producer_transport(self) -> Any:
+        return _Transport(self.conf.broker_producer, self)
+
+    def is_ready(self) -> bool:
+        """Ready once the replica has caught up, this worker owns partitions and no
+        rebalance is in progress."""
+        if self.should_stop or self.rebalancing or self._consumer is None:
+            return False
+        ctx = self.worker_context
+        return ctx is not None and ctx.replica_caught_up and bool(self.consumer.assignment())
+
+    def stopping(self) -> bool:
+        return bool(self.should_stop)
+
+    def assigned(self) -> set[tuple[str, int]]:
+        if self._consumer is None:
+            return set()
+        return {(tp.topic, tp.partition) for tp in self.consumer.assignment()}
+
+    async def deliver(self, out: Outbox) -> None:
+        producer: Any = self.producer  # the idempotent acks=all aiokafka producer underneath
+        await deliver(producer._ensure_producer(), out)
+
+
+def create_app(
+    settings: Settings | None = None, clock: Clock | None = None, policy: Policy | None = None
+) -> FrontdoorApp:
+    settings = settings or Settings()
+    app = FrontdoorApp(
+        settings.app_id,
+        broker=settings.broker_url,
+        broker_credentials=_broker_credentials(settings),
+        processing_guarantee="at_least_once",
+        producer_acks=-1,
+        topic_replication_factor=settings.replication_factor,
+        topic_partitions=settings.partitions,
+        table_standby_replicas=0,  # a worker must scan only the pending incidents it owns
+        consumer_auto_offset_reset="earliest",
+        datadir=str(settings.state_dir),
+        web_host=settings.web_host,
+        web_bind=settings.web_host,
+        web_port=settings.web_port,
+        web_stats_enabled=False,
+        web_graph_enabled=False,
+        web_tables_enabled=False,
+        autodiscover=False,
+        Table=BatchedTable,  # changelog writes go out with each batch (streams/worker/state.py)
+    )
+    policy = policy or load_policy(settings.policy_file)
+    # Keys and values are bytes, so what recovery reads back from a changelog is what was
+    # written; a table's changelog partition comes from its key (BatchedTable).
+    tables = Tables.create(
+        lambda name: app.Table(name, default=None, key_type=bytes, value_type=bytes)
+    )
+    ctx = WorkerContext.create(settings, clock or settings.clock(), policy, tables, app)
+    metrics.declare_series(forces=[*policy.signals.police_sources, "other"])
+    app.worker_context, app.topology = ctx, build_topology(ctx)
+    for stream in app.topology.streams:
+        _agent(app, ctx, stream)
+    for task in app.topology.tasks:
+        app.task(task.run)
+    for timer in app.topology.timers:
+        app.timer(interval=timer.every_s)(timer.run)
+    for page in app.topology.pages:
+        _page(app, page)
+    return app
+
+
+def _agent(app: FrontdoorApp, ctx: WorkerContext, stream: Stream) -> None:
+    """A faust agent that takes events in batches, handles each, then delivers what the
+    batch produced before its offsets are acknowledged."""
+    channel = app.topic(
+        *(ctx.name(spec) for spec in stream.reads),
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+    handle = stream.handler
+
+    async def run(events_in: Any) -> None:  # take_events is missing from faust's StreamT
+        async for events in events_in.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
+            if stream.needs_replica:
+                await ctx.wait_for_replica()
+            with writing_to(ctx.outbox()) as out:
+                for event in events:
+                    handle(out, _incoming(event))
+            await ctx.flush(out)
+            metrics.LAST_PROCESSED.set(time.time())
+
+    run.__qualname__ = run.__name__ = stream.name  # what faust's logs call the agent
+    app.agent(channel, name=f"frontdoor.{stream.name}", concurrency=1)(run)
+
+
+def _incoming(event: Any) -> Incoming:
+    message = event.message
+    return Incoming(
+        message.topic,
+        message.partition,
+        message.offset,
+        message.key,
+        event.value,
+        message.timestamp,
+    )
+
+
+def _page(app: FrontdoorApp, page: Page) -> None:
+    async def view(web: Any, request: Any) -> Any:
+        response = page.render()
+        # aiohttp refuses a charset inside content_type; the exposition format is UTF-8.
+        return web.bytes(response.body, content_type=response.content_type, status=response.status)
+
+    view.__name__ = view.__qualname__ = page.path.strip("/") or "index"
+    app.page(page.path)(view)
+
+
+def _broker_credentials(settings: Settings) -> Any:
+    if settings.security_protocol.startswith("SASL"):
+        password = settings.sasl_password.get_secret_value() if settings.sasl_password else ""
+        ssl_context = settings.ssl_context() if settings.security_protocol == "SASL_SSL" else None
+        return faust.SASLCredentials(
+            username=settings.sasl_username,
+            password=password,
+            mechanism=settings.sasl_mechanism,
+            ssl_context=ssl_context,
+        )
+    if settings.security_protocol == "SSL":
+        return faust.SSLCredentials(settings.ssl_context())
+    return None
+
+
+def run_worker(loglevel: str = "info", settings: Settings | None = None) -> None:
+    """Check the policy, declare the topics (idempotent), then run until SIGTERM/SIGINT."""
+    settings = settings or Settings()
+    try:
+        policy = load_policy(settings.policy_file)
+    except PolicyError as exc:
+        print(f"frontdoor worker: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except ValidationError as exc:  # pragma: no cover - settings already validated
+        raise SystemExit(str(exc)) from None
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    topics.create_all(settings)
+    app = create_app(settings, policy=policy)
+    faust.Worker(app, loglevel=loglevel).execute_from_commandline()

@@ -1,0 +1,299 @@
+"""The worker's topology run in-process: no broker, a clock the test moves.
+
+In the spirit of Kafka Streams' ``TopologyTestDriver``: the driver runs what
+``build_topology`` declares in place of faust. ``send`` publishes one event to a topic
+as its producer would; the handler that reads it runs in a batch of its own, what it
+would send is collected (topic, key, value) with the table changes it made, and
+frontdoor's internal topics (deadlines, child history, sequences, re-match requests)
+are then delivered to their handlers, as the broker would, until nothing is left.
+``council`` feeds council records the way the replica task does; ``advance`` moves the
+clock and runs every timer once.
+
+It holds handlers to the topology: a write to a topic or a table that the running
+stream, timer or task does not declare raises ``UndeclaredWrite``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from schemas import ChildRecord
+from streams.routing import Policy, load_policy
+from streams.settings import Settings
+from streams.worker import topics
+from streams.worker.context import Incoming, Tables, WorkerContext
+from streams.worker.outbox import Outbox, partition_of
+from streams.worker.topology import Stream, Task, Timer, Topology, build_topology
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class UndeclaredWrite(AssertionError):
+    """A handler wrote somewhere its entry in the topology does not declare."""
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One record frontdoor would have sent."""
+
+    topic: str
+    key: bytes | None
+    value: bytes | None  # None: a tombstone
+    partition: int
+    offset: int
+
+    def json(self) -> Any:
+        return json.loads(self.value or b"null")
+
+    def model(self, model: type[M]) -> M:
+        return model.model_validate_json(self.value or b"")
+
+    def items(self) -> list[Any]:
+        """The events of an internal batch message."""
+        return list(self.json()["items"])
+
+
+@dataclass(frozen=True)
+class TableChange:
+    table: str
+    key: bytes
+    value: bytes | None  # None: deleted
+
+
+class _RecordingTable(dict[bytes, bytes]):
+    def __init__(self, name: str, driver: WorkerTestDriver) -> None:
+        super().__init__()
+        self.name = name
+        self._driver = driver
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        self._driver._table_written(TableChange(self.name, key, value))
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: bytes) -> None:
+        self._driver._table_written(TableChange(self.name, key, None))
+        super().__delitem__(key)
+
+
+Running = Stream | Timer | Task
+
+
+class WorkerTestDriver:
+    """One worker that owns every partition, with every table in memory."""
+
+    MAX_ROUNDS = 10_000  # internal deliveries per call before the driver calls it a loop
+
+    def __init__(
+        self,
+        now: datetime,
+        *,
+        policy: Policy | None = None,
+        settings: Settings | None = None,
+        records: Iterable[ChildRecord] = (),
+        topology: Callable[[WorkerContext], Topology] = build_topology,
+    ) -> None:
+        self.now = now
+        self.settings = settings or Settings(topic_prefix="", partitions=4)
+        self.sent: list[Sent] = []
+        self.changes: list[TableChange] = []
+        self._tables: dict[str, _RecordingTable] = {}
+        self._offsets: defaultdict[tuple[str, int], int] = defaultdict(int)
+        self._queue: deque[Sent] = deque()
+        self._running: Running | None = None
+        self._loop = asyncio.new_event_loop()
+        tables = Tables.create(self._table)
+        self.ctx = WorkerContext.create(
+            self.settings, self.clock, policy or load_policy(), tables, self
+        )
+        self.ctx.replica_ready = asyncio.Event()
+        self.ctx.replica_ready.set()
+        self.topology = topology(self.ctx)
+        self._readers = {
+            self.ctx.name(spec): stream for stream in self.topology.streams for spec in stream.reads
+        }
+        self._records_task = next(t for t in self.topology.tasks if topics.CHILD_RECORDS in t.reads)
+        if records:
+            self.council(records)
+
+    def close(self) -> None:
+        self._loop.close()
+
+    def __enter__(self) -> WorkerTestDriver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- feeding the worker
+    def clock(self) -> datetime:
+        return self.now
+
+    def send(
+        self,
+        spec: topics.TopicSpec,
+        key: str | bytes | None,
+        value: BaseModel | bytes | None,
+        published_at: datetime | None = None,
+    ) -> list[Sent]:
+        """Publish one event to ``spec``; everything frontdoor sent as a result."""
+        mark = len(self.sent)
+        name = self.ctx.name(spec)
+        stream = self._readers.get(name)
+        if stream is None:
+            raise ValueError(f"no stream of the topology reads {name}")
+        event = self._incoming(name, _bytes(key), _bytes(value), published_at)
+        self._run(stream, self._batch(stream, [event]))
+        self._pump()
+        return self.sent[mark:]
+
+    def council(
+        self, records: Iterable[ChildRecord] = (), deleted: Iterable[str] = ()
+    ) -> list[Sent]:
+        """Council records (upserts, then deletions by key) as the replica task reads them."""
+        mark = len(self.sent)
+        name = self.ctx.name(topics.CHILD_RECORDS)
+        events = [
+            self._incoming(name, r.key.encode(), r.model_dump_json().encode()) for r in records
+        ]
+        events += [self._incoming(name, key.encode(), None) for key in deleted]
+        task = self._records_task
+
+        async def batch() -> None:
+            out = self.ctx.outbox()
+            task.handler(out, events)
+            await self.ctx.flush(out)
+
+        self._run(task, batch())
+        self._pump()
+        return self.sent[mark:]
+
+    def advance(self, by: timedelta) -> list[Sent]:
+        """Move the clock on, then run every timer once."""
+        mark = len(self.sent)
+        self.now += by
+        for timer in self.topology.timers:
+            self._run(timer, timer.run())
+            self._pump()
+        return self.sent[mark:]
+
+    # -- what happened
+    def sent_to(self, spec: topics.TopicSpec) -> list[Sent]:
+        name = self.ctx.name(spec)
+        return [s for s in self.sent if s.topic == name]
+
+    def table(self, name: str) -> dict[bytes, bytes]:
+        return dict(self._tables[name])
+
+    # -- the Runtime the agents see
+    def is_ready(self) -> bool:
+        return self.ctx.replica_caught_up
+
+    def stopping(self) -> bool:
+        return False
+
+    def assigned(self) -> set[tuple[str, int]]:
+        partitions = range(self.settings.partitions)
+        return {(self.ctx.name(spec), p) for spec in topics.ALL for p in partitions}
+
+    async def deliver(self, out: Outbox) -> None:
+        allowed = {self.ctx.name(spec) for spec in self._running.writes} if self._running else set()
+        for record in out.messages():
+            if record.topic not in allowed:
+                raise UndeclaredWrite(f"{_label(self._running)} wrote {record.topic}")
+            partition = (
+                record.partition
+                if record.partition is not None
+                else _partition(record.key, self.settings.partitions)
+            )
+            offset = self._next_offset(record.topic, partition)
+            sent = Sent(record.topic, record.key, record.value, partition, offset)
+            self.sent.append(sent)
+            if record.topic in self._readers:
+                self._queue.append(sent)
+            if record.on_delivered is not None:
+                record.on_delivered(offset)
+        for action in out.after_delivery:
+            action()
+
+    # -- the machinery
+    def _table(self, name: str) -> _RecordingTable:
+        self._tables[name] = _RecordingTable(name, self)
+        return self._tables[name]
+
+    def _table_written(self, change: TableChange) -> None:
+        running = self._running
+        if not isinstance(running, Stream) or change.table not in running.tables:
+            raise UndeclaredWrite(f"{_label(running)} wrote table {change.table}")
+        self.changes.append(change)
+
+    async def _batch(self, stream: Stream, events: list[Incoming]) -> None:
+        if stream.needs_replica:
+            await self.ctx.wait_for_replica()
+        out = self.ctx.outbox()
+        for event in events:
+            stream.handler(out, event)
+        await self.ctx.flush(out)
+
+    def _run(self, running: Running, work: Awaitable[None]) -> None:
+        self._running = running
+        try:
+            self._loop.run_until_complete(work)
+        finally:
+            self._running = None
+
+    def _pump(self) -> None:
+        """Deliver what frontdoor sent to its own topics, in order, until none is left."""
+        for _ in range(self.MAX_ROUNDS):
+            if not self._queue:
+                return
+            sent = self._queue.popleft()
+            stream = self._readers[sent.topic]
+            event = Incoming(sent.topic, sent.partition, sent.offset, sent.key, sent.value)
+            self._run(stream, self._batch(stream, [event]))
+        raise RuntimeError(f"still delivering after {self.MAX_ROUNDS} internal messages")
+
+    def _incoming(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        published_at: datetime | None = None,
+    ) -> Incoming:
+        """An event another party published: appended to its topic's partition by key."""
+        partition = _partition(key, self.settings.partitions)
+        offset = self._next_offset(topic, partition)
+        stamp = published_at.timestamp() if published_at is not None else None
+        return Incoming(topic, partition, offset, key, value, stamp)
+
+    def _next_offset(self, topic: str, partition: int) -> int:
+        offset = self._offsets[topic, partition]
+        self._offsets[topic, partition] = offset + 1
+        return offset
+
+
+def _bytes(value: str | bytes | BaseModel | None) -> bytes | None:
+    if value is None or isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode()
+    return value.model_dump_json().encode()
+
+
+def _partition(key: bytes | None, partitions: int) -> int:
+    return partition_of(key, partitions) if key is not None else 0
+
+
+def _label(running: Running | None) -> str:
+    if isinstance(running, Stream):
+        return f"stream {running.name}"
+    if running is None:
+        return "nothing running"
+    return f"{type(running).__name__.lower()} {getattr(running.run, '__name__', '?')}"

@@ -1,0 +1,301 @@
+"""Every topic frontdoor uses, declared once with its key, contract and configuration."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from schemas import (
+    Acknowledgement,
+    AuditRecord,
+    ChildRecord,
+    ComplianceAlert,
+    DeadLetter,
+    Notification,
+    PoliceIncident,
+    PossibleMatch,
+    ReviewDecision,
+    StrategyMeeting,
+)
+from schemas.enums import Agency
+from streams.settings import Settings
+from streams.worker.messages import (
+    ChildrenNotified,
+    DeadlineCommands,
+    RematchRequest,
+    SequencesObserved,
+)
+
+DAY_MS = 24 * 3600 * 1000
+
+
+_TOPIC_ALREADY_EXISTS = 36
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    key: str
+    message: type[BaseModel]
+    description: str
+    publishers: tuple[str, ...]
+    consumers: tuple[str, ...]
+    config: dict[str, str] = field(default_factory=dict)
+    partitions: int | None = None  # None: the deployment's FRONTDOOR_PARTITIONS
+
+
+POLICE_INCIDENTS = TopicSpec(
+    "police.incidents.v1",
+    key="<force code>:<incident reference>",
+    message=PoliceIncident,
+    description="Incidents involving children, from police force systems.",
+    publishers=("police force systems",),
+    consumers=("frontdoor",),
+    config={"retention.ms": str(30 * DAY_MS)},
+)
+CHILD_RECORDS = TopicSpec(
+    "council.child-records.v1",
+    key="<council code>:<child id>",
+    message=ChildRecord,
+    description="Current council child records; a null value is a tombstone (deletion).",
+    publishers=("council children's social care systems",),
+    consumers=("frontdoor (every worker reads every partition)",),
+    # delete.retention.ms: how long a tombstone outlives its record (replica snapshots
+    # older than half of it are not trusted; see streams/worker/snapshots.py).
+    config={
+        "cleanup.policy": "compact",
+        "min.compaction.lag.ms": "60000",
+        "delete.retention.ms": str(DAY_MS),
+    },
+)
+ACKS = TopicSpec(
+    "notify.acks.v1",
+    key="<notification id>",
+    message=Acknowledgement,
+    description="Acknowledgements of notifications from their recipients.",
+    publishers=("recipient agencies",),
+    consumers=("frontdoor",),
+)
+REVIEW_MATCHES = TopicSpec(
+    "review.matches.v1",
+    key="<force code>:<incident reference>",
+    message=PossibleMatch,
+    description="Possible matches a person must decide.",
+    publishers=("frontdoor",),
+    consumers=("council review tool",),
+)
+REVIEW_DECISIONS = TopicSpec(
+    "review.decisions.v1",
+    key="<force code>:<incident reference> (the key of the possible match decided)",
+    message=ReviewDecision,
+    description="A reviewer's decision on a possible match. Keyed like the possible match, "
+    "so it reaches the worker that holds the incident.",
+    publishers=("council review tool",),
+    consumers=("frontdoor",),
+)
+COMPLIANCE_ALERTS = TopicSpec(
+    "compliance.alerts.v1",
+    key="<alert id>",
+    message=ComplianceAlert,
+    description="Missed and late notifications and police-side failures, for people to act on.",
+    publishers=("frontdoor",),
+    consumers=("safeguarding partnership", "compliance reporting"),
+    config={"retention.ms": str(400 * DAY_MS)},
+)
+AUDIT = TopicSpec(
+    "audit.decisions.v1",
+    key="<force code>:<incident reference>",
+    message=AuditRecord,
+    description="Why frontdoor did what it did with each incident; ids and scores only.",
+    publishers=("frontdoor",),
+    consumers=("audit and compliance reporting",),
+    config={"retention.ms": str(400 * DAY_MS)},
+)
+DEAD_LETTERS = TopicSpec(
+    "dlq.events.v1",
+    key="<original key>",
+    message=DeadLetter,
+    description="Events that failed validation, with reasons and the original bytes.",
+    publishers=("frontdoor",),
+    consumers=("operations (repair and replay)",),
+    config={"retention.ms": str(30 * DAY_MS)},
+)
+
+
+REMATCH = TopicSpec(
+    "frontdoor.rematch.v1",
+    key="<force code>:<incident reference>",
+    message=RematchRequest,
+    description="Internal: match an incident's waiting children again (a council record "
+    "arrived or changed, or the periodic sweep).",
+    publishers=("frontdoor",),
+    consumers=("frontdoor",),
+    config={"retention.ms": str(7 * DAY_MS)},
+)
+CHILD_HISTORY = TopicSpec(
+    "frontdoor.child-history.v2",
+    key="none: each message is a batch for the partition its children's keys hash to "
+    "(child key: council:<council>:<child id> or police:<force>:<person reference>)",
+    message=ChildrenNotified,
+    description="Internal: each child notified about, re-keyed by who the child is, for "
+    "repeat escalation (R12). Batched per partition.",
+    publishers=("frontdoor",),
+    consumers=("frontdoor",),
+    config={"retention.ms": str(7 * DAY_MS)},
+)
+
+
+DEADLINES = TopicSpec(
+    "frontdoor.deadlines.v2",
+    key="none: each message is a batch for the partition its items' ids hash to "
+    "(notification id, review id or watch id)",
+    message=DeadlineCommands,
+    description="Internal: start tracking deadlines, close them, or check them now. "
+    "Co-partitioned with notify.acks.v1. Batched per partition.",
+    publishers=("frontdoor",),
+    consumers=("frontdoor",),
+    config={"retention.ms": str(7 * DAY_MS)},
+)
+SEQUENCES = TopicSpec(
+    "frontdoor.sequences.v2",
+    key="none: each message is a batch for the partition its force codes hash to",
+    message=SequencesObserved,
+    description="Internal: police sequence numbers re-keyed by force, for gap detection. "
+    "Batched per partition.",
+    publishers=("frontdoor",),
+    consumers=("frontdoor",),
+    config={"retention.ms": str(7 * DAY_MS)},
+)
+MEETINGS = TopicSpec(
+    "meetings.strategy.v1",
+    key="<meeting id>",
+    message=StrategyMeeting,
+    description="Strategy meetings: invited and attending agencies.",
+    publishers=("council case management systems",),
+    consumers=("frontdoor",),
+)
+
+
+def notify_topic(agency: Agency) -> TopicSpec:
+    return TopicSpec(
+        f"notify.{agency.value}.v1",
+        key="<notification id>",
+        message=Notification,
+        description=f"Notifications for {agency.value.replace('_', ' ')}, minimised for them.",
+        publishers=("frontdoor",),
+        consumers=(f"{agency.value.replace('_', ' ')} gateway",),
+    )
+
+
+NOTIFY = {agency: notify_topic(agency) for agency in Agency}
+
+ALL: tuple[TopicSpec, ...] = (
+    POLICE_INCIDENTS,
+    CHILD_RECORDS,
+    *NOTIFY.values(),
+    ACKS,
+    REVIEW_MATCHES,
+    REVIEW_DECISIONS,
+    COMPLIANCE_ALERTS,
+    AUDIT,
+    DEAD_LETTERS,
+    MEETINGS,
+    REMATCH,
+    CHILD_HISTORY,
+    DEADLINES,
+    SEQUENCES,
+)
+
+
+def topic_name(spec: TopicSpec, settings: Settings) -> str:
+    return f"{settings.topic_prefix}{spec.name}"
+
+
+async def _create_all(settings: Settings) -> dict[str, bool]:
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(**settings.aiokafka_options())
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(
+                name=topic_name(spec, settings),
+                num_partitions=spec.partitions or settings.partitions,
+                replication_factor=settings.replication_factor,
+                topic_configs=spec.config,
+            )
+            for spec in ALL
+            if topic_name(spec, settings) not in existing
+        ]
+        made = set()
+        if wanted:
+            response = await admin.create_topics(wanted)
+            for name, code, *rest in response.topic_errors:
+                if code == 0:
+                    made.add(name)
+                elif code != _TOPIC_ALREADY_EXISTS:  # created meanwhile by another process
+                    detail = rest[0] if rest and rest[0] else f"error code {code}"
+                    raise RuntimeError(f"could not create topic {name}: {detail}")
+            await wait_for_leaders(admin, sorted(made))
+        return {topic_name(s, settings): topic_name(s, settings) in made for s in ALL}
+    finally:
+        await admin.close()
+
+
+async def wait_for_leaders(admin: Any, names: list[str], timeout_s: float = 30) -> None:
+    """New topics are usable once every partition has a leader; producing earlier only
+    earns retries and warnings."""
+    deadline = time.monotonic() + timeout_s
+    while names and time.monotonic() < deadline:
+        described = await admin.describe_topics(names)
+        if all(
+            t["error_code"] == 0
+            and t["partitions"]
+            and all(p["leader"] >= 0 for p in t["partitions"])
+            for t in described
+        ):
+            return
+        await asyncio.sleep(0.1)
+    if names:
+        raise RuntimeError(f"topics without a leader after {timeout_s:.0f} s: {names}")
+
+
+async def partitions_of(consumer: Any, name: str) -> list[int]:
+    """The partitions ``name`` has, from a started aiokafka consumer; fails naming the
+    topic when it does not exist."""
+    cluster = await consumer._client.fetch_all_metadata()  # no public call returns it
+    found = cluster.partitions_for_topic(name)
+    if not found:
+        raise RuntimeError(f"topic {name} does not exist; run `frontdoor topics create`")
+    return sorted(found)
+
+
+def create_all(settings: Settings) -> dict[str, bool]:
+    """Create every missing topic; existing ones are left as they are. Name -> created?"""
+    return asyncio.run(_create_all(settings))
+
+
+async def _delete_prefixed(settings: Settings, prefix: str) -> list[str]:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(**settings.aiokafka_options())
+    await admin.start()
+    try:
+        doomed = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if doomed:
+            await admin.delete_topics(doomed)
+        return doomed
+    finally:
+        await admin.close()
+
+
+def delete_prefixed(settings: Settings, prefix: str) -> list[str]:
+    """Delete every topic whose name starts with ``prefix`` (the demo cleans up its last run)."""
+    if not prefix:
+        raise ValueError("refusing to delete topics without a prefix")
+    return asyncio.run(_delete_prefixed(settings, prefix))

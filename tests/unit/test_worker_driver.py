@@ -1,0 +1,219 @@
+"""The worker's handlers, wired as the topology declares, run in-process on a test clock."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from schemas import (
+    Acknowledgement,
+    AuditRecord,
+    ChildRecord,
+    ComplianceAlert,
+    DeadLetter,
+    Notification,
+    PossibleMatch,
+)
+from schemas.enums import AlertKind
+from streams.compliance import Tracked
+from streams.incidents import PendingIncident
+from streams.worker import (
+    Topology,
+    UndeclaredWrite,
+    WorkerContext,
+    WorkerTestDriver,
+    build_topology,
+)
+from streams.worker.topics import (
+    ACKS,
+    AUDIT,
+    COMPLIANCE_ALERTS,
+    DEAD_LETTERS,
+    MEETINGS,
+    NOTIFY,
+    POLICE_INCIDENTS,
+    REVIEW_DECISIONS,
+    REVIEW_MATCHES,
+)
+from tests import factories
+
+NOW = datetime(2026, 11, 26, 1, 20, tzinfo=UTC)  # five minutes after the incident's report
+KEY = "MPS:CAD-2026-000123"
+
+
+def record(**changes: Any) -> ChildRecord:
+    return ChildRecord.model_validate(factories.example("child-record", **changes))
+
+
+def one_child_incident(**child: Any) -> bytes:
+    """The factory incident with its first child only, that child changed by ``child``."""
+    data = factories.incident_child(0, **child)
+    data["children"] = data["children"][:1]
+    return json.dumps(data).encode()
+
+
+@pytest.fixture
+def driver() -> Iterator[WorkerTestDriver]:
+    with WorkerTestDriver(NOW, records=[record()]) as running:
+        yield running
+
+
+def notifications(driver: WorkerTestDriver) -> list[Notification]:
+    return [s.model(Notification) for spec in NOTIFY.values() for s in driver.sent_to(spec)]
+
+
+def alerts(driver: WorkerTestDriver, kind: AlertKind) -> list[ComplianceAlert]:
+    found = [s.model(ComplianceAlert) for s in driver.sent_to(COMPLIANCE_ALERTS)]
+    return [a for a in found if a.kind == kind]
+
+
+def tracked(driver: WorkerTestDriver, item_id: str) -> Tracked | None:
+    raw = driver.table("deadlines").get(item_id.encode())
+    return Tracked.model_validate_json(raw) if raw else None
+
+
+def test_an_incident_is_routed_audited_and_its_deadlines_tracked(driver: WorkerTestDriver) -> None:
+    raw = factories.incident()
+    driver.send(POLICE_INCIDENTS, KEY, json.dumps(raw).encode(), published_at=NOW)
+
+    sent = notifications(driver)
+    by_org = {n.recipient.organisation: n for n in sent}
+    assert "urn:100000" in by_org  # R1: the known child's school, before the next school day
+    assert by_org["E09000030:worker:SW-42"].rules == ["R5"]  # the allocated social worker
+    assert all(n.incident_published_at == NOW for n in sent)
+    audits = [s.model(AuditRecord) for s in driver.sent_to(AUDIT)]
+    assert {(a.child.person_reference, a.child.decision) for a in audits} == {
+        ("MPS-P-1", "auto"),
+        ("MPS-P-2", "none"),  # not in the council's records: waits for a late record
+    }
+    assert {s.key for s in driver.sent_to(AUDIT)} == {KEY.encode()}
+    for notification in sent:
+        item = tracked(driver, notification.notification_id)
+        assert item is not None and item.deadline == notification.deadline
+    pending = PendingIncident.model_validate_json(driver.table("pending")[KEY.encode()])
+    assert [c.person_reference for c in pending.children] == ["MPS-P-2"]
+    assert {c.table for c in driver.changes} >= {"pending", "deadlines", "child-history"}
+
+
+def test_an_invalid_incident_is_dead_lettered_and_its_sequence_number_still_counts(
+    driver: WorkerTestDriver,
+) -> None:
+    broken = factories.incident(children=[])
+    driver.send(POLICE_INCIDENTS, KEY, json.dumps(broken).encode())
+
+    (letter,) = [s.model(DeadLetter) for s in driver.sent_to(DEAD_LETTERS)]
+    assert letter.original_topic == POLICE_INCIDENTS.name
+    assert [r.location for r in letter.reasons] == ["children"]
+    assert driver.sent_to(DEAD_LETTERS)[0].key == KEY.encode()
+    assert not driver.sent_to(AUDIT) and not notifications(driver)
+    assert b'"highest":41' in driver.table("sequences")[b"MPS"]
+
+
+def test_an_acknowledgement_closes_its_deadline_and_only_the_others_are_missed(
+    driver: WorkerTestDriver,
+) -> None:
+    driver.send(POLICE_INCIDENTS, KEY, one_child_incident())
+    school = next(n for n in notifications(driver) if n.recipient.agency == "school")
+    ack = Acknowledgement.model_validate(
+        factories.example(
+            "acknowledgement",
+            notification_id=school.notification_id,
+            acknowledged_at=(NOW + timedelta(minutes=30)).isoformat(),
+        )
+    )
+    driver.send(ACKS, school.notification_id, ack)
+    item = tracked(driver, school.notification_id)
+    assert item is not None and item.acked_at == ack.acknowledged_at
+
+    driver.advance(timedelta(days=3))
+
+    missed = {a.subject.notification_id for a in alerts(driver, AlertKind.MISSED)}
+    assert school.notification_id not in missed
+    others = {n.notification_id for n in notifications(driver)} - {school.notification_id}
+    assert others and others <= missed
+    assert tracked(driver, school.notification_id) is None  # settled, then forgotten
+
+
+def test_an_acknowledgement_keyed_otherwise_is_dead_lettered(driver: WorkerTestDriver) -> None:
+    ack = Acknowledgement.model_validate(factories.example("acknowledgement"))
+    driver.send(ACKS, "not-the-notification-id", ack)
+    (letter,) = [s.model(DeadLetter) for s in driver.sent_to(DEAD_LETTERS)]
+    assert [r.error_type for r in letter.reasons] == ["key_mismatch"]
+    assert tracked(driver, ack.notification_id) is None
+
+
+def test_a_review_decision_resumes_routing_and_closes_the_review() -> None:
+    unsure = record(date_of_birth="2016-03-20", nhs_number=None)
+    with WorkerTestDriver(NOW, records=[unsure]) as driver:
+        driver.send(POLICE_INCIDENTS, KEY, one_child_incident(nhs_number=None))
+        (review,) = [s.model(PossibleMatch) for s in driver.sent_to(REVIEW_MATCHES)]
+        assert [c.record_id for c in review.candidates] == ["E09000030:C-100"]
+        assert not any(n.recipient.agency == "school" for n in notifications(driver))
+        opened = tracked(driver, review.review_id)
+        assert opened is not None and opened.kind == "review" and opened.closed_at is None
+
+        decision = factories.example("review-decision", review_id=review.review_id)
+        driver.send(REVIEW_DECISIONS, KEY, json.dumps(decision).encode())
+
+        assert any(n.recipient.organisation == "urn:100000" for n in notifications(driver))
+        closed = tracked(driver, review.review_id)
+        assert closed is not None and closed.closed_at == NOW
+        stages = [s.model(AuditRecord).stage for s in driver.sent_to(AUDIT)]
+        assert stages == ["routed", "review_decided"]
+        assert KEY.encode() not in driver.table("pending")
+
+
+def test_a_deadline_falling_due_raises_one_missed_alert(driver: WorkerTestDriver) -> None:
+    driver.send(POLICE_INCIDENTS, KEY, one_child_incident())
+    first = min(n.deadline for n in notifications(driver))  # high risk: 1 H (R4, R5)
+    urgent = {n.notification_id: n for n in notifications(driver) if n.deadline == first}
+
+    driver.advance(first - NOW - timedelta(seconds=1))
+    assert not alerts(driver, AlertKind.MISSED)
+
+    driver.advance(timedelta(seconds=2))
+    missed = alerts(driver, AlertKind.MISSED)
+    assert sorted(a.subject.notification_id or "" for a in missed) == sorted(urgent)
+    for alert in missed:
+        notification = urgent[alert.subject.notification_id or ""]
+        assert alert.rule == "+".join(notification.rules) and alert.lateness_seconds == 1.0
+
+    driver.advance(timedelta(minutes=1))
+    assert len(alerts(driver, AlertKind.MISSED)) == len(urgent)  # each flagged once
+
+
+def test_a_late_council_record_matches_a_waiting_child_under_the_same_ids() -> None:
+    with WorkerTestDriver(NOW) as driver:
+        driver.send(POLICE_INCIDENTS, KEY, one_child_incident())
+        before = {n.recipient.organisation: n.notification_id for n in notifications(driver)}
+        assert "E09000030:worker:SW-42" not in before  # not known: no allocated worker
+
+        driver.council([record()])
+
+        after = {n.recipient.organisation: n.notification_id for n in notifications(driver)}
+        assert "E09000030:worker:SW-42" in after  # R5: the child has a protection plan
+        assert all(after[org] == nid for org, nid in before.items())
+        stages = [s.model(AuditRecord).stage for s in driver.sent_to(AUDIT)]
+        assert stages == ["routed", "rematched"]
+        assert KEY.encode() not in driver.table("pending")
+
+
+def test_a_handler_writing_a_topic_its_stream_does_not_declare_fails() -> None:
+    def meetings_write_nothing(ctx: WorkerContext) -> Topology:
+        topology = build_topology(ctx)
+        streams = tuple(
+            dataclasses.replace(s, writes=()) if MEETINGS in s.reads else s
+            for s in topology.streams
+        )
+        return dataclasses.replace(topology, streams=streams)
+
+    with (
+        WorkerTestDriver(NOW, topology=meetings_write_nothing) as driver,
+        pytest.raises(UndeclaredWrite, match=r"meeting_held wrote dlq\.events\.v1"),
+    ):
+        driver.send(MEETINGS, "SM-1", b"not json")
