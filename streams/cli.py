@@ -37,10 +37,10 @@ def _kafka(args: argparse.Namespace) -> int:
 
 def _topics(args: argparse.Namespace) -> int:
     from streams.settings import Settings
-    from streams.worker import topics
+    from streams.worker import admin
 
     settings = Settings()
-    created = topics.create_all(settings)
+    created = admin.create_all(settings)
     for name, was_created in created.items():
         print(f"{'created' if was_created else 'exists '}  {name}")
     return 0

@@ -51,7 +51,7 @@ from streams.tools.synthetic import (
 )
 from streams.tools.topic_io import produce, read_all
 from streams.tools.worker_process import free_port, start_worker, wait_for
-from streams.worker import topics
+from streams.worker import admin, topics
 
 DEMO_PREFIX = "demo."
 SPEED = 3600.0  # simulated seconds per wall-clock second: an hour a second
@@ -103,7 +103,7 @@ def run_demo(seed: int = 7, incidents_count: int = 700, council_size: int = 5000
         )
     )
     base = Settings(broker_url=f"kafka://{kafka.bootstrap}", partitions=2, policy_file=policy_file)
-    removed = topics.delete_prefixed(base, DEMO_PREFIX)
+    removed = admin.delete_prefixed(base, DEMO_PREFIX)
     epoch = time.time()
     settings = base.model_copy(
         update={
@@ -116,7 +116,7 @@ def run_demo(seed: int = 7, incidents_count: int = 700, council_size: int = 5000
             "clock_speed": SPEED,
         }
     )
-    created = topics.create_all(settings)
+    created = admin.create_all(settings)
     _say(
         "topics",
         f"{sum(created.values())} created under '{settings.topic_prefix}' "

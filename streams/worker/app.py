@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from streams.clock import Clock
 from streams.routing import Policy, PolicyError, load_policy
 from streams.settings import Settings
-from streams.worker import metrics, topics
+from streams.worker import admin, metrics
 from streams.worker.context import Incoming, Tables, WorkerContext
 from streams.worker.outbox import Outbox, deliver
 from streams.worker.state import BatchedTable, writing_to
@@ -194,6 +194,6 @@ def run_worker(loglevel: str = "info", settings: Settings | None = None) -> None
     except ValidationError as exc:  # pragma: no cover - settings already validated
         raise SystemExit(str(exc)) from None
     settings.state_dir.mkdir(parents=True, exist_ok=True)
-    topics.create_all(settings)
+    admin.create_all(settings)
     app = create_app(settings, policy=policy)
     faust.Worker(app, loglevel=loglevel).execute_from_commandline()

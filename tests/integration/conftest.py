@@ -13,7 +13,7 @@ import pytest
 from streams.settings import Settings
 from streams.tools.localkafka import LocalKafkaSettings, broker_answers
 from streams.tools.worker_process import WorkerProcess, free_port, start_worker
-from streams.worker import topics
+from streams.worker import admin
 
 
 @pytest.fixture(scope="session")
@@ -35,7 +35,7 @@ def settings(kafka_bootstrap: str, tmp_path: Path) -> Settings:
         web_port=free_port(),
         state_dir=tmp_path / "state",
     )
-    topics.create_all(made)
+    admin.create_all(made)
     return made
 
 

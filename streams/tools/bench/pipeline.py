@@ -40,7 +40,7 @@ from streams.tools import localkafka
 from streams.tools.synthetic import Council, Incidents, IncidentStream, council, incidents
 from streams.tools.topic_io import produce
 from streams.tools.worker_process import WorkerProcess, free_port, start_worker, wait_for
-from streams.worker import topics
+from streams.worker import admin, topics
 from streams.worker.messages import RematchRequest
 
 WORK = Path(".local/bench")
@@ -150,7 +150,7 @@ def _create(settings: Settings, *names: str, partitions: int = 1) -> None:
         await admin.start()
         try:
             await admin.create_topics([NewTopic(n, partitions, 1) for n in names])
-            await topics.wait_for_leaders(admin, list(names))
+            await admin.wait_for_leaders(admin, list(names))
         finally:
             await admin.close()
 
@@ -260,7 +260,7 @@ def _live_incidents(seed: int, count: int, known: Council) -> tuple[Incidents, i
 
 def pipeline(base: Settings, records: int, count: int) -> tuple[list[Figure], Settings]:
     settings = _pipeline_settings(base, "pipeline")
-    topics.create_all(settings)
+    admin.create_all(settings)
     the_council = council(2, records)
     started = time.monotonic()
     produce(settings, topics.CHILD_RECORDS, the_council.events())
@@ -327,7 +327,7 @@ def scaling(base: Settings, records: int, count: int) -> list[Figure]:
     rates = []
     for workers in (1, 2):
         settings = _pipeline_settings(base, f"scale{workers}").model_copy(update={"partitions": 2})
-        topics.create_all(settings)
+        admin.create_all(settings)
         the_council = council(4, records)
         produce(settings, topics.CHILD_RECORDS, the_council.events())
         day, children = _live_incidents(4, count, the_council)
@@ -366,7 +366,7 @@ def _all_assigned(workers: list[WorkerProcess]) -> bool:
 
 def latency(base: Settings, records: int, rate: float, seconds: float) -> list[Figure]:
     settings = _pipeline_settings(base, "latency")
-    topics.create_all(settings)
+    admin.create_all(settings)
     the_council = council(3, records)
     produce(settings, topics.CHILD_RECORDS, the_council.events())
     count = int(rate * seconds)
@@ -476,7 +476,7 @@ def run(
     kafka = localkafka.LocalKafkaSettings()
     broker = localkafka.start(kafka)
     base = Settings(broker_url=f"kafka://{kafka.bootstrap}")
-    removed = topics.delete_prefixed(base, "bench.")  # the last run's topics cost the broker
+    removed = admin.delete_prefixed(base, "bench.")  # the last run's topics cost the broker
     print(
         f"pipeline benchmark on the local broker {kafka.bootstrap} "
         f"({len(removed)} topics of earlier runs removed)",

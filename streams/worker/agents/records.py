@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from schemas import ChildRecord, ChildRecordDeleted, DeadLetter
 from streams.incidents import validate
 from streams.matching import Replica
-from streams.worker import metrics, topics
+from streams.worker import admin, metrics, topics
 from streams.worker.context import Incoming, WorkerContext
 from streams.worker.outbox import Outbox
 from streams.worker.snapshots import Snapshot, load_replica, save_replica
@@ -70,7 +70,7 @@ class CouncilRecords:
         try:
             started = time.monotonic()
             partitions = [
-                TopicPartition(name, p) for p in await topics.partitions_of(consumer, name)
+                TopicPartition(name, p) for p in await admin.partitions_of(consumer, name)
             ]
             consumer.assign(partitions)
             firsts = await consumer.beginning_offsets(partitions)

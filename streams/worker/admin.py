@@ -1,0 +1,99 @@
+"""Topic admin: declare frontdoor's topics on the broker, wait for them, remove a
+run's topics (demo, benchmarks), and ask what partitions a topic has."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from streams.settings import Settings
+from streams.worker.topics import ALL, topic_name
+
+_TOPIC_ALREADY_EXISTS = 36
+
+
+async def _create_all(settings: Settings) -> dict[str, bool]:
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(**settings.aiokafka_options())
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(
+                name=topic_name(spec, settings),
+                num_partitions=spec.partitions or settings.partitions,
+                replication_factor=settings.replication_factor,
+                topic_configs=spec.config,
+            )
+            for spec in ALL
+            if topic_name(spec, settings) not in existing
+        ]
+        made = set()
+        if wanted:
+            response = await admin.create_topics(wanted)
+            for name, code, *rest in response.topic_errors:
+                if code == 0:
+                    made.add(name)
+                elif code != _TOPIC_ALREADY_EXISTS:  # created meanwhile by another process
+                    detail = rest[0] if rest and rest[0] else f"error code {code}"
+                    raise RuntimeError(f"could not create topic {name}: {detail}")
+            await wait_for_leaders(admin, sorted(made))
+        return {topic_name(s, settings): topic_name(s, settings) in made for s in ALL}
+    finally:
+        await admin.close()
+
+
+async def wait_for_leaders(admin: Any, names: list[str], timeout_s: float = 30) -> None:
+    """New topics are usable once every partition has a leader; producing earlier only
+    earns retries and warnings."""
+    deadline = time.monotonic() + timeout_s
+    while names and time.monotonic() < deadline:
+        described = await admin.describe_topics(names)
+        if all(
+            t["error_code"] == 0
+            and t["partitions"]
+            and all(p["leader"] >= 0 for p in t["partitions"])
+            for t in described
+        ):
+            return
+        await asyncio.sleep(0.1)
+    if names:
+        raise RuntimeError(f"topics without a leader after {timeout_s:.0f} s: {names}")
+
+
+async def partitions_of(consumer: Any, name: str) -> list[int]:
+    """The partitions ``name`` has, from a started aiokafka consumer; fails naming the
+    topic when it does not exist."""
+    cluster = await consumer._client.fetch_all_metadata()  # no public call returns it
+    found = cluster.partitions_for_topic(name)
+    if not found:
+        raise RuntimeError(f"topic {name} does not exist; run `frontdoor topics create`")
+    return sorted(found)
+
+
+def create_all(settings: Settings) -> dict[str, bool]:
+    """Create every missing topic; existing ones are left as they are. Name -> created?"""
+    return asyncio.run(_create_all(settings))
+
+
+async def _delete_prefixed(settings: Settings, prefix: str) -> list[str]:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(**settings.aiokafka_options())
+    await admin.start()
+    try:
+        doomed = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if doomed:
+            await admin.delete_topics(doomed)
+        return doomed
+    finally:
+        await admin.close()
+
+
+def delete_prefixed(settings: Settings, prefix: str) -> list[str]:
+    """Delete every topic whose name starts with ``prefix`` (the demo cleans up its last run)."""
+    if not prefix:
+        raise ValueError("refusing to delete topics without a prefix")
+    return asyncio.run(_delete_prefixed(settings, prefix))
