@@ -69,6 +69,10 @@ def _dashboards(args: argparse.Namespace) -> int:
     return _generated("dashboards", args.action)
 
 
+def _docs(args: argparse.Namespace) -> int:
+    return _generated("docs", args.action)
+
+
 def _bench(args: argparse.Namespace) -> int:
     if args.what == "pipeline":
         from streams.tools.bench import pipeline
@@ -185,6 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
     boards = sub.add_parser("dashboards", help="generated Grafana dashboards")
     boards.add_argument("action", choices=["write", "check"])
     boards.set_defaults(func=_dashboards)
+
+    docs = sub.add_parser("docs", help="the parts of docs/ generated from code")
+    docs.add_argument("action", choices=["write", "check"])
+    docs.set_defaults(func=_docs)
 
     bench = sub.add_parser("bench", help="benchmarks (printed with units)")
     bench.add_argument("what", choices=["matching", "pipeline"])
