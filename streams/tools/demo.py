@@ -34,6 +34,7 @@ from schemas import (
     PossibleMatch,
 )
 from schemas.acknowledgement import Acknowledgement
+from schemas.police import incident_key
 from streams.clock import Clock, simulated
 from streams.compliance import build_report, render_report
 from streams.incidents import Origin, validate
@@ -259,7 +260,7 @@ def _respond(
             "decided_by": "demo-reviewer",
             "decided_at": (review.produced_at + timedelta(hours=2)).isoformat(),
         }
-        key = f"{review.police_source}:{review.incident_reference}".encode()
+        key = incident_key(review.police_source, review.incident_reference).encode()
         return [
             (
                 review.produced_at + timedelta(hours=2),

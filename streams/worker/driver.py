@@ -16,12 +16,11 @@ stream, timer or task does not declare raises ``UndeclaredWrite``.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from pydantic import BaseModel
 
@@ -50,15 +49,8 @@ class Sent:
     partition: int
     offset: int
 
-    def json(self) -> Any:
-        return json.loads(self.value or b"null")
-
     def model(self, model: type[M]) -> M:
         return model.model_validate_json(self.value or b"")
-
-    def items(self) -> list[Any]:
-        """The events of an internal batch message."""
-        return list(self.json()["items"])
 
 
 @dataclass(frozen=True)
@@ -111,7 +103,11 @@ class WorkerTestDriver:
         self._loop = asyncio.new_event_loop()
         tables = Tables.create(self._table)
         self.ctx = WorkerContext.create(
-            self.settings, self.clock, policy or load_policy(), tables, self
+            self.settings,
+            self.clock,
+            policy or load_policy(self.settings.policy_file),
+            tables,
+            self,
         )
         self.ctx.replica_ready = asyncio.Event()
         self.ctx.replica_ready.set()
@@ -150,7 +146,7 @@ class WorkerTestDriver:
         if stream is None:
             raise ValueError(f"no stream of the topology reads {name}")
         event = self._incoming(name, _bytes(key), _bytes(value), published_at)
-        self._run(stream, self._batch(stream, [event]))
+        self._batch(stream, [event])
         self._pump()
         return self.sent[mark:]
 
@@ -164,14 +160,7 @@ class WorkerTestDriver:
             self._incoming(name, r.key.encode(), r.model_dump_json().encode()) for r in records
         ]
         events += [self._incoming(name, key.encode(), None) for key in deleted]
-        task = self._records_task
-
-        async def batch() -> None:
-            out = self.ctx.outbox()
-            task.handler(out, events)
-            await self.ctx.flush(out)
-
-        self._run(task, batch())
+        self._batch(self._records_task, events)
         self._pump()
         return self.sent[mark:]
 
@@ -234,13 +223,20 @@ class WorkerTestDriver:
             raise UndeclaredWrite(f"{_label(running)} wrote table {change.table}")
         self.changes.append(change)
 
-    async def _batch(self, stream: Stream, events: list[Incoming]) -> None:
-        if stream.needs_replica:
+    def _batch(self, running: Stream | Task, events: list[Incoming]) -> None:
+        """One batch, as faust runs it: handle each event, then deliver what it produced."""
+
+        async def batch() -> None:
             await self.ctx.wait_for_replica()
-        out = self.ctx.outbox()
-        for event in events:
-            stream.handler(out, event)
-        await self.ctx.flush(out)
+            out = self.ctx.outbox()
+            if isinstance(running, Task):
+                running.handler(out, events)
+            else:
+                for event in events:
+                    running.handler(out, event)
+            await self.ctx.flush(out)
+
+        self._run(running, batch())
 
     def _run(self, running: Running, work: Awaitable[None]) -> None:
         self._running = running
@@ -257,7 +253,7 @@ class WorkerTestDriver:
             sent = self._queue.popleft()
             stream = self._readers[sent.topic]
             event = Incoming(sent.topic, sent.partition, sent.offset, sent.key, sent.value)
-            self._run(stream, self._batch(stream, [event]))
+            self._batch(stream, [event])
         raise RuntimeError(f"still delivering after {self.MAX_ROUNDS} internal messages")
 
     def _incoming(
@@ -294,6 +290,4 @@ def _partition(key: bytes | None, partitions: int) -> int:
 def _label(running: Running | None) -> str:
     if isinstance(running, Stream):
         return f"stream {running.name}"
-    if running is None:
-        return "nothing running"
-    return f"{type(running).__name__.lower()} {getattr(running.run, '__name__', '?')}"
+    return f"{type(running).__name__.lower()} {getattr(running, 'run', None)}"
