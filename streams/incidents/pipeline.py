@@ -278,34 +278,22 @@ def apply_review_decision(
     waiting = next((p for p in pending.children if p.review_id == decision.review_id), None)
     if waiting is None:
         return None, pending, "no child awaits this review (already settled)"
-    child = pending.child(waiting.person_reference)
+    record = None
     if decision.decision == "confirm":
         record = replica.get(decision.record_id or "")
         if record is None:
             return None, pending, "confirmed record is not in the council's records"
-        outcome = decide(
-            pending.incident,
-            child,
-            MatchDecision.AUTO,
-            record,
-            policy=policy,
-            calendar=calendar,
-            now=now,
-            stage="review_decided",
-            reviewer=decision.decided_by,
-        )
-    else:
-        outcome = decide(
-            pending.incident,
-            child,
-            MatchDecision.NONE,
-            None,
-            policy=policy,
-            calendar=calendar,
-            now=now,
-            stage="review_decided",
-            reviewer=decision.decided_by,
-        )
+    outcome = decide(
+        pending.incident,
+        pending.child(waiting.person_reference),
+        MatchDecision.AUTO if record is not None else MatchDecision.NONE,
+        record,
+        policy=policy,
+        calendar=calendar,
+        now=now,
+        stage="review_decided",
+        reviewer=decision.decided_by,
+    )
     rest = [p for p in pending.children if p is not waiting]
     left = pending.model_copy(update={"children": rest}) if rest else None
     return outcome, left, decision.decision
