@@ -11,11 +11,14 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from schemas.enums import ChildStatus, Gender
 from schemas.envelope import (
+    CODE_PATTERN,
     ID_PATTERN,
+    KEY_PART_PATTERN,
     PERSON_IDENTIFIER_CHECKS,
-    SOURCE_PATTERN,
     DataQualityWarning,
     InboundEvent,
+    Name,
+    PlainText,
     drop_malformed,
 )
 from schemas.identifiers import NhsNumber, Postcode, SchoolUrn
@@ -29,20 +32,22 @@ class ChildRecord(InboundEvent):
     """What the council knows about a child: who they are, their status, who works with them."""
 
     event_type: Literal["child_record"] = "child_record"
-    council_code: str = Field(pattern=SOURCE_PATTERN)
-    child_id: str = Field(pattern=ID_PATTERN, description="The council's own id for the child.")
-    given_name: str | None = Field(default=None, max_length=100)
-    family_name: str | None = Field(default=None, max_length=100)
-    other_names: list[str] = Field(default_factory=list, max_length=10)
+    council_code: str = Field(pattern=CODE_PATTERN)
+    child_id: str = Field(
+        pattern=KEY_PART_PATTERN, description="The council's own id for the child."
+    )
+    given_name: Name | None = None
+    family_name: Name | None = None
+    other_names: list[Name] = Field(default_factory=list, max_length=10)
     date_of_birth: date | None = None
     unborn: bool = Field(default=False, description="Unborn child on a pre-birth plan.")
     gender: Gender = Gender.UNKNOWN
     nhs_number: NhsNumber | None = None
-    address: str | None = Field(default=None, max_length=300)
+    address: PlainText | None = Field(default=None, max_length=300)
     postcode: Postcode | None = None
     household_id: str | None = Field(default=None, pattern=ID_PATTERN)
     school_urn: SchoolUrn | None = None
-    school_name: str | None = Field(default=None, max_length=200)
+    school_name: PlainText | None = Field(default=None, max_length=200)
     status: ChildStatus = ChildStatus.NONE
     allocated_worker: str | None = Field(
         default=None, pattern=ID_PATTERN, description="Worker's staff id, not their name."
@@ -64,8 +69,8 @@ class ChildRecordDeleted(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    council_code: str
-    child_id: str
+    council_code: str = Field(pattern=CODE_PATTERN)
+    child_id: str = Field(pattern=KEY_PART_PATTERN)
 
     @classmethod
     def from_key(cls, key: str) -> "ChildRecordDeleted":

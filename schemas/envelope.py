@@ -11,12 +11,19 @@ Unknown-field policy (documented in the README):
   not in the model cannot be sent, which is how minimisation is enforced.
 * ``schema_version`` is ``"<major>.<minor>"``; a different major version is invalid and
   goes to the dead-letter topic.
+
+Size and shape limits every event is held to (the parser in ``streams.incidents``
+enforces those a schema cannot express): at most ``MAX_EVENT_BYTES`` of UTF-8 JSON, no
+duplicate keys, bounded nesting and number sizes; names, addresses and other
+identifying text without control or bidi-override characters; codes that form part of
+a record key (``<force>:<incident>``, ``<council>:<child>``) without ``:``.
 """
 
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -36,6 +43,26 @@ def derived_id(prefix: str, *parts: str | int | None) -> str:
 FRONTDOOR_SOURCE = "frontdoor"
 SOURCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$"
+VERSION_PATTERN = r"^[0-9]{1,4}\.[0-9]{1,4}$"
+# Codes and ids that are part of a record key: no ':', so the key splits one way only.
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+KEY_PART_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,127}$"
+
+# The largest event frontdoor accepts, in bytes of UTF-8 JSON; larger ones are
+# dead-lettered (with a prefix of the original, its length and its SHA-256).
+MAX_EVENT_BYTES = 256 * 1024
+
+# An unknown field is listed by its name only when the name is a plain identifier.
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
+# Identifying text (a name, an address) must read as people will read it: no C0 or C1
+# controls (NUL, newlines, escapes) and none of the bidi embeddings, overrides, isolates
+# and marks that make one name display as another. A pattern, so that the published JSON
+# Schema holds publishers to it too.
+PLAIN_TEXT_PATTERN = r"^[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
+# Identifying text, bounded where it is used (an address, a school's name).
+PlainText = Annotated[str, Field(pattern=PLAIN_TEXT_PATTERN)]
+# A person's name, as any system may spell it.
+Name = Annotated[str, Field(max_length=100, pattern=PLAIN_TEXT_PATTERN)]
 
 
 class WarningCode(StrEnum):
@@ -63,7 +90,7 @@ class _Event(BaseModel):
     event_id: str = Field(pattern=ID_PATTERN, description="Unique, assigned by the producer.")
     schema_version: str = Field(
         default="1.0",
-        pattern=r"^[0-9]+\.[0-9]+$",
+        pattern=VERSION_PATTERN,
         description="<major>.<minor>; this contract accepts major 1.",
     )
     source: str = Field(
@@ -110,7 +137,9 @@ class InboundEvent(_Event):
         data = dict(data)
         warnings = [
             DataQualityWarning(
-                field=name[:64],
+                field=name
+                if isinstance(name, str) and _FIELD_NAME.fullmatch(name)
+                else "(unnamed)",
                 code=WarningCode.UNKNOWN_FIELD,
                 message="field is not in this schema version and was ignored",
             )
@@ -125,6 +154,11 @@ class InboundEvent(_Event):
     def _drop_malformed_optionals(cls, data: dict[str, Any]) -> list[DataQualityWarning]:
         """Subclasses remove malformed optional identifiers here (see ``drop_malformed``)."""
         return []
+
+
+def _listed(name: Any) -> str:
+    """An unknown field's name as a warning may carry it: a plain identifier, or not at all."""
+    return name if isinstance(name, str) and _FIELD_NAME.fullmatch(name) else "(unnamed)"
 
 
 Checker = Callable[[Any], Any]

@@ -1,16 +1,20 @@
 """Police incident involving children: the event police force systems publish."""
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from schemas.enums import ChildRole, Gender, IncidentType, RiskGrade
 from schemas.envelope import (
+    CODE_PATTERN,
     ID_PATTERN,
+    KEY_PART_PATTERN,
     PERSON_IDENTIFIER_CHECKS,
     DataQualityWarning,
     InboundEvent,
+    Name,
+    PlainText,
     WarningCode,
     drop_malformed,
 )
@@ -30,23 +34,29 @@ class InvolvedChild(BaseModel):
         pattern=ID_PATTERN, description="The force's own reference for this person."
     )
     role: ChildRole
-    given_name: str | None = Field(default=None, max_length=100)
-    family_name: str | None = Field(default=None, max_length=100)
-    other_names: list[str] = Field(default_factory=list, max_length=10)
+    given_name: Name | None = None
+    family_name: Name | None = None
+    other_names: list[Name] = Field(default_factory=list, max_length=10)
     date_of_birth: date | None = None
     date_of_birth_approximate: bool = Field(
         default=False, description="True when the date was estimated (e.g. from stated age)."
     )
     gender: Gender = Gender.UNKNOWN
-    address: str | None = Field(default=None, max_length=300)
+    address: PlainText | None = Field(default=None, max_length=300)
     postcode: Postcode | None = None
     home_council: str | None = Field(
-        default=None, description="Code of the council the child lives in, if known."
+        default=None,
+        pattern=CODE_PATTERN,
+        description="Code of the council the child lives in, if known.",
     )
-    school_name: str | None = Field(default=None, max_length=200)
+    school_name: PlainText | None = Field(default=None, max_length=200)
     school_urn: SchoolUrn | None = None
     home_educated: bool = False
     nhs_number: NhsNumber | None = None
+
+
+# Clocks disagree: an incident may appear to occur a little after it was recorded.
+REPORT_CLOCK_SKEW = timedelta(minutes=5)
 
 
 def incident_key(source: str, incident_reference: str) -> str:
@@ -63,7 +73,8 @@ class PoliceIncident(InboundEvent):
     """
 
     event_type: Literal["police_incident"] = "police_incident"
-    incident_reference: str = Field(pattern=ID_PATTERN)
+    source: str = Field(pattern=CODE_PATTERN, description="The force code.")
+    incident_reference: str = Field(pattern=KEY_PART_PATTERN)
     incident_type: IncidentType
     occurred_at: AwareDatetime
     reported_at: AwareDatetime = Field(description="When the officer recorded the incident.")
@@ -79,7 +90,7 @@ class PoliceIncident(InboundEvent):
         default=None, max_length=4000, description="Free text; sensitive, never logged."
     )
     officer_reference: str | None = Field(default=None, pattern=ID_PATTERN)
-    adult_victim_safe_contact: str | None = Field(
+    adult_victim_safe_contact: PlainText | None = Field(
         default=None,
         max_length=300,
         description="How a domestic-abuse service may safely contact the adult victim.",
@@ -89,6 +100,18 @@ class PoliceIncident(InboundEvent):
     @property
     def key(self) -> str:
         return incident_key(self.source, self.incident_reference)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "PoliceIncident":
+        if self.occurred_at > self.reported_at + REPORT_CLOCK_SKEW:
+            raise ValueError(
+                "occurred_at is after reported_at (by more than the 5 minutes allowed for "
+                "clock skew)"
+            )
+        references = [c.person_reference for c in self.children]
+        if len(set(references)) != len(references):
+            raise ValueError("two children have the same person_reference")
+        return self
 
     @classmethod
     def _drop_malformed_optionals(cls, data: dict[str, Any]) -> list[DataQualityWarning]:

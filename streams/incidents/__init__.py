@@ -21,7 +21,14 @@ from streams.incidents.pipeline import (
     rematch,
     review_id,
 )
-from streams.incidents.validation import Origin, dead_letter_for, validate
+from streams.incidents.validation import (
+    Origin,
+    Rejected,
+    bounded_key,
+    dead_letter_for,
+    parse_json,
+    validate,
+)
 
 __all__ = [
     "ChildNotified",
@@ -29,13 +36,16 @@ __all__ = [
     "Origin",
     "PendingChild",
     "PendingIncident",
+    "Rejected",
     "Seen",
     "apply_review_decision",
     "audit_record",
+    "bounded_key",
     "child_key",
     "dead_letter_for",
     "decide",
     "escalation",
+    "parse_json",
     "pending_after",
     "process_incident",
     "rematch",

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from schemas import ComplianceAlert, DeadLetter, Notification
 from streams.clock import Clock
 from streams.compliance import DeadlineCommand, alert_rules
-from streams.incidents import Origin, validate
+from streams.incidents import Origin, bounded_key, validate
 from streams.matching import Matcher, MatchModel, Replica
 from streams.routing import Calendar, Policy
 from streams.settings import Settings
@@ -150,7 +150,7 @@ class WorkerContext:
     def dead_letter(
         self, out: Outbox, spec: topics.TopicSpec, key: bytes | None, letter: DeadLetter
     ) -> None:
-        out.send(self.name(topics.DEAD_LETTERS), key, letter)
+        out.send(self.name(topics.DEAD_LETTERS), bounded_key(key), letter)
         metrics.INVALID_EVENTS.labels(topic=spec.name, reason=letter.reason_class).inc()
 
     def send_notification(self, out: Outbox, notification: Notification) -> None:

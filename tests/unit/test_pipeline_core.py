@@ -116,6 +116,7 @@ def _notified(n: int, risk: str = "standard", days_ago: int = 0) -> ChildNotifie
     inc = incident(
         incident_reference=f"CAD-{n}",
         risk_grade=risk,
+        occurred_at=(NOW - timedelta(days=days_ago, hours=1)).isoformat(),
         reported_at=(NOW - timedelta(days=days_ago)).isoformat(),
     )
     return ChildNotified(
