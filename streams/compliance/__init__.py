@@ -29,6 +29,7 @@ from streams.compliance.police import (
     observe,
     overdue_gaps,
     report_delay,
+    sequence_of,
 )
 from streams.compliance.report import Report
 from streams.compliance.report import build as build_report
@@ -58,6 +59,7 @@ __all__ = [
     "overdue_gaps",
     "render_report",
     "report_delay",
+    "sequence_of",
     "track",
     "track_notification",
     "watch_id",

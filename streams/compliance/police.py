@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from datetime import datetime, timedelta
 from typing import ClassVar
@@ -20,7 +21,9 @@ from pydantic import BaseModel, ConfigDict
 from schemas import ComplianceAlert, PoliceIncident
 from schemas.compliance import AlertSubject
 from schemas.enums import AlertKind
+from schemas.envelope import CODE_PATTERN
 from streams.compliance.alerts import compliance_alert
+from streams.incidents import Rejected, parse_json
 
 _alert = compliance_alert
 
@@ -80,6 +83,23 @@ class SequenceObserved(BaseModel):
 
     source: str
     sequence: int | None = None  # None: a periodic check, no new number
+
+
+def sequence_of(raw: bytes | None) -> SequenceObserved | None:
+    """Source and sequence number from an incident that failed validation, when both are
+    there and well formed (a dead-lettered incident still arrived)."""
+    try:
+        data = parse_json(raw or b"")
+    except Rejected:
+        return None
+    if not isinstance(data, dict):
+        return None
+    source, sequence = data.get("source"), data.get("sequence")
+    if not isinstance(source, str) or not re.fullmatch(CODE_PATTERN, source):
+        return None
+    if type(sequence) is not int or sequence < 0:
+        return None
+    return SequenceObserved(source=source, sequence=sequence)
 
 
 def observe(

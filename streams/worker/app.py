@@ -1,20 +1,28 @@
 """The Faust app that runs the worker's topology (``streams.worker.topology``).
 
 At-least-once with an idempotent, acks=all producer (faust's exactly_once has open
-bugs); every agent takes its events in batches (``take_events``), calls its handler for
-each, and sends what the batch produced through an ``Outbox`` straight to that
-producer, waiting for every delivery before the batch's offsets are acknowledged.
+bugs); every agent takes its events in batches, handles each on its own (one that fails
+is dead-lettered, the batch goes on), sends what the batch produced through an
+``Outbox`` straight to that producer, and acknowledges the batch's events only once
+every delivery has succeeded. Delivery is retried while the broker is away. Anything
+else that goes wrong stops the worker, its batch unacknowledged, so the events are
+read again by whoever owns their partitions next: faust's ``take_events`` would
+acknowledge a batch whose processing raised, and an agent it restarted would read on
+past it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from mode import CrashingSupervisor
 from pydantic import ValidationError
 
 from streams.clock import Clock
@@ -24,13 +32,20 @@ from streams.worker import admin, metrics
 from streams.worker.context import Incoming, Tables, WorkerContext
 from streams.worker.outbox import Outbox, deliver
 from streams.worker.state import BatchedTable, writing_to
-from streams.worker.topology import Page, Stream, Topology, build_topology
+from streams.worker.topology import Page, Stream, Task, Timer, Topology, build_topology
+
+log = logging.getLogger(__name__)
 
 # Agents take up to BATCH_MAX events, or what arrived within BATCH_WITHIN_S, at a time:
 # large enough to spread a delivery round trip over many events, small enough that a
 # batch (~1.5 ms an incident) does not hold the event loop for long.
 BATCH_MAX = 200
 BATCH_WITHIN_S = 0.01
+RETRY_FIRST_S, RETRY_MAX_S = 0.5, 30.0
+
+
+class WorkerFailed(RuntimeError):
+    """An agent or task stopped unexpectedly; its type only, never its message."""
 
 
 class _IdempotentProducer(faust_aiokafka.Producer):
@@ -48,6 +63,7 @@ class FrontdoorApp(faust.App):
 
     worker_context: WorkerContext | None = None
     topology: Topology | None = None
+    failed: str | None = None  # the agent or task that stopped the worker
 
     def _new_transport(self) -> Any:
         return _Transport(self.conf.broker_consumer, self)
@@ -58,7 +74,7 @@ class FrontdoorApp(faust.App):
     def is_ready(self) -> bool:
         """Ready once the replica has caught up, this worker owns partitions and no
         rebalance is in progress."""
-        if self.should_stop or self.rebalancing or self._consumer is None:
+        if self.failed or self.should_stop or self.rebalancing or self._consumer is None:
             return False
         ctx = self.worker_context
         return ctx is not None and ctx.replica_caught_up and bool(self.consumer.assignment())
@@ -74,6 +90,14 @@ class FrontdoorApp(faust.App):
     async def deliver(self, out: Outbox) -> None:
         producer: Any = self.producer  # the idempotent acks=all aiokafka producer underneath
         await deliver(producer._ensure_producer(), out)
+
+    async def fail(self, what: str, error: str) -> None:
+        """Stop the worker: /health says so at once, and the process exits for its
+        supervisor to restart it from the last committed offsets. Called outside the
+        ``except`` block, so no log carries the exception's message (it may quote data)."""
+        self.failed = what
+        log.error("%s stopped: %s; stopping the worker", what, error)
+        await self.crash(WorkerFailed(f"{what}: {error}"))
 
 
 def create_app(
@@ -112,9 +136,9 @@ def create_app(
     for stream in app.topology.streams:
         _agent(app, ctx, stream)
     for task in app.topology.tasks:
-        app.task(task.run)
+        app.task(_failing_loudly(app, task))
     for timer in app.topology.timers:
-        app.timer(interval=timer.every_s)(timer.run)
+        app.timer(interval=timer.every_s)(_guarded(timer))
     for page in app.topology.pages:
         _page(app, page)
     return app
@@ -130,20 +154,86 @@ def _agent(app: FrontdoorApp, ctx: WorkerContext, stream: Stream) -> None:
         key_serializer="raw",
         value_serializer="raw",
     )
-    handle = stream.handler
 
-    async def run(events_in: Any) -> None:  # take_events is missing from faust's StreamT
-        async for events in events_in.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
-            if stream.needs_replica:
-                await ctx.wait_for_replica()
-            with writing_to(ctx.outbox()) as out:
+    async def run(events_in: Any) -> None:  # noack_take is missing from faust's StreamT
+        try:
+            async for events in events_in.noack_take(BATCH_MAX, within=BATCH_WITHIN_S):
+                if stream.needs_replica:
+                    await ctx.wait_for_replica()
+                with writing_to(ctx.outbox()) as out:
+                    stream.handle(ctx, out, [_incoming(event) for event in events])
+                await _deliver(app, ctx, out, stream.name)
                 for event in events:
-                    handle(out, _incoming(event))
-            await ctx.flush(out)
-            metrics.LAST_PROCESSED.set(time.time())
+                    await events_in.ack(event)
+                metrics.LAST_PROCESSED.set(time.time())
+            return
+        except asyncio.CancelledError:
+            raise  # stopping: the batch stays unacknowledged
+        except Exception as error:
+            failure = type(error).__name__
+        await app.fail(f"agent {stream.name}", failure)
+        raise WorkerFailed(stream.name)
 
     run.__qualname__ = run.__name__ = stream.name  # what faust's logs call the agent
-    app.agent(channel, name=f"frontdoor.{stream.name}", concurrency=1)(run)
+    app.agent(
+        channel,
+        name=f"frontdoor.{stream.name}",
+        concurrency=1,
+        supervisor_strategy=CrashingSupervisor,  # never restarted in place (see above)
+    )(run)
+
+
+async def _deliver(app: FrontdoorApp, ctx: WorkerContext, out: Outbox, what: str) -> None:
+    """Deliver, retrying with backoff while the broker is away; give up only when the
+    worker is stopping (the batch, unacknowledged, is read again by the next owner)."""
+    wait = RETRY_FIRST_S
+    while True:
+        try:
+            await ctx.flush(out)
+            return
+        except Exception as error:
+            if app.should_stop:
+                raise
+            metrics.DELIVERY_RETRIES.labels(agent=what).inc()
+            log.warning(
+                "%s: delivery failed (%s); again in %.1f s", what, type(error).__name__, wait
+            )
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, RETRY_MAX_S)
+
+
+def _failing_loudly(app: FrontdoorApp, task: Task) -> Callable[[], Awaitable[None]]:
+    """A task that stops stops the worker: a replica no longer followed must not be
+    matched against as if it were current."""
+
+    async def run() -> None:
+        try:
+            await task.run()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            failure = type(error).__name__
+        await app.fail(f"task {task.run.__name__}", failure)
+
+    run.__qualname__ = run.__name__ = task.run.__name__
+    return run
+
+
+def _guarded(timer: Timer) -> Callable[[], Awaitable[None]]:
+    """A timer run that fails is counted and logged (type only); the timer runs again."""
+
+    async def run() -> None:
+        try:
+            await timer.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            metrics.TIMER_ERRORS.labels(timer=timer.run.__name__).inc()
+            log.error("timer %s failed: %s", timer.run.__name__, type(error).__name__)
+
+    run.__qualname__ = run.__name__ = timer.run.__name__
+    return run
 
 
 def _incoming(event: Any) -> Incoming:

@@ -12,17 +12,20 @@ outbox and knows which partitions this worker owns. Faust is one runtime
 from __future__ import annotations
 
 import asyncio
+import logging
+import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
 from pydantic import BaseModel
 
 from schemas import ComplianceAlert, DeadLetter, Notification
+from schemas.deadletter import DeadLetterReason
 from streams.clock import Clock
 from streams.compliance import DeadlineCommand, alert_rules
-from streams.incidents import Origin, bounded_key, validate
+from streams.incidents import Origin, bounded_key, dead_letter_for, validate
 from streams.matching import Matcher, MatchModel, Replica
 from streams.routing import Calendar, Policy
 from streams.settings import Settings
@@ -30,6 +33,7 @@ from streams.worker import metrics, topics
 from streams.worker.outbox import Outbox
 
 E = TypeVar("E", bound=BaseModel)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +107,9 @@ class WorkerContext:
     replica: Replica
     tables: Tables
     runtime: Runtime
-    replica_ready: asyncio.Event | None = None  # set by the records task once caught up
+    # Set by the records task once the replica has read the council topic up to the end
+    # offsets it saw at start: until then, nothing is matched against it.
+    replica_ready: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
     def create(
@@ -130,11 +136,10 @@ class WorkerContext:
 
     @property
     def replica_caught_up(self) -> bool:
-        return self.replica_ready is not None and self.replica_ready.is_set()
+        return self.replica_ready.is_set()
 
     async def wait_for_replica(self) -> None:
-        if self.replica_ready is not None and not self.replica_ready.is_set():
-            await self.replica_ready.wait()
+        await self.replica_ready.wait()
 
     # -- outbox helpers
     def accept(
@@ -152,6 +157,33 @@ class WorkerContext:
     ) -> None:
         out.send(self.name(topics.DEAD_LETTERS), bounded_key(key), letter)
         metrics.INVALID_EVENTS.labels(topic=spec.name, reason=letter.reason_class).inc()
+
+    def processing_failed(self, out: Outbox, agent: str, event: Incoming, error: Exception) -> None:
+        """Dead-letter an event whose processing failed: the exception's type is the
+        reason; its message (which may quote the event) goes nowhere."""
+        reason = DeadLetterReason(
+            location="",
+            error_type=type(error).__name__,
+            message="processing the event failed; nothing it produced was sent",
+        )
+        letter = dead_letter_for(
+            event.value or b"", event.origin, self.clock(), "processing_error", [reason]
+        )
+        spec = topics.spec_of(event.topic, self.settings)
+        out.send(self.name(topics.DEAD_LETTERS), bounded_key(event.key), letter)
+        metrics.INVALID_EVENTS.labels(
+            topic=spec.name if spec else "other", reason="processing_error"
+        ).inc()
+        metrics.PROCESSING_ERRORS.labels(agent=agent).inc()
+        log.error(
+            "%s: %s processing %s[%s]@%s; dead-lettered. Where:\n%s",
+            agent,
+            type(error).__name__,
+            event.topic,
+            event.partition,
+            event.offset,
+            "".join(traceback.format_tb(error.__traceback__)),
+        )
 
     def send_notification(self, out: Outbox, notification: Notification) -> None:
         agency = notification.recipient.agency

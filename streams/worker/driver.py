@@ -1,15 +1,11 @@
 """The worker's topology run in-process: no broker, a clock the test moves.
 
-In the spirit of Kafka Streams' ``TopologyTestDriver``: the driver runs what
-``build_topology`` declares in place of faust. ``send`` publishes one event to a topic
-as its producer would; the handler that reads it runs in a batch of its own, what it
-would send is collected (topic, key, value) with the table changes it made, and
-frontdoor's internal topics (deadlines, child history, sequences, re-match requests)
-are then delivered to their handlers, as the broker would, until nothing is left.
-``council`` feeds council records the way the replica task does; ``advance`` moves the
-clock and runs every timer once.
-
-It holds handlers to the topology: a write to a topic or a table that the running
+In the spirit of Kafka Streams' ``TopologyTestDriver``, it runs what ``build_topology``
+declares in place of faust. ``send`` publishes to a topic as a producer would; the
+handler runs in a batch, what it would send (topic, key, value) and its table changes
+are collected, then frontdoor's internal topics are delivered to their handlers until
+nothing is left. ``council`` feeds council records as the replica task does; ``advance``
+moves the clock and runs every timer once. A write to a topic or a table the running
 stream, timer or task does not declare raises ``UndeclaredWrite``.
 """
 
@@ -109,7 +105,6 @@ class WorkerTestDriver:
             tables,
             self,
         )
-        self.ctx.replica_ready = asyncio.Event()
         self.ctx.replica_ready.set()
         self.topology = topology(self.ctx)
         self._readers = {
@@ -140,13 +135,22 @@ class WorkerTestDriver:
         published_at: datetime | None = None,
     ) -> list[Sent]:
         """Publish one event to ``spec``; everything frontdoor sent as a result."""
+        return self.send_batch(spec, [(key, value)], published_at)
+
+    def send_batch(
+        self,
+        spec: topics.TopicSpec,
+        events: list[tuple[str | bytes | None, BaseModel | bytes | None]],
+        published_at: datetime | None = None,
+    ) -> list[Sent]:
+        """Publish events that the worker then takes as one batch."""
         mark = len(self.sent)
         name = self.ctx.name(spec)
         stream = self._readers.get(name)
         if stream is None:
             raise ValueError(f"no stream of the topology reads {name}")
-        event = self._incoming(name, _bytes(key), _bytes(value), published_at)
-        self._batch(stream, [event])
+        batch = [self._incoming(name, _bytes(k), _bytes(v), published_at) for k, v in events]
+        self._batch(stream, batch)
         self._pump()
         return self.sent[mark:]
 
@@ -193,7 +197,11 @@ class WorkerTestDriver:
         return {(self.ctx.name(spec), p) for spec in topics.ALL for p in partitions}
 
     async def deliver(self, out: Outbox) -> None:
-        allowed = {self.ctx.name(spec) for spec in self._running.writes} if self._running else set()
+        running = self._running
+        writes = (
+            running.may_write if isinstance(running, Stream) else getattr(running, "writes", ())
+        )
+        allowed = {self.ctx.name(spec) for spec in writes}
         for record in out.messages():
             if record.topic not in allowed:
                 raise UndeclaredWrite(f"{_label(self._running)} wrote {record.topic}")
@@ -232,8 +240,7 @@ class WorkerTestDriver:
             if isinstance(running, Task):
                 running.handler(out, events)
             else:
-                for event in events:
-                    running.handler(out, event)
+                running.handle(self.ctx, out, events)
             await self.ctx.flush(out)
 
         self._run(running, batch())
@@ -288,6 +295,5 @@ def _partition(key: bytes | None, partitions: int) -> int:
 
 
 def _label(running: Running | None) -> str:
-    if isinstance(running, Stream):
-        return f"stream {running.name}"
-    return f"{type(running).__name__.lower()} {getattr(running, 'run', None)}"
+    what = running.name if isinstance(running, Stream) else getattr(running, "run", None)
+    return f"{type(running).__name__.lower()} {getattr(what, '__name__', what)}"

@@ -68,6 +68,21 @@ INVALID_EVENTS = _counter(
     "Events sent to the dead-letter topic, by topic and reason class.",
     ("topic", "reason"),
 )
+PROCESSING_ERRORS = _counter(
+    "frontdoor_processing_errors_total",
+    "Valid events dead-lettered because processing them failed (reason class "
+    "processing_error), by agent.",
+    ("agent",),
+)
+DELIVERY_RETRIES = _counter(
+    "frontdoor_delivery_retries_total",
+    "Batch deliveries retried after the producer gave up (broker unreachable, leader "
+    "moving), by agent or task.",
+    ("agent",),
+)
+TIMER_ERRORS = _counter(
+    "frontdoor_timer_errors_total", "Timer runs that failed (the timer runs again).", ("timer",)
+)
 DATA_QUALITY_WARNINGS = _counter(
     "frontdoor_data_quality_warnings_total",
     "Optional fields dropped from otherwise valid events, by warning code.",

@@ -35,6 +35,13 @@ class Record:
     on_delivered: Callable[[int], None] | None = None  # called with the record's offset
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    records: int
+    grouped: dict[tuple[str, int], int]
+    after_delivery: int
+
+
 @dataclass
 class Outbox:
     """Messages in the order they were added; internal events grouped by partition."""
@@ -71,6 +78,25 @@ class Outbox:
 
     def __len__(self) -> int:
         return len(self.records) + len(self._grouped)
+
+    def checkpoint(self) -> Checkpoint:
+        """Where the outbox stands now, to undo one event's output (``rollback``)."""
+        grouped = {where: len(items) for where, items in self._grouped.items()}
+        return Checkpoint(len(self.records), grouped, len(self.after_delivery))
+
+    def rollback(self, to: Checkpoint) -> None:
+        """Drop what was added since ``to``, except table changelog records: the table
+        already holds those writes, and its changelog must say what it holds."""
+        added = self.records[to.records :]
+        del self.records[to.records :]
+        self.records += [r for r in added if r.on_delivered is not None]
+        for where in list(self._grouped):
+            kept = to.grouped.get(where, 0)
+            if kept:
+                del self._grouped[where][kept:]
+            else:
+                del self._grouped[where]
+        del self.after_delivery[to.after_delivery :]
 
     def messages(self) -> Iterator[Record]:
         yield from self.records

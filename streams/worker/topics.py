@@ -205,5 +205,13 @@ ALL: tuple[TopicSpec, ...] = (
 )
 
 
+BY_NAME = {spec.name: spec for spec in ALL}
+
+
 def topic_name(spec: TopicSpec, settings: Settings) -> str:
     return f"{settings.topic_prefix}{spec.name}"
+
+
+def spec_of(name: str, settings: Settings) -> TopicSpec | None:
+    """The declared topic a (prefixed) topic name is, if any."""
+    return BY_NAME.get(name.removeprefix(settings.topic_prefix))

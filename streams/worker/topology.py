@@ -13,7 +13,7 @@ or a replay never produces a second, different event.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from streams.worker import web
@@ -63,6 +63,22 @@ class Stream:
     @property
     def name(self) -> str:
         return self.handler.__name__  # faust's agent name derives from it
+
+    @property
+    def may_write(self) -> tuple[TopicSpec, ...]:
+        """What it declares, and the dead-letter topic: any event may fail."""
+        return (*self.writes, DEAD_LETTERS)
+
+    def handle(self, ctx: WorkerContext, out: Outbox, events: Iterable[Incoming]) -> None:
+        """Each event on its own: one whose processing fails is dead-lettered
+        (``processing_error``) with nothing it produced, and the batch goes on."""
+        for event in events:
+            mark = out.checkpoint()
+            try:
+                self.handler(out, event)
+            except Exception as error:
+                out.rollback(mark)
+                ctx.processing_failed(out, self.name, event, error)
 
 
 @dataclass(frozen=True)

@@ -85,3 +85,27 @@ def test_a_failed_delivery_is_raised_not_swallowed() -> None:
             await asyncio.wait_for(task, 5)
 
     asyncio.run(scenario())
+
+
+def test_a_rollback_undoes_one_events_output_but_keeps_table_changelog_writes() -> None:
+    out = Outbox(partitions=4)
+    out.send("audit", "k1", b"first")
+    out.send_internal("deadlines", "n1", DeadlineCommand(op="check", id="n1"))
+    mark = out.checkpoint()
+    out.send("audit", "k2", b"second")
+    out.send_internal("deadlines", "n1", DeadlineCommand(op="check", id="n2"))
+    out.send_internal("history", "c1", DeadlineCommand(op="check", id="c1"))
+    out.send_to("pending-changelog", b"k2", b"state", 1, on_delivered=lambda offset: None)
+    out.then(lambda: None)
+
+    out.rollback(mark)
+
+    assert [(r.topic, r.value) for r in out.records] == [
+        ("audit", b"first"),
+        ("pending-changelog", b"state"),  # the table holds it: its changelog must say so
+    ]
+    internal = [r for r in out.messages() if r.topic in {"deadlines", "history"}]
+    assert [(r.topic, r.value) for r in internal] == [
+        ("deadlines", b'{"items":[{"op":"check","id":"n1","item":null}]}')
+    ]
+    assert out.after_delivery == []

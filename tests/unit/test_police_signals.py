@@ -6,7 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 from schemas import PoliceIncident
 from schemas.enums import AlertKind
-from streams.compliance import BatchingDetector, late_report, observe, overdue_gaps
+from streams.compliance import (
+    BatchingDetector,
+    SequenceObserved,
+    late_report,
+    observe,
+    overdue_gaps,
+    sequence_of,
+)
 from tests import factories
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -83,3 +90,20 @@ def test_a_burst_of_old_events_is_batching_and_fresh_ones_are_not() -> None:
     assert alerts[:4] == [None] * 4
     assert alerts[4] is not None and alerts[4].kind is AlertKind.BATCHING
     assert alerts[4].alert_id == alerts[5].alert_id  # one alert per source per hour
+
+
+def test_a_dead_lettered_incidents_sequence_number_counts_only_when_well_formed() -> None:
+    assert sequence_of(b'{"source": "MPS", "sequence": 7, "children": []}') == SequenceObserved(
+        source="MPS", sequence=7
+    )
+    for raw in [
+        b"[" * 1000 + b"]" * 1000,  # too deep to parse: not a crash
+        b'{"source": "MPS", "sequence": ' + b"9" * 4301 + b"}",
+        b'{"source": "M:PS", "sequence": 7}',  # not a force code
+        b'{"source": "MPS", "sequence": true}',
+        b'{"source": "MPS", "sequence": -1}',
+        b'{"source": "MPS"}',
+        b"not json",
+        None,
+    ]:
+        assert sequence_of(raw) is None

@@ -34,7 +34,6 @@ from streams.worker.topics import (
     AUDIT,
     COMPLIANCE_ALERTS,
     DEAD_LETTERS,
-    MEETINGS,
     NOTIFY,
     POLICE_INCIDENTS,
     REVIEW_DECISIONS,
@@ -204,16 +203,57 @@ def test_a_late_council_record_matches_a_waiting_child_under_the_same_ids() -> N
 
 
 def test_a_handler_writing_a_topic_its_stream_does_not_declare_fails() -> None:
-    def meetings_write_nothing(ctx: WorkerContext) -> Topology:
+    def incidents_write_only_audit(ctx: WorkerContext) -> Topology:
         topology = build_topology(ctx)
         streams = tuple(
-            dataclasses.replace(s, writes=()) if MEETINGS in s.reads else s
+            dataclasses.replace(s, writes=(AUDIT,)) if POLICE_INCIDENTS in s.reads else s
             for s in topology.streams
         )
         return dataclasses.replace(topology, streams=streams)
 
     with (
-        WorkerTestDriver(NOW, topology=meetings_write_nothing) as driver,
-        pytest.raises(UndeclaredWrite, match=r"meeting_held wrote dlq\.events\.v1"),
+        WorkerTestDriver(NOW, topology=incidents_write_only_audit) as driver,
+        pytest.raises(UndeclaredWrite, match=r"incident_arrived wrote notify\."),
     ):
-        driver.send(MEETINGS, "SM-1", b"not json")
+        driver.send(POLICE_INCIDENTS, KEY, one_child_incident())
+
+
+def incident_numbered(reference: str) -> bytes:
+    data = factories.incident(incident_reference=reference)
+    data["children"] = data["children"][:1]
+    return json.dumps(data).encode()
+
+
+def test_an_event_whose_processing_fails_is_dead_lettered_and_the_batch_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def failing_on_boom(ctx: WorkerContext) -> Topology:
+        topology = build_topology(ctx)
+
+        def failing(stream: Any) -> Any:
+            real = stream.handler
+
+            def incident_arrived(out: Any, event: Any) -> None:
+                real(out, event)  # everything it produced must be undone
+                if event.key.endswith(b"BOOM"):
+                    raise RuntimeError(event.value.decode())  # quotes the child's name
+
+            return dataclasses.replace(stream, handler=incident_arrived)
+
+        streams = [failing(s) if POLICE_INCIDENTS in s.reads else s for s in topology.streams]
+        return dataclasses.replace(topology, streams=tuple(streams))
+
+    with WorkerTestDriver(NOW, records=[record()], topology=failing_on_boom) as driver:
+        driver.send_batch(
+            POLICE_INCIDENTS,
+            [(f"MPS:{ref}", incident_numbered(ref)) for ref in ("CAD-1", "CAD-BOOM", "CAD-2")],
+        )
+
+        audited = {s.model(AuditRecord).incident_reference for s in driver.sent_to(AUDIT)}
+        assert audited == {"CAD-1", "CAD-2"}
+        assert {n.incident_reference for n in notifications(driver)} == {"CAD-1", "CAD-2"}
+        (dead,) = [s.model(DeadLetter) for s in driver.sent_to(DEAD_LETTERS)]
+        assert dead.reason_class == "processing_error"
+        assert [r.error_type for r in dead.reasons] == ["RuntimeError"]
+        assert "Zebedee" not in dead.model_dump_json(exclude={"original_value_b64"})
+        assert "RuntimeError" in caplog.text and "Zebedee" not in caplog.text

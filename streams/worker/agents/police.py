@@ -8,7 +8,6 @@ stayed open past the policy's window.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 
 from schemas import PoliceIncident
@@ -20,6 +19,7 @@ from streams.compliance import (
     observe,
     overdue_gaps,
     report_delay,
+    sequence_of,
 )
 from streams.worker import metrics, topics
 from streams.worker.context import Incoming, WorkerContext
@@ -62,7 +62,7 @@ class PoliceSignals:
 
     def dead_lettered(self, out: Outbox, raw: bytes | None) -> None:
         """A dead-lettered incident still arrived: its sequence number counts if readable."""
-        seen = _sequence_of(raw)
+        seen = sequence_of(raw)
         if seen is not None:
             self._sequence(out, seen)
 
@@ -101,12 +101,3 @@ class PoliceSignals:
             if any(not g.alerted and g.opened_at + self.window <= now for g in state.gaps):
                 self._sequence(out, SequenceObserved(source=state.source))
         await ctx.flush(out)
-
-
-def _sequence_of(raw: bytes | None) -> SequenceObserved | None:
-    """Source and sequence number from an event that failed validation, if they are there."""
-    try:
-        data = json.loads(raw or b"")
-        return SequenceObserved(source=str(data["source"]), sequence=int(data["sequence"]))
-    except (ValueError, TypeError, KeyError):
-        return None

@@ -43,7 +43,11 @@ class CouncilRecords:
         ctx = self.ctx
         changed: list[str] = []
         for message in messages:
-            applied = apply_record(ctx.replica, message, ctx)
+            try:
+                applied = apply_record(ctx.replica, message, ctx)
+            except Exception as error:  # one record must not stop the replica
+                ctx.processing_failed(out, "council_records", message, error)
+                continue
             if isinstance(applied, DeadLetter):
                 ctx.dead_letter(out, topics.CHILD_RECORDS, message.key, applied)
             elif applied is not None:
@@ -55,7 +59,7 @@ class CouncilRecords:
     async def follow(self) -> None:
         """Read every partition of the council records topic for ever."""
         ctx = self.ctx
-        ctx.replica_ready = ready = asyncio.Event()
+        ready = ctx.replica_ready
         name = ctx.name(topics.CHILD_RECORDS)
         snapshot_path = ctx.settings.state_dir / "replica.snapshot"
         consumer = AIOKafkaConsumer(
