@@ -16,7 +16,7 @@ from schemas.enums import (
     IncidentType,
     RiskGrade,
 )
-from schemas.envelope import ID_PATTERN, OutboundEvent, derived_id
+from schemas.envelope import ID_PATTERN, VERSION_PATTERN, OutboundEvent, derived_id
 from schemas.police import InvolvedChild
 
 
@@ -129,10 +129,27 @@ class Recipient(BaseModel):
 
 
 class Notification(OutboundEvent):
-    """Topic ``notify.<agency>.v1``; key is ``notification_id``."""
+    """Topic ``notify.<agency>.v1``; key is ``notification_id``.
+
+    The same incident, child and recipient always give the same ``notification_id``, so
+    a retry or a replay repeats a notification, identical, and never makes a second one.
+    When a later decision about the child (a reviewer's, or a council record that
+    arrived) changes what a recipient is told, the notification is sent again under the
+    same id with the next ``revision``: keep the highest. (Version 1.1 added
+    ``revision``.)
+    """
 
     event_type: Literal["notification"] = "notification"
+    schema_version: str = Field(
+        default="1.1", pattern=VERSION_PATTERN, description="<major>.<minor>; 1.1 here."
+    )
     notification_id: str = Field(pattern=r"^ntf-[0-9a-f-]{36}$")
+    revision: int = Field(
+        default=0,
+        ge=0,
+        description="0 when first sent; one more each time a later decision about the "
+        "child re-sends it with new content.",
+    )
     incident_reference: str
     person_reference: str
     recipient: Recipient

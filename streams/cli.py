@@ -170,6 +170,12 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verify(args: argparse.Namespace) -> int:
+    from streams.tools import verify
+
+    return verify.run(args.since, args.until)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="frontdoor", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -232,6 +238,13 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--format", choices=["table", "csv", "json", "html"], default="table")
     rep.add_argument("--output", help="write to this file instead of standard output")
     rep.set_defaults(func=_report)
+
+    check = sub.add_parser(
+        "verify", help="is every incident of a period audited or dead-lettered? (exit 1 if not)"
+    )
+    check.add_argument("--since", type=_when, required=True, help="ISO time with offset")
+    check.add_argument("--until", type=_when, required=True, help="ISO time with offset")
+    check.set_defaults(func=_verify)
 
     demo = sub.add_parser("demo", help="end-to-end demo on the local broker")
     demo.add_argument("--seed", type=int, default=7)

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, Field, SecretStr
+from pydantic import AwareDatetime, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streams.clock import simulated, utc_now
@@ -35,6 +35,19 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=6066, ge=1, le=65535)
     state_dir: Path = Field(default=Path(".local/state"), description="Faust table state.")
+    # Fail-over. A worker that dies (kill -9, a lost host) holds its partitions until the
+    # broker has not heard from it for session_timeout_s; a clean stop leaves the group at
+    # once. Shorter is a faster take-over, but a worker stalled for longer (a long GC
+    # pause, an overloaded host) is expelled and rebalanced needlessly.
+    session_timeout_s: float = Field(default=10.0, ge=6, le=60)
+    heartbeat_interval_s: float = Field(default=1.0, gt=0, le=10)
+    rebalance_timeout_s: float = Field(default=20.0, ge=5, le=300)
+    instance_id: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+        description="Static group membership: a restarted worker with the same id takes "
+        "its partitions back without a rebalance (give each worker its own).",
+    )
     clock_start: AwareDatetime | None = Field(
         default=None, description="Demos and drills only: simulated time at clock_epoch."
     )
@@ -48,6 +61,12 @@ class Settings(BaseSettings):
     policy_file: Path | None = Field(
         default=None, description="A deployment's routing policy; defaults ship with the package."
     )
+
+    @model_validator(mode="after")
+    def _heartbeats_fit_the_session(self) -> Settings:
+        if self.heartbeat_interval_s * 3 > self.session_timeout_s:
+            raise ValueError("heartbeat_interval_s must be at most a third of session_timeout_s")
+        return self
 
     @property
     def bootstrap_servers(self) -> str:

@@ -5,6 +5,7 @@ against an injected ``now``), the police-side signals (late reports, sequence ga
 batching), the one builder every compliance alert comes from, and the compliance report.
 """
 
+from streams.compliance.accounting import Accounting, Arrival, Unaccounted, account
 from streams.compliance.alerts import alert_rules, compliance_alert, join_rules
 from streams.compliance.deadlines import (
     FORGET_AFTER,
@@ -37,6 +38,8 @@ from streams.compliance.report import render as render_report
 
 __all__ = [
     "FORGET_AFTER",
+    "Accounting",
+    "Arrival",
     "BatchingDetector",
     "DeadlineCommand",
     "OpenWork",
@@ -44,6 +47,8 @@ __all__ = [
     "SequenceObserved",
     "SourceSequence",
     "Tracked",
+    "Unaccounted",
+    "account",
     "acknowledge",
     "after_outcomes",
     "alert_rules",

@@ -53,6 +53,7 @@ class ChildOutcome:
     audit: AuditRecord
     review: PossibleMatch | None = None
     candidates: list[Candidate] = field(default_factory=list)
+    revision: int = 0  # of the notifications: one more at each later decision
 
 
 def _candidates(result: MatchResult | None) -> list[Candidate]:
@@ -75,11 +76,12 @@ def decide(
     match: MatchResult | None = None,
     reviewer: str | None = None,
     published_at: datetime | None = None,
+    revision: int = 0,
 ) -> ChildOutcome:
     """Route one child whose match decision is known and say what to send."""
     context = ChildContext(incident, child, decision, record)
     hits = route(context, policy, calendar, now)
-    made = notifications(incident, child, record, hits, now, published_at)
+    made = notifications(incident, child, record, hits, now, published_at, revision)
     candidates = _candidates(match)
     review = None
     if decision == MatchDecision.REVIEW:
@@ -106,7 +108,7 @@ def decide(
         rules_fired=sorted({h.rule for h in hits}),
         reviewer=reviewer,
     )
-    return ChildOutcome(child, decision, record, made, audit, review, candidates)
+    return ChildOutcome(child, decision, record, made, audit, review, candidates, revision)
 
 
 def audit_record(
@@ -191,6 +193,7 @@ def _decide_match(
     now: datetime,
     stage: Stage,
     published_at: datetime | None = None,
+    revision: int = 0,
 ) -> ChildOutcome:
     """Route a child with what the matcher decided (and the record, when linked)."""
     record = replica.get(result.record_id) if result.record_id else None
@@ -205,6 +208,7 @@ def _decide_match(
         stage=stage,
         match=result,
         published_at=published_at,
+        revision=revision,
     )
 
 
@@ -217,6 +221,7 @@ class PendingChild(BaseModel):
     person_reference: str
     state: Waiting
     review_id: str | None = None
+    revision: int = 0  # of what was last sent about this child
 
 
 class PendingIncident(BaseModel):
@@ -253,12 +258,11 @@ def pending_after(
                 if outcome.decision == MatchDecision.REVIEW
                 else MatchDecision.NONE
             )
-            rid = (
-                outcome.review.review_id
-                if outcome.review
-                else waiting.get(ref, PendingChild(person_reference=ref, state=state)).review_id
+            held = waiting.get(ref)
+            rid = outcome.review.review_id if outcome.review else (held.review_id if held else None)
+            waiting[ref] = PendingChild(
+                person_reference=ref, state=state, review_id=rid, revision=outcome.revision
             )
-            waiting[ref] = PendingChild(person_reference=ref, state=state, review_id=rid)
     if not waiting:
         return None
     return PendingIncident(
@@ -293,6 +297,7 @@ def apply_review_decision(
         now=now,
         stage="review_decided",
         reviewer=decision.decided_by,
+        revision=waiting.revision + 1,
     )
     rest = [p for p in pending.children if p is not waiting]
     left = pending.model_copy(update={"children": rest}) if rest else None
@@ -309,8 +314,8 @@ def rematch(
     """Match the waiting children again after a council record arrived or changed.
 
     A child now matched automatically is routed with the record (same notification ids
-    as before for recipients already told); a child who now has a possible match goes
-    to review; anything else stays as it was.
+    as before for recipients already told, at the next revision); a child who now has a
+    possible match goes to review; anything else stays as it was.
     """
     outcomes = []
     for waiting in pending.children:
@@ -322,7 +327,15 @@ def rematch(
         if result.decision == MatchDecision.AUTO or becomes_review:
             outcomes.append(
                 _decide_match(
-                    pending.incident, child, result, replica, policy, calendar, now, "rematched"
+                    pending.incident,
+                    child,
+                    result,
+                    replica,
+                    policy,
+                    calendar,
+                    now,
+                    "rematched",
+                    revision=waiting.revision + 1,
                 )
             )
     left = pending_after(pending.incident, outcomes, pending.received_at, pending.children)

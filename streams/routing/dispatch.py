@@ -35,6 +35,7 @@ def notifications(
     hits: list[RuleHit],
     now: datetime,
     published_at: datetime | None = None,
+    revision: int = 0,
 ) -> list[Notification]:
     made = []
     for recipient, group in merge(hits).items():
@@ -52,6 +53,7 @@ def notifications(
                 source=FRONTDOOR_SOURCE,
                 produced_at=now,
                 notification_id=nid,
+                revision=revision,
                 incident_reference=incident.incident_reference,
                 person_reference=child.person_reference,
                 recipient=recipient,

@@ -17,6 +17,7 @@ from streams.tools import (
     localkafka,
     synthetic,
     topic_io,
+    verify,
     worker_process,
 )
 
@@ -31,5 +32,6 @@ __all__ = [
     "localkafka",
     "synthetic",
     "topic_io",
+    "verify",
     "worker_process",
 ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -77,9 +77,12 @@ def consume(
     return asyncio.run(_consume(settings, specs, count, timeout_s, linger_s))
 
 
-async def _read_all(
-    settings: Settings, specs: Sequence[TopicSpec], timeout_s: float
-) -> list[Record]:
+async def _scan(
+    settings: Settings,
+    specs: Sequence[TopicSpec],
+    visit: Callable[[Record], None],
+    stall_s: float,
+) -> int:
     consumer = AIOKafkaConsumer(
         **settings.aiokafka_options(),
         group_id=None,
@@ -87,6 +90,7 @@ async def _read_all(
         auto_offset_reset="earliest",
     )
     await consumer.start()
+    seen = 0
     try:
         cluster = await consumer._client.fetch_all_metadata()  # no public call returns it
         partitions = [
@@ -95,25 +99,43 @@ async def _read_all(
             for p in sorted(cluster.partitions_for_topic(topic_name(spec, settings)) or [])
         ]
         if not partitions:
-            return []
+            return 0
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
-        records: list[Record] = []
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
+        progressed = time.monotonic()
+        while True:
             remaining = [tp for tp in partitions if await consumer.position(tp) < ends[tp]]
             if not remaining:
-                return records
+                return seen
+            if time.monotonic() - progressed > stall_s:
+                raise TimeoutError(
+                    f"no progress reading {len(remaining)} partitions for {stall_s:.0f} s"
+                )
             for messages in (await consumer.getmany(*remaining, timeout_ms=500)).values():
-                records.extend(messages)
-        raise TimeoutError(f"could not read every topic to its end within {timeout_s:.0f} s")
+                for message in messages:
+                    visit(message)
+                seen += len(messages)
+                progressed = time.monotonic()
     finally:
         await consumer.stop()
+
+
+def scan(
+    settings: Settings,
+    specs: Sequence[TopicSpec],
+    visit: Callable[[Record], None],
+    stall_s: float = 60,
+) -> int:
+    """Hand every record in the topics as they stand now (to the end offsets at the
+    start) to ``visit``, without keeping them; fails if reading stalls for ``stall_s``."""
+    return asyncio.run(_scan(settings, specs, visit, stall_s))
 
 
 def read_all(
     settings: Settings, specs: Sequence[TopicSpec], timeout_s: float = 120
 ) -> list[Record]:
     """Every record in the topics as they stand now (to the end offsets at the start)."""
-    return asyncio.run(_read_all(settings, specs, timeout_s))
+    records: list[Record] = []
+    scan(settings, specs, records.append, timeout_s)
+    return records

@@ -114,6 +114,10 @@ def create_app(
         topic_partitions=settings.partitions,
         table_standby_replicas=0,  # a worker must scan only the pending incidents it owns
         consumer_auto_offset_reset="earliest",
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=settings.heartbeat_interval_s,
+        broker_rebalance_timeout=settings.rebalance_timeout_s,
+        consumer_group_instance_id=settings.instance_id,
         datadir=str(settings.state_dir),
         web_host=settings.web_host,
         web_bind=settings.web_host,

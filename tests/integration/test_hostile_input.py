@@ -4,11 +4,13 @@ incident is audited, every hostile one dead-lettered, and the worker stays ready
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 from schemas import AuditRecord, DeadLetter
 from streams.settings import Settings
+from streams.tools import verify
 from streams.tools.topic_io import consume, produce
-from streams.tools.worker_process import WorkerProcess
+from streams.tools.worker_process import WorkerProcess, wait_for
 from streams.worker import topics
 from tests import factories
 from tests.integration.conftest import StartWorker
@@ -67,3 +69,26 @@ def test_one_batch_of_hostile_and_valid_incidents_loses_nothing(
     assert worker.ready()
     status, body = worker.get("/metrics")
     assert status == 200 and b"frontdoor_processing_errors_total{" not in body  # none failed
+
+
+def test_verify_accounts_for_every_incident_and_names_one_that_is_not(
+    settings: Settings, start: StartWorker
+) -> None:
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    produce(
+        settings,
+        topics.POLICE_INCIDENTS,
+        [(KEY, valid(1)), (KEY, b"not json"), (KEY, valid(2))],
+    )
+    worker = start()
+    consume(settings, topics.AUDIT, 2)
+    consume(settings, topics.DEAD_LETTERS, 1)
+    until = datetime.now(UTC) + timedelta(minutes=1)
+    wait_for(lambda: verify.collect(settings, since, until).complete, 30, "every incident settled")
+    worker.stop()
+
+    produce(settings, topics.POLICE_INCIDENTS, [(b"MPS:CAD-LATE", valid(3))])  # no worker now
+    result = verify.collect(settings, since, until)
+    assert (result.arrived, result.audited, result.dead_lettered) == (4, 2, 1)
+    assert [u.arrival.key for u in result.unaccounted] == ["MPS:CAD-LATE"]
+    assert "INCIDENTS UNACCOUNTED FOR" in verify.render(result, since, until)

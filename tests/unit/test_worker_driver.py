@@ -197,6 +197,11 @@ def test_a_late_council_record_matches_a_waiting_child_under_the_same_ids() -> N
         after = {n.recipient.organisation: n.notification_id for n in notifications(driver)}
         assert "E09000030:worker:SW-42" in after  # R5: the child has a protection plan
         assert all(after[org] == nid for org, nid in before.items())
+        revisions: dict[str, set[int]] = {}
+        for n in notifications(driver):
+            revisions.setdefault(n.notification_id, set()).add(n.revision)
+        assert all(revisions[nid] == {0, 1} for nid in before.values())  # re-sent as revision 1
+        assert revisions[after["E09000030:worker:SW-42"]] == {1}
         stages = [s.model(AuditRecord).stage for s in driver.sent_to(AUDIT)]
         assert stages == ["routed", "rematched"]
         assert KEY.encode() not in driver.table("pending")
