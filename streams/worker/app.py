@@ -158,10 +158,15 @@ def _agent(app: FrontdoorApp, ctx: WorkerContext, stream: Stream) -> None:
         key_serializer="raw",
         value_serializer="raw",
     )
+    held_since: list[float] = []  # when the batch in hand was taken
+    metrics.UNSETTLED_AGE.labels(agent=stream.name).set_function(
+        lambda: time.time() - held_since[0] if held_since else 0.0
+    )
 
     async def run(events_in: Any) -> None:  # noack_take is missing from faust's StreamT
         try:
             async for events in events_in.noack_take(BATCH_MAX, within=BATCH_WITHIN_S):
+                held_since[:] = [time.time()]
                 if stream.needs_replica:
                     await ctx.wait_for_replica()
                 with writing_to(ctx.outbox()) as out:
@@ -169,6 +174,8 @@ def _agent(app: FrontdoorApp, ctx: WorkerContext, stream: Stream) -> None:
                 await _deliver(app, ctx, out, stream.name)
                 for event in events:
                     await events_in.ack(event)
+                held_since.clear()
+                metrics.EVENTS_SETTLED.labels(agent=stream.name).inc(len(events))
                 metrics.LAST_PROCESSED.set(time.time())
             return
         except asyncio.CancelledError:

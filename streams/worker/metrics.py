@@ -80,6 +80,18 @@ DELIVERY_RETRIES = _counter(
     "moving), by agent or task.",
     ("agent",),
 )
+EVENTS_SETTLED = _counter(
+    "frontdoor_events_settled_total",
+    "Input events settled, by agent: what they produced was delivered (or they were "
+    "dead-lettered), and only then acknowledged for commit.",
+    ("agent",),
+)
+UNSETTLED_AGE = _gauge(
+    "frontdoor_unsettled_batch_age_seconds",
+    "How long the batch an agent is working on has been held (0 between batches); a "
+    "batch is normally settled within a second. Its events are not committed meanwhile.",
+    ("agent",),
+)
 TIMER_ERRORS = _counter(
     "frontdoor_timer_errors_total", "Timer runs that failed (the timer runs again).", ("timer",)
 )

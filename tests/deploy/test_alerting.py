@@ -61,7 +61,7 @@ def test_every_alert_has_a_firing_a_quiet_and_a_just_under_for_case() -> None:
 
 
 def test_annotations_use_only_closed_list_labels_and_numbers() -> None:
-    allowed = {"agency", "rule", "force", "topic", "party"}
+    allowed = {"agency", "rule", "force", "topic", "party", "agent"}
     for rule in _alerts():
         for text in dict(rule.get("annotations", {})).values():  # type: ignore[call-overload]
             used = set(re.findall(r"\$labels\.(\w+)", str(text)))
@@ -83,6 +83,8 @@ def test_alertmanager_config_is_valid() -> None:
             "on-call",
         ),
         (["alertname=FrontdoorDeadLetterGrowth", "severity=warning"], "on-call"),
+        (["alertname=FrontdoorBatchUnsettled", "severity=page"], "on-call"),
+        (["alertname=FrontdoorProcessingErrors", "severity=page"], "on-call"),
         (
             ["alertname=FrontdoorNotificationMissed", "severity=compliance", "agency=school"],
             "compliance",
