@@ -9,8 +9,8 @@ STAMP  := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 TEST_KAFKA := FRONTDOOR_KAFKA_PORT=19092 FRONTDOOR_KAFKA_CONTROLLER_PORT=19093 \
               FRONTDOOR_KAFKA_HOME=.local/kafka-test
 
-.PHONY: demo test lint unit integration venv tools kafka-start kafka-stop contracts clean \
-        bench bench-matching
+.PHONY: demo test lint unit integration faults venv tools kafka-start kafka-stop contracts \
+        clean bench bench-matching
 
 # promtool and amtool (Debian's prometheus and prometheus-alertmanager) for the rule and
 # routing tests; installed once, as root or through sudo.
@@ -42,9 +42,21 @@ lint: venv
 unit: venv tools
 	$(BIN)/pytest -q tests/unit tests/deploy
 
+# Integration tests and the fault suite's short version, on the real local broker (the
+# broker-fault tests start brokers of their own).
 integration: venv
+	rm -f .local/faults/results.jsonl
 	$(TEST_KAFKA) $(BIN)/frontdoor kafka start
-	$(TEST_KAFKA) $(BIN)/pytest -q tests/integration; rc=$$?; \
+	$(TEST_KAFKA) $(BIN)/pytest -q tests/integration tests/faults; rc=$$?; \
+	  $(TEST_KAFKA) $(BIN)/frontdoor kafka stop; exit $$rc
+
+# The fault suite at full size (about 15 minutes): 120,000 fuzzed inputs, ten kill -9s
+# over 10,000 incidents, broker outages, rebalances, a three-node cluster losing a
+# leader; prints the faults table (also in .local/faults/results.jsonl).
+faults: venv
+	rm -f .local/faults/results.jsonl
+	$(TEST_KAFKA) $(BIN)/frontdoor kafka start
+	FRONTDOOR_FAULTS=full $(TEST_KAFKA) $(BIN)/pytest -q tests/faults; rc=$$?; \
 	  $(TEST_KAFKA) $(BIN)/frontdoor kafka stop; exit $$rc
 
 test: lint unit integration

@@ -2,10 +2,10 @@
 
 from typing import Literal
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 
 from schemas.enums import AckStatus, Agency
-from schemas.envelope import ID_PATTERN, InboundEvent
+from schemas.envelope import ID_PATTERN, InboundEvent, Instant
 
 
 class Acknowledgement(InboundEvent):
@@ -14,7 +14,7 @@ class Acknowledgement(InboundEvent):
     agency: Agency
     organisation: str = Field(pattern=ID_PATTERN)
     status: AckStatus
-    acknowledged_at: AwareDatetime
+    acknowledged_at: Instant
     reason_code: (
         Literal["wrong_recipient", "wrong_child", "duplicate", "insufficient_detail", "other"]
         | None

@@ -7,7 +7,7 @@ tombstone: the same key with a null value, represented here as ``ChildRecordDele
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.enums import ChildStatus, Gender
 from schemas.envelope import (
@@ -17,6 +17,7 @@ from schemas.envelope import (
     PERSON_IDENTIFIER_CHECKS,
     DataQualityWarning,
     InboundEvent,
+    Instant,
     Name,
     PlainText,
     drop_malformed,
@@ -53,7 +54,7 @@ class ChildRecord(InboundEvent):
         default=None, pattern=ID_PATTERN, description="Worker's staff id, not their name."
     )
     allocated_team: str | None = Field(default=None, pattern=ID_PATTERN)
-    updated_at: AwareDatetime
+    updated_at: Instant
 
     @property
     def key(self) -> str:

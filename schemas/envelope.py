@@ -22,10 +22,18 @@ a record key (``<force>:<incident>``, ``<council>:<child>``) without ``:``.
 import re
 import uuid
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 from schemas._dates import check_date_of_birth
 from schemas.identifiers import normalise_nhs_number, normalise_postcode, normalise_urn
@@ -54,6 +62,21 @@ MAX_EVENT_BYTES = 256 * 1024
 
 # An unknown field is listed by its name only when the name is a plain identifier.
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
+# Times frontdoor computes deadlines from: timezone-aware, and within years any system
+# means (a year 9999 would overflow a deadline; a year 1 is a default, not a time).
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def plausible_time(value: datetime) -> datetime:
+    if not EARLIEST <= value < LATEST:
+        raise ValueError("time is not between 1970 and 2200")
+    return value
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(plausible_time)]
+# The largest integer every JSON reader holds exactly (2**53 - 1).
+MAX_JSON_INT = 9_007_199_254_740_991
+
 # Identifying text (a name, an address) must read as people will read it: no C0 or C1
 # controls (NUL, newlines, escapes) and none of the bidi embeddings, overrides, isolates
 # and marks that make one name display as another. A pattern, so that the published JSON
@@ -97,7 +120,7 @@ class _Event(BaseModel):
         pattern=SOURCE_PATTERN,
         description="Publishing system, e.g. a police force code or council code.",
     )
-    produced_at: AwareDatetime
+    produced_at: Instant
 
     @model_validator(mode="after")
     def _major_version(self) -> "_Event":

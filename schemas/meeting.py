@@ -7,9 +7,9 @@ compliance signal. Topic ``meetings.strategy.v1``, keyed by meeting id.
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 
-from schemas.envelope import ID_PATTERN, SOURCE_PATTERN, InboundEvent
+from schemas.envelope import ID_PATTERN, SOURCE_PATTERN, InboundEvent, Instant
 
 
 class Party(StrEnum):
@@ -30,7 +30,7 @@ class StrategyMeeting(InboundEvent):
     council_code: str = Field(pattern=SOURCE_PATTERN)
     incident_reference: str | None = Field(default=None, pattern=ID_PATTERN)
     status: Literal["scheduled", "held", "cancelled"]
-    scheduled_for: AwareDatetime
+    scheduled_for: Instant
     invited: list[Party] = Field(min_length=1)
     attended: list[Party] = Field(default_factory=list)
 

@@ -3,16 +3,18 @@
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.enums import ChildRole, Gender, IncidentType, RiskGrade
 from schemas.envelope import (
     CODE_PATTERN,
     ID_PATTERN,
     KEY_PART_PATTERN,
+    MAX_JSON_INT,
     PERSON_IDENTIFIER_CHECKS,
     DataQualityWarning,
     InboundEvent,
+    Instant,
     Name,
     PlainText,
     WarningCode,
@@ -76,11 +78,13 @@ class PoliceIncident(InboundEvent):
     source: str = Field(pattern=CODE_PATTERN, description="The force code.")
     incident_reference: str = Field(pattern=KEY_PART_PATTERN)
     incident_type: IncidentType
-    occurred_at: AwareDatetime
-    reported_at: AwareDatetime = Field(description="When the officer recorded the incident.")
+    occurred_at: Instant
+    reported_at: Instant = Field(description="When the officer recorded the incident.")
     risk_grade: RiskGrade = Field(description="DASH grade for domestic abuse (14+ ticks: high).")
     dash_ticks: int | None = Field(default=None, ge=0, le=27)
-    sequence: int = Field(ge=0, description="Per-source sequence number, for gap detection.")
+    sequence: int = Field(
+        ge=0, le=MAX_JSON_INT, description="Per-source sequence number, for gap detection."
+    )
     location_postcode: Postcode | None = None
     police_protection: bool = Field(default=False, description="Children Act 1989 s.46.")
     carer_arrested_no_safe_carer: bool = False

@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from schemas.envelope import ID_PATTERN, InboundEvent, OutboundEvent
+from schemas.envelope import ID_PATTERN, InboundEvent, Instant, OutboundEvent
 
 
 class Candidate(BaseModel):
@@ -37,7 +37,7 @@ class ReviewDecision(InboundEvent):
     decision: Literal["confirm", "reject"]
     record_id: str | None = Field(default=None, description="Required when confirming.")
     decided_by: str = Field(pattern=ID_PATTERN, description="Reviewer's staff id.")
-    decided_at: AwareDatetime
+    decided_at: Instant
 
     @model_validator(mode="after")
     def _confirm_names_record(self) -> "ReviewDecision":

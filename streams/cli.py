@@ -13,6 +13,8 @@ def _kafka(args: argparse.Namespace) -> int:
     from streams.tools import localkafka
 
     settings = localkafka.LocalKafkaSettings()
+    if args.nodes:
+        settings = settings.model_copy(update={"nodes": args.nodes})
     try:
         if args.action == "start":
             result = localkafka.start(settings)
@@ -182,6 +184,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     kafka = sub.add_parser("kafka", help="the local single-node Kafka broker")
     kafka.add_argument("action", choices=["start", "stop", "status"])
+    kafka.add_argument(
+        "--nodes",
+        type=int,
+        choices=[1, 3],
+        help="3: a three-node cluster for fault tests (replication 3, min.insync.replicas 2)",
+    )
     kafka.set_defaults(func=_kafka)
 
     topics = sub.add_parser("topics", help="declare frontdoor's topics on the broker")

@@ -1,8 +1,11 @@
-"""A real single-node Apache Kafka (KRaft) for development, tests and the demo, without Docker.
+"""A real Apache Kafka (KRaft) for development, tests and the demo, without Docker.
 
 Jars come from Maven Central via ``deploy/kafka/pom.xml``; storage is formatted once;
-the broker runs in the background with its own log and pid file. ``start`` reuses a
-broker that already answers on the port.
+each node runs in the background with its own log and pid file. ``start`` reuses a node
+that already answers on its port. One node by default; ``nodes=3`` makes a three-node
+cluster for fault tests (replication factor 3, ``min.insync.replicas=2``): node ``n``
+listens on ``port + 10 (n - 1)`` and ``controller_port + 10 (n - 1)`` and keeps its data
+under ``home/node-n``.
 """
 
 from __future__ import annotations
@@ -37,11 +40,40 @@ class LocalKafkaSettings(BaseSettings):
     controller_port: int = Field(default=9093, ge=1, le=65535)
     home: Path = Field(default=Path(".local/kafka"), description="data, log and pid file")
     heap: str = "1g"
+    nodes: int = Field(default=1, ge=1, le=5)
     start_timeout_s: float = 90.0
 
     @property
     def bootstrap(self) -> str:
+        return ",".join(node.bootstrap for node in cluster(self))
+
+
+@dataclass(frozen=True)
+class Node:
+    """One broker-and-controller process."""
+
+    node_id: int
+    port: int
+    controller_port: int
+    home: Path
+
+    @property
+    def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+
+def cluster(settings: LocalKafkaSettings) -> list[Node]:
+    if settings.nodes == 1:  # the single node keeps its data directly under home
+        return [Node(1, settings.port, settings.controller_port, settings.home)]
+    return [
+        Node(
+            n,
+            settings.port + 10 * (n - 1),
+            settings.controller_port + 10 * (n - 1),
+            settings.home / f"node-{n}",
+        )
+        for n in range(1, settings.nodes + 1)
+    ]
 
 
 class BrokerError(RuntimeError):
@@ -84,7 +116,7 @@ def ensure_jars() -> Path:
     return lib
 
 
-def _java(settings: LocalKafkaSettings, main: str, *args: str) -> list[str]:
+def _java(settings: LocalKafkaSettings, node: Node, main: str, *args: str) -> list[str]:
     return [
         "java",
         "-Xms256m",
@@ -93,7 +125,7 @@ def _java(settings: LocalKafkaSettings, main: str, *args: str) -> list[str]:
         "-XX:MaxGCPauseMillis=20",
         "-Djava.awt.headless=true",
         f"-Dlog4j2.configurationFile={DEPLOY_DIR / 'log4j2.yaml'}",
-        f"-Dkafka.logs.dir={settings.home.resolve()}",
+        f"-Dkafka.logs.dir={node.home.resolve()}",
         "-cp",
         f"{_lib_dir()}/*",
         main,
@@ -101,8 +133,8 @@ def _java(settings: LocalKafkaSettings, main: str, *args: str) -> list[str]:
     ]
 
 
-def _paths(settings: LocalKafkaSettings) -> dict[str, Path]:
-    home = settings.home.resolve()
+def _paths(node: Node) -> dict[str, Path]:
+    home = node.home.resolve()
     return {
         "home": home,
         "data": home / "data",
@@ -112,36 +144,57 @@ def _paths(settings: LocalKafkaSettings) -> dict[str, Path]:
     }
 
 
-def _cluster_id() -> str:
-    """A Kafka-style id: URL-safe base64 of a random UUID, not starting with '-'."""
+def _cluster_id(settings: LocalKafkaSettings) -> str:
+    """A Kafka-style id (URL-safe base64 of a random UUID, not starting with '-'): one
+    per cluster, every node formatted with it."""
+    saved = settings.home.resolve() / "cluster.id"
+    if saved.exists():
+        return saved.read_text().strip()
     while True:
         text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         if not text.startswith("-"):
-            return text
+            break
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.write_text(text)
+    return text
 
 
-def _render_config(settings: LocalKafkaSettings) -> Path:
-    paths = _paths(settings)
+def _render_config(settings: LocalKafkaSettings, node: Node) -> Path:
+    paths = _paths(node)
+    nodes = cluster(settings)
+    if len(nodes) == 1:
+        quorum = f"controller.quorum.bootstrap.servers=127.0.0.1:{node.controller_port}"
+    else:
+        voters = ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in nodes)
+        quorum = f"controller.quorum.voters={voters}"
     template = Template((DEPLOY_DIR / "server.properties.template").read_text())
     text = template.substitute(
-        port=settings.port, controller_port=settings.controller_port, data_dir=paths["data"]
+        node_id=node.node_id,
+        quorum=quorum,
+        port=node.port,
+        controller_port=node.controller_port,
+        data_dir=paths["data"],
+        replication=min(len(nodes), 3),
+        min_isr=2 if len(nodes) >= 3 else 1,
     )
     paths["config"].write_text(text)
     return paths["config"]
 
 
-def _format_storage(settings: LocalKafkaSettings, config: Path) -> None:
-    if (_paths(settings)["data"] / "meta.properties").exists():
+def _format_storage(settings: LocalKafkaSettings, node: Node, config: Path) -> None:
+    if (_paths(node)["data"] / "meta.properties").exists():
         return
+    single = ["--standalone"] if settings.nodes == 1 else []  # else: the static voters
     cmd = _java(
         settings,
+        node,
         "kafka.tools.StorageTool",
         "format",
         "-t",
-        _cluster_id(),
+        _cluster_id(settings),
         "-c",
         str(config),
-        "--standalone",
+        *single,
     )
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
@@ -177,8 +230,8 @@ def broker_answers(bootstrap: str, timeout_s: float = 2.0) -> bool:
         quiet.setLevel(level)
 
 
-def _running_pid(settings: LocalKafkaSettings) -> int | None:
-    pid_file = _paths(settings)["pid"]
+def _running_pid(node: Node) -> int | None:
+    pid_file = _paths(node)["pid"]
     try:
         pid = int(pid_file.read_text().strip())
     except (FileNotFoundError, ValueError):
@@ -195,77 +248,92 @@ def _running_pid(settings: LocalKafkaSettings) -> int | None:
     return pid if not cmdline or b"kafka.Kafka" in cmdline else None
 
 
-def log_tail(settings: LocalKafkaSettings, lines: int = 40) -> str:
-    log = _paths(settings)["log"]
+def log_tail(settings: LocalKafkaSettings, lines: int = 40, node_id: int = 1) -> str:
+    log = _paths(cluster(settings)[node_id - 1])["log"]
     if not log.exists():
         return "(no broker log yet)"
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
+def _launch(settings: LocalKafkaSettings, node: Node) -> subprocess.Popen[bytes]:
+    ensure_jars()
+    paths = _paths(node)
+    paths["data"].mkdir(parents=True, exist_ok=True)
+    config = _render_config(settings, node)
+    _format_storage(settings, node, config)
+    with paths["log"].open("ab") as log:
+        process = subprocess.Popen(
+            _java(settings, node, "kafka.Kafka", str(config)),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    paths["pid"].write_text(str(process.pid))
+    return process
+
+
 def start(settings: LocalKafkaSettings) -> StartResult:
-    """Start the broker (or reuse a running one) and wait until it answers metadata."""
+    """Start every node (or reuse running ones) and wait until each answers metadata."""
     began = time.monotonic()
-    pid = _running_pid(settings)
-    if broker_answers(settings.bootstrap):
-        return StartResult(pid, True, time.monotonic() - began, settings.bootstrap)
-    if pid is None:
-        ensure_jars()
-        paths = _paths(settings)
-        paths["data"].mkdir(parents=True, exist_ok=True)
-        config = _render_config(settings)
-        _format_storage(settings, config)
-        with paths["log"].open("ab") as log:
-            process = subprocess.Popen(
-                _java(settings, "kafka.Kafka", str(config)),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        paths["pid"].write_text(str(process.pid))
-        pid = process.pid
-        reused = False
-
-        def exited() -> bool:
-            return process.poll() is not None
-    else:
-        reused = True  # ours, still starting up
-
-        def exited() -> bool:
-            return _running_pid(settings) is None
-
-    deadline = began + settings.start_timeout_s
-    while time.monotonic() < deadline:
-        if exited():
-            raise BrokerError(
-                f"Kafka exited during start-up; last lines of its log:\n{log_tail(settings)}"
-            )
-        if broker_answers(settings.bootstrap, timeout_s=1.0):
-            return StartResult(pid, reused, time.monotonic() - began, settings.bootstrap)
+    nodes = cluster(settings)
+    launched: dict[int, subprocess.Popen[bytes]] = {}
+    for node in nodes:
+        if not broker_answers(node.bootstrap) and _running_pid(node) is None:
+            launched[node.node_id] = _launch(settings, node)
+    waiting = list(nodes)
+    while time.monotonic() < began + settings.start_timeout_s:
+        for node in list(waiting):
+            process = launched.get(node.node_id)
+            exited = process.poll() is not None if process else _running_pid(node) is None
+            if broker_answers(node.bootstrap, timeout_s=1.0):
+                waiting.remove(node)
+            elif exited:
+                raise BrokerError(
+                    f"Kafka exited during start-up; last lines of its log:\n"
+                    f"{log_tail(settings, node_id=node.node_id)}"
+                )
+        if not waiting:
+            pid = _running_pid(nodes[0])
+            return StartResult(pid, not launched, time.monotonic() - began, settings.bootstrap)
         time.sleep(0.2)
     raise BrokerError(
         f"Kafka did not answer on {settings.bootstrap} within {settings.start_timeout_s:.0f} s; "
-        f"last lines of its log:\n{log_tail(settings)}"
+        f"last lines of its log:\n{log_tail(settings, node_id=waiting[0].node_id)}"
     )
 
 
-def stop(settings: LocalKafkaSettings, timeout_s: float = 60.0) -> bool:
-    """Stop the broker this runner started; True if one was running."""
-    pid = _running_pid(settings)
+def kill(settings: LocalKafkaSettings, node_id: int) -> bool:
+    """kill -9 one node (a broker failure, for fault tests); True if it was running."""
+    node = cluster(settings)[node_id - 1]
+    pid = _running_pid(node)
     if pid is None:
         return False
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if _running_pid(settings) is None:
-            break
-        time.sleep(0.2)
-    else:
-        os.kill(pid, signal.SIGKILL)
-    _paths(settings)["pid"].unlink(missing_ok=True)
+    os.kill(pid, signal.SIGKILL)
+    while _running_pid(node) is not None:
+        time.sleep(0.05)
+    _paths(node)["pid"].unlink(missing_ok=True)
     return True
 
 
+def stop(settings: LocalKafkaSettings, timeout_s: float = 60.0) -> bool:
+    """Stop the nodes this runner started; True if any was running."""
+    stopped = False
+    for node in cluster(settings):
+        pid = _running_pid(node)
+        if pid is None:
+            continue
+        stopped = True
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and _running_pid(node) is not None:
+            time.sleep(0.2)
+        if _running_pid(node) is not None:
+            os.kill(pid, signal.SIGKILL)
+        _paths(node)["pid"].unlink(missing_ok=True)
+    return stopped
+
+
 def status(settings: LocalKafkaSettings) -> tuple[int | None, bool]:
-    """(pid of our broker or None, whether anything answers on the port)."""
-    return _running_pid(settings), broker_answers(settings.bootstrap, timeout_s=5.0)
+    """(pid of our first node or None, whether anything answers on the ports)."""
+    return _running_pid(cluster(settings)[0]), broker_answers(settings.bootstrap, timeout_s=5.0)

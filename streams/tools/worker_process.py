@@ -6,6 +6,7 @@ same command an operator runs.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -92,6 +93,21 @@ class WorkerProcess:
 
     def wait_ready(self, timeout_s: float = 90) -> None:
         wait_for(self.ready, timeout_s, "the worker's /health to report ready")
+
+    def kill(self) -> int:
+        """kill -9: no clean stop, no leaving the group, no snapshot."""
+        if self.process.poll() is None:
+            self.process.kill()
+        return int(self.process.wait())
+
+    def assigned(self, topic: str) -> set[int]:
+        """The partitions of ``topic`` this worker says it owns (empty if it does not answer)."""
+        try:
+            _, body = self.get("/health")
+        except OSError:
+            return set()
+        names = json.loads(body).get("assigned_partitions", []) if body else []
+        return {int(n.rsplit(":", 1)[1]) for n in names if n.rsplit(":", 1)[0] == topic}
 
     def stop(self, timeout_s: float = 30) -> int:
         if self.process.poll() is None:

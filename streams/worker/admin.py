@@ -40,9 +40,27 @@ async def _create_all(settings: Settings) -> dict[str, bool]:
                     detail = rest[0] if rest and rest[0] else f"error code {code}"
                     raise RuntimeError(f"could not create topic {name}: {detail}")
             await wait_for_leaders(admin, sorted(made))
+        await _check_partitions(admin, settings)
         return {topic_name(s, settings): topic_name(s, settings) in made for s in ALL}
     finally:
         await admin.close()
+
+
+async def _check_partitions(admin: Any, settings: Settings) -> None:
+    """Every topic must have the partitions the worker hashes keys over: internal batches
+    and table changelogs go to ``partition_of(key, partitions)``, and acknowledgements
+    meet their deadlines only when co-partitioned. A mismatch would fail every delivery."""
+    expected = {topic_name(s, settings): s.partitions or settings.partitions for s in ALL}
+    described = await admin.describe_topics(list(expected))
+    wrong = [
+        f"{t['topic']} has {len(t['partitions'])}, expected {expected[t['topic']]}"
+        for t in described
+        if t["error_code"] == 0 and len(t["partitions"]) != expected[t["topic"]]
+    ]
+    if wrong:
+        raise RuntimeError(
+            "topics do not have FRONTDOOR_PARTITIONS partitions: " + "; ".join(sorted(wrong))
+        )
 
 
 async def wait_for_leaders(admin: Any, names: list[str], timeout_s: float = 30) -> None:

@@ -41,13 +41,23 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
+ODD_TEXT = [
+    "",
+    "Zeb\u202eedee",
+    "\x00",
+    "2026-11-26",
+    "2026-11-26T10:00:00Z",
+    "9" * 50,
+    "9999-12-31T23:59:59+00:00",
+    "0001-01-01T00:00:00+00:00",
+]
 json_values = st.recursive(
     st.none()
     | st.booleans()
     | st.integers()
     | st.floats(allow_nan=False)
     | st.text(max_size=50)
-    | st.sampled_from(["", "Zeb\u202eedee", "\x00", "2026-11-26", "2026-11-26T10:00:00Z"]),
+    | st.sampled_from(ODD_TEXT),
     lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=10), inner),
     max_leaves=20,
 )

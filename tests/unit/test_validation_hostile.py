@@ -157,3 +157,17 @@ def test_an_unknown_field_with_an_unprintable_name_is_listed_without_it() -> Non
     assert isinstance(event, PoliceIncident)
     assert [w.field for w in event.data_quality] == ["(unnamed)", "newer_field"]
     event.model_dump_json()  # serialisable, whatever arrived
+
+
+@pytest.mark.parametrize(
+    ("changes", "location"),
+    [
+        ({"reported_at": "9999-12-31T23:59:59+00:00"}, "reported_at"),  # would overflow a deadline
+        ({"occurred_at": "0001-01-01T00:00:00+00:00"}, "occurred_at"),
+        ({"sequence": "9" * 50}, "sequence"),  # a string of digits is still a number here
+    ],
+)
+def test_times_and_numbers_beyond_any_real_incident_are_a_dead_letter(
+    changes: dict[str, Any], location: str
+) -> None:
+    assert location in [r.location for r in letter(incident_bytes(**changes)).reasons]

@@ -1,0 +1,164 @@
+"""How faust runs the topology's streams, tasks, timers and pages.
+
+Every agent takes its events in batches, handles each on its own (one that fails is
+dead-lettered, the batch goes on), sends what the batch produced through an ``Outbox``
+straight to the idempotent producer, and acknowledges the batch's events only once
+every delivery has succeeded (faust's ``noack_take``; its ``take_events`` would
+acknowledge a batch whose processing raised). Delivery is retried while the broker is
+away. Anything else that goes wrong stops the worker with its batch unacknowledged, so
+whoever owns the partitions next reads the events again: an agent faust restarted in
+place would read on past them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from mode import CrashingSupervisor
+
+from streams.worker import metrics
+from streams.worker.context import Incoming, WorkerContext
+from streams.worker.outbox import Outbox
+from streams.worker.state import writing_to
+from streams.worker.topology import Page, Stream, Task, Timer
+
+if TYPE_CHECKING:
+    from streams.worker.app import FrontdoorApp
+
+log = logging.getLogger(__name__)
+
+# Agents take up to BATCH_MAX events, or what arrived within BATCH_WITHIN_S, at a time:
+# large enough to spread a delivery round trip over many events, small enough that a
+# batch (~1.5 ms an incident) does not hold the event loop for long.
+BATCH_MAX = 200
+BATCH_WITHIN_S = 0.01
+RETRY_FIRST_S, RETRY_MAX_S = 0.5, 30.0
+
+
+class WorkerFailed(RuntimeError):
+    """An agent or task stopped unexpectedly; its type only, never its message."""
+
+
+def agent(app: FrontdoorApp, ctx: WorkerContext, stream: Stream) -> None:
+    """A faust agent that takes events in batches, handles each, then delivers what the
+    batch produced before its offsets are acknowledged."""
+    channel = app.topic(
+        *(ctx.name(spec) for spec in stream.reads),
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+    held_since: list[float] = []  # when the batch in hand was taken
+    metrics.UNSETTLED_AGE.labels(agent=stream.name).set_function(
+        lambda: time.time() - held_since[0] if held_since else 0.0
+    )
+
+    async def run(events_in: Any) -> None:  # noack_take is missing from faust's StreamT
+        try:
+            async for events in events_in.noack_take(BATCH_MAX, within=BATCH_WITHIN_S):
+                held_since[:] = [time.time()]
+                if stream.needs_replica:
+                    await ctx.wait_for_replica()
+                with writing_to(ctx.outbox()) as out:
+                    stream.handle(ctx, out, [_incoming(event) for event in events])
+                await deliver_until_done(app, ctx, out, stream.name)
+                for event in events:
+                    await events_in.ack(event)
+                held_since.clear()
+                metrics.EVENTS_SETTLED.labels(agent=stream.name).inc(len(events))
+                metrics.LAST_PROCESSED.set(time.time())
+            return
+        except asyncio.CancelledError:
+            raise  # stopping: the batch stays unacknowledged
+        except Exception as error:
+            failure = type(error).__name__
+        await app.fail(f"agent {stream.name}", failure)
+        raise WorkerFailed(stream.name)
+
+    run.__qualname__ = run.__name__ = stream.name  # what faust's logs call the agent
+    app.agent(
+        channel,
+        name=f"frontdoor.{stream.name}",
+        concurrency=1,
+        supervisor_strategy=CrashingSupervisor,  # never restarted in place (see above)
+    )(run)
+
+
+async def deliver_until_done(app: FrontdoorApp, ctx: WorkerContext, out: Outbox, what: str) -> None:
+    """Deliver, retrying with backoff while the broker is away; give up only when the
+    worker is stopping (the batch, unacknowledged, is read again by the next owner)."""
+    wait = RETRY_FIRST_S
+    while True:
+        try:
+            await ctx.flush(out)
+            return
+        except Exception as error:
+            if app.should_stop:
+                raise
+            metrics.DELIVERY_RETRIES.labels(agent=what).inc()
+            log.warning(
+                "%s: delivery failed (%s); again in %.1f s", what, type(error).__name__, wait
+            )
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, RETRY_MAX_S)
+
+
+def failing_loudly(app: FrontdoorApp, task: Task) -> Callable[[], Awaitable[None]]:
+    """A task that stops stops the worker: a replica no longer followed must not be
+    matched against as if it were current."""
+
+    async def run() -> None:
+        try:
+            await task.run()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            failure = type(error).__name__
+        await app.fail(f"task {task.run.__name__}", failure)
+
+    run.__qualname__ = run.__name__ = task.run.__name__
+    return run
+
+
+def guarded(timer: Timer) -> Callable[[], Awaitable[None]]:
+    """A timer run that fails is counted and logged (type only); the timer runs again."""
+
+    async def run() -> None:
+        try:
+            await timer.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            metrics.TIMER_ERRORS.labels(timer=timer.run.__name__).inc()
+            log.error("timer %s failed: %s", timer.run.__name__, type(error).__name__)
+
+    run.__qualname__ = run.__name__ = timer.run.__name__
+    return run
+
+
+def _incoming(event: Any) -> Incoming:
+    message = event.message
+    return Incoming(
+        message.topic,
+        message.partition,
+        message.offset,
+        message.key,
+        event.value,
+        message.timestamp,
+    )
+
+
+def page(app: FrontdoorApp, page: Page) -> None:
+    async def view(web: Any, request: Any) -> Any:
+        response = page.render()
+        # aiohttp refuses a charset inside content_type; the exposition format is UTF-8.
+        return web.bytes(response.body, content_type=response.content_type, status=response.status)
+
+    view.__name__ = view.__qualname__ = page.path.strip("/") or "index"
+    app.page(page.path)(view)

@@ -1,0 +1,20 @@
+"""The fault suite's fixtures: the integration fixtures (real broker, topics of the test's
+own), and the faults table printed at the end of the run."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.faults.harness import RESULTS
+from tests.integration.conftest import kafka_bootstrap, settings  # noqa: F401  (fixtures)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not RESULTS.exists():
+        return
+    rows = [json.loads(line) for line in RESULTS.read_text().splitlines() if line.strip()]
+    terminalreporter.section("faults tried (also in " + str(RESULTS) + ")")
+    for row in rows:
+        cells = ", ".join(f"{k}={v}" for k, v in row.items() if k != "at")
+        terminalreporter.write_line(cells)

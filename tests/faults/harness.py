@@ -1,0 +1,229 @@
+"""What every fault test needs: the load, the clean run to compare with, what the workers
+actually wrote, and a row in the faults table.
+
+A fault run is judged against a **clean run** of the same input through the same
+topology in-process (``WorkerTestDriver``), on the same frozen clock: every notification
+id of the clean run must be delivered, no (id, revision) may carry two contents, and
+every child's decision must equal the clean run's. Repeat escalation (R12) is switched
+off here: which of three incidents makes the count depends on the order workers happen
+to read them in, not on a fault.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from schemas import AuditRecord, ChildRecord, Notification
+from streams.routing import Policy, default_policy_text, parse_policy
+from streams.settings import Settings
+from streams.tools import verify
+from streams.tools.synthetic import Council, Incidents, IncidentStream, council, incidents
+from streams.tools.topic_io import produce, scan
+from streams.tools.worker_process import wait_for
+from streams.worker import WorkerTestDriver, admin, topics
+
+FULL = os.environ.get("FRONTDOOR_FAULTS", "quick") == "full"
+RESULTS = Path(os.environ.get("FRONTDOOR_FAULTS_RESULTS", ".local/faults/results.jsonl"))
+FROZEN = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # after the synthetic day's reports
+
+
+def record(**row: Any) -> None:
+    """One line of the faults table (``make faults`` prints them)."""
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    with RESULTS.open("a") as out:
+        out.write(json.dumps({"at": datetime.now(UTC).isoformat(), **row}) + "\n")
+
+
+def policy_text() -> str:
+    return default_policy_text().replace(
+        "repeat_rule:\n  id: R12\n  enabled: true", "repeat_rule:\n  id: R12\n  enabled: false"
+    )
+
+
+def frozen(settings: Settings, policy_file: Path, partitions: int = 4) -> Settings:
+    """Settings of the test's own (topics with ``partitions`` partitions, created here) on
+    the frozen clock (a microsecond a second), with the fault policy."""
+    policy_file.write_text(policy_text())
+    made = settings.model_copy(
+        update={
+            "topic_prefix": f"{settings.topic_prefix}p{partitions}.",
+            "app_id": f"{settings.app_id}-p{partitions}",
+            "partitions": partitions,
+            "policy_file": policy_file,
+            "clock_start": FROZEN,
+            "clock_epoch": time.time(),
+            "clock_speed": 1e-6,
+        }
+    )
+    admin.create_all(made)
+    return made
+
+
+@dataclass
+class Load:
+    council: Council
+    day: Incidents
+
+    @property
+    def children(self) -> int:
+        return len(self.day.truth)
+
+
+def load(seed: int, records: int, count: int) -> Load:
+    known = council(seed, records)
+    return Load(known, incidents(IncidentStream(seed=seed), count, known))
+
+
+@dataclass
+class Outcome:
+    """Notifications by id and revision (each distinct content seen), decisions by child."""
+
+    contents: dict[str, dict[int, set[str]]] = field(default_factory=dict)
+    decisions: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def add_notification(self, value: bytes) -> None:
+        n = Notification.model_validate_json(value)
+        content = n.model_dump_json(exclude={"produced_at", "incident_published_at"})
+        self.contents.setdefault(n.notification_id, {}).setdefault(n.revision, set()).add(content)
+
+    def add_audit(self, value: bytes) -> None:
+        a = AuditRecord.model_validate_json(value)
+        if a.stage == "routed":
+            self.decisions[(a.incident_reference, a.child.person_reference)] = str(a.child.decision)
+
+    def latest(self, nid: str) -> set[str]:
+        revisions = self.contents[nid]
+        return revisions[max(revisions)]
+
+
+def clean_run(the_load: Load) -> Outcome:
+    """The same input through the same topology, in-process, one incident at a time."""
+    policy: Policy = parse_policy(policy_text())
+    outcome = Outcome()
+    settings = Settings(topic_prefix="", partitions=4)
+    with WorkerTestDriver(FROZEN, policy=policy, settings=settings) as driver:
+        driver.council(ChildRecord.model_validate_json(v) for _, v in the_load.council.events())
+        for key, value in the_load.day.events:
+            driver.send(topics.POLICE_INCIDENTS, key, value)
+        notify = {driver.ctx.name(s) for s in topics.NOTIFY.values()}
+        for sent in driver.sent:
+            if sent.topic in notify and sent.value is not None:
+                outcome.add_notification(sent.value)
+            elif sent.topic == driver.ctx.name(topics.AUDIT) and sent.value is not None:
+                outcome.add_audit(sent.value)
+    return outcome
+
+
+def written(settings: Settings) -> Outcome:
+    outcome = Outcome()
+    scan(settings, list(topics.NOTIFY.values()), lambda m: outcome.add_notification(m.value))
+    scan(settings, [topics.AUDIT], lambda m: outcome.add_audit(m.value))
+    return outcome
+
+
+@dataclass(frozen=True)
+class Judgement:
+    missing: int  # notification ids of the clean run never delivered
+    extra: int  # ids the clean run did not make
+    conflicting: int  # (id, revision) pairs delivered with two different contents
+    different_final: int  # ids whose latest content differs from the clean run's
+    decisions_differing: int  # children decided otherwise than in the clean run
+
+    @property
+    def clean(self) -> bool:
+        return not (
+            self.missing
+            or self.extra
+            or self.conflicting
+            or self.different_final
+            or self.decisions_differing
+        )
+
+
+def judge(clean: Outcome, seen: Outcome) -> Judgement:
+    ids = set(clean.contents)
+    common = ids & set(seen.contents)
+    return Judgement(
+        missing=len(ids - set(seen.contents)),
+        extra=len(set(seen.contents) - ids),
+        conflicting=sum(
+            len(c) > 1 for revisions in seen.contents.values() for c in revisions.values()
+        ),
+        different_final=sum(seen.latest(nid) != clean.latest(nid) for nid in common),
+        decisions_differing=sum(
+            seen.decisions.get(child) != decision for child, decision in clean.decisions.items()
+        ),
+    )
+
+
+def settle(settings: Settings, since: datetime, timeout_s: float) -> verify.Accounting:
+    """Wait until every incident published since ``since`` is audited or dead-lettered."""
+    until = datetime.now(UTC) + timedelta(hours=1)
+    found: list[verify.Accounting] = []
+
+    def complete() -> bool:
+        found[:] = [verify.collect(settings, since, until)]
+        return found[0].complete
+
+    with contextlib.suppress(TimeoutError):  # the caller says what was left
+        wait_for(complete, timeout_s, "every incident audited or dead-lettered", interval_s=3)
+    return found[-1]
+
+
+class Publisher(threading.Thread):
+    """Publishes events at a steady rate in the background, as a force would."""
+
+    def __init__(
+        self, settings: Settings, events: Iterable[tuple[bytes, bytes]], per_second: float
+    ) -> None:
+        super().__init__(daemon=True)
+        self.settings = settings
+        self.events = list(events)
+        self.per_second = per_second
+        self.error: BaseException | None = None
+        self.retries = 0
+
+    def run(self) -> None:
+        try:
+            step = max(int(self.per_second / 4), 1)
+            for start in range(0, len(self.events), step):
+                began = time.monotonic()
+                self._send(self.events[start : start + step])
+                time.sleep(max(0.25 - (time.monotonic() - began), 0))
+        except BaseException as error:  # reported by the test
+            self.error = error
+
+    def _send(self, chunk: list[tuple[bytes, bytes]]) -> None:
+        """As a force's system would: retry until the broker has it (a retry may repeat
+        part of a chunk; frontdoor must take repeats in its stride)."""
+        for _ in range(120):
+            try:
+                produce(self.settings, topics.POLICE_INCIDENTS, chunk)
+                return
+            except Exception:
+                self.retries += 1
+                time.sleep(1)
+        raise TimeoutError("could not publish for 120 s")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(int(q * len(ordered)), len(ordered) - 1)] if ordered else 0.0
+
+
+def counts(outcome: Outcome) -> defaultdict[str, int]:
+    per = defaultdict(int)
+    for revisions in outcome.contents.values():
+        per["ids"] += 1
+        per["revisions"] += len(revisions)
+    return per

@@ -1,0 +1,209 @@
+"""The broker itself fails mid-stream: a single broker stopped for 10-30 s and started
+again, and the partition leader of a three-node cluster (replication factor 3,
+``min.insync.replicas=2``) killed. Workers recover without a restart; nothing is lost;
+no decision changes."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+
+from streams.settings import Settings
+from streams.tools import localkafka
+from streams.tools.topic_io import produce
+from streams.tools.worker_process import WorkerProcess, free_port, free_ports, start_worker
+from streams.worker import topics
+from tests.faults.harness import (
+    FULL,
+    Publisher,
+    clean_run,
+    frozen,
+    judge,
+    load,
+    record,
+    settle,
+    written,
+)
+
+INCIDENTS = 3_000 if FULL else 300
+RECORDS = 1_000 if FULL else 300
+RATE = 40.0 if FULL else 20.0
+
+
+def spaced_ports(nodes: int) -> tuple[int, int]:
+    """Base client and controller ports with ``+10 n`` free for every node."""
+    for _ in range(50):
+        port, controller = free_ports(2)
+        wanted = [p + 10 * n for p in (port, controller) for n in range(nodes)]
+        if len(set(wanted)) == len(wanted) and all(_free(p) for p in wanted):
+            return port, controller
+    raise RuntimeError("no free spaced ports")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@pytest.fixture
+def own_kafka(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[localkafka.LocalKafkaSettings]:
+    nodes = getattr(request, "param", 1)
+    port, controller = spaced_ports(nodes)
+    kafka = localkafka.LocalKafkaSettings(
+        port=port,
+        controller_port=controller,
+        home=tmp_path / "kafka",
+        heap="384m" if nodes > 1 else "512m",
+        nodes=nodes,
+        start_timeout_s=120,
+    )
+    localkafka.start(kafka)
+    yield kafka
+    localkafka.stop(kafka)
+
+
+def run_settings(kafka: localkafka.LocalKafkaSettings, tmp_path: Path) -> Settings:
+    base = Settings(
+        broker_url=",".join(f"kafka://{h}" for h in kafka.bootstrap.split(",")),
+        topic_prefix="f.",
+        app_id="frontdoor-faults",
+        replication_factor=min(kafka.nodes, 3),
+        state_dir=tmp_path / "state",
+    )
+    return frozen(base, tmp_path / "policy.yaml")
+
+
+def workers(run: Settings, tmp_path: Path, count: int) -> list[WorkerProcess]:
+    started = [
+        start_worker(
+            run.model_copy(update={"web_port": free_port(), "state_dir": tmp_path / f"s{n}"}),
+            tmp_path / f"worker-{n}.log",
+        )
+        for n in range(count)
+    ]
+    for w in started:
+        w.wait_ready(120)
+    return started
+
+
+def test_the_broker_stopped_for_10_to_30_s_loses_nothing(
+    own_kafka: localkafka.LocalKafkaSettings, tmp_path: Path
+) -> None:
+    rng = random.Random(13)
+    the_load = load(seed=13, records=RECORDS, count=INCIDENTS)
+    clean = clean_run(the_load)
+    run = run_settings(own_kafka, tmp_path)
+    produce(run, topics.CHILD_RECORDS, the_load.council.events())
+    (worker,) = workers(run, tmp_path, 1)
+    since = datetime.now(UTC) - timedelta(seconds=5)
+    publisher = Publisher(run, the_load.day.events, RATE)
+    publisher.start()
+    outages: list[float] = []
+    for _ in range(3 if FULL else 1):
+        time.sleep(rng.uniform(3, 6))
+        away = rng.uniform(10, 30) if FULL else 10.0
+        localkafka.stop(own_kafka)
+        time.sleep(away)
+        localkafka.start(own_kafka)
+        outages.append(away)
+    publisher.join(timeout=900)
+    assert publisher.error is None
+
+    accounting = settle(run, since, timeout_s=600 if FULL else 300)
+    seen = written(run)
+    survived = worker.process.poll() is None and worker.ready()
+    worker.stop()
+    verdict = judge(clean, seen)
+    record(
+        fault="broker stopped and started again (one node)",
+        tries=len(outages),
+        load=f"{INCIDENTS} incidents at {RATE:.0f}/s, {RECORDS} council records",
+        outages_s=[round(o, 1) for o in outages],
+        worker_survived=survived,
+        publisher_retries=publisher.retries,
+        unaccounted=len(accounting.unaccounted),
+        missing_ids=verdict.missing,
+        conflicting=verdict.conflicting,
+        decisions_differing=verdict.decisions_differing,
+        different_final=verdict.different_final,
+        extra_ids=verdict.extra,
+    )
+    assert accounting.complete, f"{len(accounting.unaccounted)} incidents unaccounted for"
+    assert verdict.clean, verdict
+    assert survived, "the worker should recover without a restart"
+
+
+async def _leader(bootstrap: str, topic: str, partition: int) -> int:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([topic])
+        return int(
+            next(p["leader"] for p in described["partitions"] if p["partition"] == partition)
+        )
+    finally:
+        await admin.close()
+
+
+@pytest.mark.parametrize("own_kafka", [3], indirect=True)
+def test_killing_a_partition_leader_of_a_three_node_cluster_loses_nothing(
+    own_kafka: localkafka.LocalKafkaSettings, tmp_path: Path
+) -> None:
+    rng = random.Random(14)
+    the_load = load(seed=14, records=RECORDS, count=INCIDENTS)
+    clean = clean_run(the_load)
+    run = run_settings(own_kafka, tmp_path)
+    produce(run, topics.CHILD_RECORDS, the_load.council.events())
+    pool = workers(run, tmp_path, 2)
+    since = datetime.now(UTC) - timedelta(seconds=5)
+    publisher = Publisher(run, the_load.day.events, RATE)
+    publisher.start()
+    victims = [topics.POLICE_INCIDENTS, topics.NOTIFY[next(iter(topics.NOTIFY))], topics.DEADLINES]
+    killed: list[str] = []
+    for spec in victims[: 3 if FULL else 1]:
+        time.sleep(rng.uniform(3, 6))
+        name = topics.topic_name(spec, run)
+        partition = rng.randrange(run.partitions)
+        node = asyncio.run(_leader(own_kafka.bootstrap, name, partition))
+        localkafka.kill(own_kafka, node)
+        killed.append(f"node {node} (leader of {spec.name}[{partition}])")
+        time.sleep(10)
+        localkafka.start(own_kafka)  # the killed node comes back and catches up
+    publisher.join(timeout=900)
+    assert publisher.error is None
+
+    accounting = settle(run, since, timeout_s=600 if FULL else 300)
+    seen = written(run)
+    survived = all(w.process.poll() is None and w.ready() for w in pool)
+    for w in pool:
+        w.stop()
+    verdict = judge(clean, seen)
+    record(
+        fault="kill -9 a partition leader (three-node cluster, RF 3, min ISR 2)",
+        tries=len(killed),
+        load=f"{INCIDENTS} incidents at {RATE:.0f}/s, {RECORDS} council records, two workers",
+        killed=killed,
+        workers_survived=survived,
+        unaccounted=len(accounting.unaccounted),
+        missing_ids=verdict.missing,
+        conflicting=verdict.conflicting,
+        decisions_differing=verdict.decisions_differing,
+        different_final=verdict.different_final,
+        extra_ids=verdict.extra,
+    )
+    assert accounting.complete, f"{len(accounting.unaccounted)} incidents unaccounted for"
+    assert verdict.clean, verdict

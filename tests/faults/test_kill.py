@@ -1,0 +1,94 @@
+"""kill -9 a worker at random points while incidents stream in, two workers, council
+records present: judged against a clean run of the same input."""
+
+from __future__ import annotations
+
+import random
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from streams.settings import Settings
+from streams.tools.topic_io import produce
+from streams.tools.worker_process import WorkerProcess, free_port, start_worker, wait_for
+from streams.worker import topics
+from tests.faults.harness import (
+    FULL,
+    Publisher,
+    clean_run,
+    frozen,
+    judge,
+    load,
+    percentile,
+    record,
+    settle,
+    written,
+)
+
+INCIDENTS = 10_000 if FULL else 600
+RECORDS = 2_000 if FULL else 500
+KILLS = 10 if FULL else 1
+RATE = 100.0 if FULL else 40.0  # incidents/s offered
+
+
+def test_kill_9_at_random_points_loses_nothing_and_changes_no_decision(
+    settings: Settings, tmp_path: Path
+) -> None:
+    rng = random.Random(11)
+    the_load = load(seed=11, records=RECORDS, count=INCIDENTS)
+    clean = clean_run(the_load)
+    run = frozen(settings, tmp_path / "policy.yaml")
+    incidents_topic = topics.topic_name(topics.POLICE_INCIDENTS, run)
+    produce(run, topics.CHILD_RECORDS, the_load.council.events())
+    workers: list[WorkerProcess] = []
+
+    def launch(n: int) -> WorkerProcess:
+        own = run.model_copy(update={"web_port": free_port(), "state_dir": tmp_path / f"s{n}"})
+        return start_worker(own, tmp_path / f"worker-{n}.log")
+
+    workers = [launch(0), launch(1)]
+    for w in workers:
+        w.wait_ready(120)
+    since = datetime.now(UTC) - timedelta(seconds=5)
+    publisher = Publisher(run, the_load.day.events, RATE)
+    publisher.start()
+    takeovers: list[float] = []
+    launched = 2
+    for _ in range(KILLS):
+        time.sleep(rng.uniform(3, 8))
+        victim = rng.randrange(2)
+        survivor = workers[1 - victim]
+        killed_at = time.monotonic()
+        workers[victim].kill()
+        wait_for(
+            lambda s=survivor: s.assigned(incidents_topic) == set(range(4)),
+            90,
+            "the survivor to own every partition",
+        )
+        takeovers.append(time.monotonic() - killed_at)
+        workers[victim] = launch(launched)
+        launched += 1
+    publisher.join(timeout=600)
+    assert publisher.error is None
+
+    accounting = settle(run, since, timeout_s=600 if FULL else 240)
+    seen = written(run)
+    for w in workers:
+        w.stop()
+    verdict = judge(clean, seen)
+    record(
+        fault="kill -9 a worker (two workers)",
+        tries=KILLS,
+        load=f"{INCIDENTS} incidents at {RATE:.0f}/s, {RECORDS} council records",
+        takeover_p50_s=round(percentile(takeovers, 0.5), 1),
+        takeover_max_s=round(max(takeovers), 1),
+        unaccounted=len(accounting.unaccounted),
+        missing_ids=verdict.missing,
+        conflicting=verdict.conflicting,
+        decisions_differing=verdict.decisions_differing,
+        different_final=verdict.different_final,
+        extra_ids=verdict.extra,
+    )
+    assert accounting.complete, f"{len(accounting.unaccounted)} incidents unaccounted for"
+    assert verdict.clean, verdict
+    assert max(takeovers) <= 15, takeovers

@@ -1,0 +1,84 @@
+"""Hostile inputs interleaved with valid incidents on the real broker, two workers:
+every valid incident decided as in the clean run, every hostile one dead-lettered, the
+workers ready afterwards."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from streams.settings import Settings
+from streams.tools.topic_io import produce
+from streams.tools.worker_process import free_port, start_worker
+from streams.worker import topics
+from tests.faults.harness import (
+    FULL,
+    Load,
+    Publisher,
+    clean_run,
+    frozen,
+    judge,
+    load,
+    record,
+    settle,
+    written,
+)
+from tests.integration.test_hostile_input import hostile
+
+INCIDENTS = 3_000 if FULL else 300
+EVERY = 10  # one hostile message after every tenth valid one
+
+
+def test_hostile_messages_among_valid_ones_lose_nothing(settings: Settings, tmp_path: Path) -> None:
+    rng = random.Random(15)
+    base = load(seed=15, records=500, count=INCIDENTS)
+    poison = hostile()
+    events: list[tuple[bytes, bytes]] = []
+    for n, event in enumerate(base.day.events):
+        events.append(event)
+        if n % EVERY == EVERY - 1:
+            events.append((event[0], rng.choice(poison)))  # the same key: the same partition
+    published = len(base.day.events)
+    hostile_count = len(events) - published
+    the_load = Load(base.council, replace(base.day, events=events))
+    clean = clean_run(the_load)
+    run = frozen(settings, tmp_path / "policy.yaml")
+    produce(run, topics.CHILD_RECORDS, the_load.council.events())
+    pool = [
+        start_worker(
+            run.model_copy(update={"web_port": free_port(), "state_dir": tmp_path / f"s{n}"}),
+            tmp_path / f"worker-{n}.log",
+        )
+        for n in range(2)
+    ]
+    for w in pool:
+        w.wait_ready(120)
+    since = datetime.now(UTC) - timedelta(seconds=5)
+    publisher = Publisher(run, events, 100.0)
+    publisher.start()
+    publisher.join(timeout=600)
+    assert publisher.error is None
+
+    accounting = settle(run, since, timeout_s=300)
+    seen = written(run)
+    ready = all(w.ready() for w in pool)
+    for w in pool:
+        w.stop()
+    verdict = judge(clean, seen)
+    record(
+        fault="hostile messages interleaved with valid incidents (two workers)",
+        tries=hostile_count,
+        load=f"{published} incidents, {hostile_count} hostile of {len(poison)} kinds",
+        dead_lettered=accounting.dead_lettered,
+        workers_ready_after=ready,
+        unaccounted=len(accounting.unaccounted),
+        missing_ids=verdict.missing,
+        conflicting=verdict.conflicting,
+        decisions_differing=verdict.decisions_differing,
+        different_final=verdict.different_final,
+        extra_ids=verdict.extra,
+    )
+    assert accounting.complete and verdict.clean and ready, (accounting.unaccounted, verdict)
+    assert accounting.dead_lettered >= hostile_count
