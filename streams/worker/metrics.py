@@ -92,6 +92,11 @@ UNSETTLED_AGE = _gauge(
     "batch is normally settled within a second. Its events are not committed meanwhile.",
     ("agent",),
 )
+COMMITS_REFUSED = _counter(
+    "frontdoor_commits_refused_total",
+    "Offset commits the group refused (a rebalance moved the partitions on): those "
+    "events are read again by their new owner.",
+)
 TIMER_ERRORS = _counter(
     "frontdoor_timer_errors_total", "Timer runs that failed (the timer runs again).", ("timer",)
 )
