@@ -97,6 +97,12 @@ COMMITS_REFUSED = _counter(
     "Offset commits the group refused (a rebalance moved the partitions on): those "
     "events are read again by their new owner.",
 )
+COMMIT_GAPS = _counter(
+    "frontdoor_commit_gaps_total",
+    "Batches in which events were missing before the ones handed over (around a "
+    "rebalance): the commit stopped at the gap and the partition was read again from it.",
+    ("agent",),
+)
 TIMER_ERRORS = _counter(
     "frontdoor_timer_errors_total", "Timer runs that failed (the timer runs again).", ("timer",)
 )

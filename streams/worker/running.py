@@ -12,7 +12,8 @@ message it *skips* during a rebalance, even on a stream with acks off, and it
 acknowledges a ``take_events`` batch whose processing raised. The fault suite lost 99
 of 10,000 incidents that way with kill -9 during rebalances (faust issue robinhood#604
 describes the same). Input topics are therefore declared with faust's acks off, and
-the only offsets committed for them are those of events this worker has settled.
+the only offsets committed for them are those of events this worker has settled, and
+never past one it has not (``Committer``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
+from faust.types import TP
 from mode import CrashingSupervisor
 
 from streams.worker import metrics
@@ -60,8 +62,9 @@ def agent(app: FrontdoorApp, ctx: WorkerContext, stream: Stream) -> None:
         value_type=bytes,
         key_serializer="raw",
         value_serializer="raw",
-        acks=False,  # faust never commits these: commit_settled does, after delivery
+        acks=False,  # faust never commits these: the Committer does, after delivery
     )
+    committer = Committer(app, stream.name)
     held_since: list[float] = []  # when the batch in hand was taken
     metrics.UNSETTLED_AGE.labels(agent=stream.name).set_function(
         lambda: time.time() - held_since[0] if held_since else 0.0
@@ -77,7 +80,7 @@ def agent(app: FrontdoorApp, ctx: WorkerContext, stream: Stream) -> None:
                     stream.handle(ctx, out, [_incoming(event) for event in events])
                 if not await deliver_until_done(app, ctx, out, stream.name):
                     return  # stopping: the batch stays uncommitted
-                await commit_settled(app, events)
+                await committer.settled(events)
                 held_since.clear()
                 metrics.EVENTS_SETTLED.labels(agent=stream.name).inc(len(events))
                 metrics.LAST_PROCESSED.set(time.time())
@@ -117,35 +120,84 @@ async def deliver_until_done(app: FrontdoorApp, ctx: WorkerContext, out: Outbox,
             wait = min(wait * 2, RETRY_MAX_S)
 
 
-async def commit_settled(app: FrontdoorApp, events: list[Any]) -> None:
-    """Commit, for each partition, the offset after the last of these settled events.
+class Committer:
+    """Commits an agent's input offsets over settled events only, and never past a gap.
 
-    Run in faust's consumer thread, with the consumer's current group generation: a
-    partition this worker no longer owns is left alone (its new owner reads the events
-    again; deterministic ids make that harmless), and so is a commit the group refuses
-    mid-rebalance. Committing an offset lower than one already committed only means
-    reading some events twice."""
-    upto: dict[TopicPartition, int] = {}
-    for event in events:
-        message = event.message
-        tp = TopicPartition(message.topic, message.partition)
-        upto[tp] = max(upto.get(tp, -1), message.offset + 1)
+    Per partition it knows the offset after the last event it committed (at a new
+    group generation: what the group has committed). It advances only over a run of
+    consecutive settled offsets from there. Events past a gap are processed, not
+    committed, and the partition is read again from the gap: faust, around a
+    rebalance, may hand over messages fetched from the old position before it seeks
+    back, having skipped the ones before them.
 
-    thread: Any = app.consumer._thread  # type: ignore[attr-defined]  # faust's consumer thread
+    Runs in faust's consumer thread, with the consumer's current generation: a
+    partition this worker no longer owns is left alone, and so is a commit the group
+    refuses mid-rebalance (the new owner reads those events again; deterministic ids
+    make that harmless)."""
 
-    async def commit() -> None:
-        consumer = thread._ensure_consumer()  # the aiokafka consumer that thread runs
+    def __init__(self, app: FrontdoorApp, agent: str) -> None:
+        self.app = app
+        self.agent = agent
+        self.generation: int | None = None
+        self.next: dict[TopicPartition, int] = {}
+
+    async def settled(self, events: list[Any]) -> None:
+        offsets: dict[TopicPartition, set[int]] = {}
+        for event in events:
+            message = event.message
+            tp = TopicPartition(message.topic, message.partition)
+            offsets.setdefault(tp, set()).add(message.offset)
+        if self.app.consumer_generation_id != self.generation:
+            self.generation = self.app.consumer_generation_id
+            self.next.clear()
+        thread: Any = self.app.consumer._thread  # type: ignore[attr-defined]  # faust's
+        gaps: dict[TopicPartition, int] = await thread.call_thread(
+            self._commit, thread._ensure_consumer(), offsets
+        )
+        for tp, offset in gaps.items():
+            metrics.COMMIT_GAPS.labels(agent=self.agent).inc()
+            log.info(
+                "%s: events missing before %s[%d]; reading from %d again",
+                self.agent,
+                tp.topic,
+                offset,
+                offset,
+            )
+            await self.app.consumer.seek(TP(tp.topic, tp.partition), offset)
+
+    async def _commit(
+        self, consumer: Any, offsets: dict[TopicPartition, set[int]]
+    ) -> dict[TopicPartition, int]:
         owned = consumer.assignment()
-        offsets = {tp: OffsetAndMetadata(o, "") for tp, o in upto.items() if tp in owned}
-        if offsets:
+        commits: dict[TopicPartition, OffsetAndMetadata] = {}
+        gaps: dict[TopicPartition, int] = {}
+        for tp, seen in offsets.items():
+            if tp not in owned:
+                continue
+            start = self.next.get(tp)
+            if start is None:
+                start = await consumer.committed(tp)
+                if start is None:
+                    start = (await consumer.beginning_offsets([tp]))[tp]
+            run = start
+            for offset in sorted(seen):
+                if offset == run:
+                    run += 1
+                elif offset > run:
+                    gaps[tp] = run
+                    break
+            self.next[tp] = run
+            if run > start:
+                commits[tp] = OffsetAndMetadata(run, "")
+        if commits:
             try:
-                await consumer.commit(offsets)
+                await consumer.commit(commits)
             except KafkaError as error:
                 metrics.COMMITS_REFUSED.inc()
                 refused = type(error).__name__
                 log.info("commit refused (%s): those events will be read again", refused)
-
-    await thread.call_thread(commit)
+                self.next.clear()
+        return gaps
 
 
 def failing_loudly(app: FrontdoorApp, task: Task) -> Callable[[], Awaitable[None]]:
