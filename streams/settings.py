@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     # pause, an overloaded host) is expelled and rebalanced needlessly.
     session_timeout_s: float = Field(default=10.0, ge=6, le=60)
     heartbeat_interval_s: float = Field(default=1.0, gt=0, le=10)
-    rebalance_timeout_s: float = Field(default=20.0, ge=5, le=300)
+    rebalance_timeout_s: float = Field(default=10.0, ge=5, le=300)
     instance_id: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",

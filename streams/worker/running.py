@@ -157,10 +157,10 @@ class Committer:
         for tp, offset in gaps.items():
             metrics.COMMIT_GAPS.labels(agent=self.agent).inc()
             log.info(
-                "%s: events missing before %s[%d]; reading from %d again",
+                "%s: events missing before %s[%d] offset %d; reading again from there",
                 self.agent,
                 tp.topic,
-                offset,
+                tp.partition,
                 offset,
             )
             await self.app.consumer.seek(TP(tp.topic, tp.partition), offset)

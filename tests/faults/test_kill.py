@@ -68,6 +68,11 @@ def test_kill_9_at_random_points_loses_nothing_and_changes_no_decision(
         takeovers.append(time.monotonic() - killed_at)
         workers[victim] = launch(launched)
         launched += 1
+        wait_for(  # the next kill must take partitions away from someone
+            lambda: all(w.assigned(incidents_topic) for w in workers),
+            120,
+            "both workers to own partitions",
+        )
     publisher.join(timeout=600)
     assert publisher.error is None
 
@@ -82,6 +87,7 @@ def test_kill_9_at_random_points_loses_nothing_and_changes_no_decision(
         load=f"{INCIDENTS} incidents at {RATE:.0f}/s, {RECORDS} council records",
         takeover_p50_s=round(percentile(takeovers, 0.5), 1),
         takeover_max_s=round(max(takeovers), 1),
+        takeovers_s=[round(t, 1) for t in takeovers],
         unaccounted=len(accounting.unaccounted),
         missing_ids=verdict.missing,
         conflicting=verdict.conflicting,
