@@ -29,7 +29,7 @@ from streams.settings import Settings
 from streams.tools import verify
 from streams.tools.synthetic import Council, Incidents, IncidentStream, council, incidents
 from streams.tools.topic_io import produce, scan
-from streams.tools.worker_process import wait_for
+from streams.tools.worker_process import WorkerProcess, free_port, start_worker, wait_for
 from streams.worker import WorkerTestDriver, admin, topics
 
 FULL = os.environ.get("FRONTDOOR_FAULTS", "quick") == "full"
@@ -166,6 +166,18 @@ def judge(clean: Outcome, seen: Outcome) -> Judgement:
     )
 
 
+def outcome(accounting: verify.Accounting, verdict: Judgement) -> dict[str, int]:
+    """The columns every fault row shares: what was lost, conflicting or decided otherwise."""
+    return {
+        "unaccounted": len(accounting.unaccounted),
+        "missing_ids": verdict.missing,
+        "conflicting": verdict.conflicting,
+        "decisions_differing": verdict.decisions_differing,
+        "different_final": verdict.different_final,
+        "extra_ids": verdict.extra,
+    }
+
+
 def settle(settings: Settings, since: datetime, timeout_s: float) -> verify.Accounting:
     """Wait until every incident published since ``since`` is audited or dead-lettered."""
     until = datetime.now(UTC) + timedelta(hours=1)
@@ -178,6 +190,12 @@ def settle(settings: Settings, since: datetime, timeout_s: float) -> verify.Acco
     with contextlib.suppress(TimeoutError):  # the caller says what was left
         wait_for(complete, timeout_s, "every incident audited or dead-lettered", interval_s=3)
     return found[-1]
+
+
+def launch(run: Settings, tmp_path: Path, n: int) -> WorkerProcess:
+    """Worker ``n`` of a run, with its own web port, state directory and log."""
+    own = run.model_copy(update={"web_port": free_port(), "state_dir": tmp_path / f"s{n}"})
+    return start_worker(own, tmp_path / f"worker-{n}.log")
 
 
 class Publisher(threading.Thread):

@@ -19,7 +19,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from streams.settings import Settings
 from streams.tools import localkafka
 from streams.tools.topic_io import produce
-from streams.tools.worker_process import WorkerProcess, free_port, free_ports, start_worker
+from streams.tools.worker_process import WorkerProcess, free_ports
 from streams.worker import topics
 from tests.faults.harness import (
     FULL,
@@ -27,7 +27,9 @@ from tests.faults.harness import (
     clean_run,
     frozen,
     judge,
+    launch,
     load,
+    outcome,
     record,
     settle,
     written,
@@ -88,13 +90,7 @@ def run_settings(kafka: localkafka.LocalKafkaSettings, tmp_path: Path) -> Settin
 
 
 def workers(run: Settings, tmp_path: Path, count: int) -> list[WorkerProcess]:
-    started = [
-        start_worker(
-            run.model_copy(update={"web_port": free_port(), "state_dir": tmp_path / f"s{n}"}),
-            tmp_path / f"worker-{n}.log",
-        )
-        for n in range(count)
-    ]
+    started = [launch(run, tmp_path, n) for n in range(count)]
     for w in started:
         w.wait_ready(120)
     return started
@@ -135,12 +131,7 @@ def test_the_broker_stopped_for_10_to_30_s_loses_nothing(
         outages_s=[round(o, 1) for o in outages],
         worker_survived=survived,
         publisher_retries=publisher.retries,
-        unaccounted=len(accounting.unaccounted),
-        missing_ids=verdict.missing,
-        conflicting=verdict.conflicting,
-        decisions_differing=verdict.decisions_differing,
-        different_final=verdict.different_final,
-        extra_ids=verdict.extra,
+        **outcome(accounting, verdict),
     )
     assert accounting.complete, f"{len(accounting.unaccounted)} incidents unaccounted for"
     assert verdict.clean, verdict
@@ -198,12 +189,7 @@ def test_killing_a_partition_leader_of_a_three_node_cluster_loses_nothing(
         load=f"{INCIDENTS} incidents at {RATE:.0f}/s, {RECORDS} council records, two workers",
         killed=killed,
         workers_survived=survived,
-        unaccounted=len(accounting.unaccounted),
-        missing_ids=verdict.missing,
-        conflicting=verdict.conflicting,
-        decisions_differing=verdict.decisions_differing,
-        different_final=verdict.different_final,
-        extra_ids=verdict.extra,
+        **outcome(accounting, verdict),
     )
     assert accounting.complete, f"{len(accounting.unaccounted)} incidents unaccounted for"
     assert verdict.clean, verdict

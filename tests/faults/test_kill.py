@@ -10,7 +10,7 @@ from pathlib import Path
 
 from streams.settings import Settings
 from streams.tools.topic_io import produce
-from streams.tools.worker_process import WorkerProcess, free_port, start_worker, wait_for
+from streams.tools.worker_process import wait_for
 from streams.worker import topics
 from tests.faults.harness import (
     FULL,
@@ -18,7 +18,9 @@ from tests.faults.harness import (
     clean_run,
     frozen,
     judge,
+    launch,
     load,
+    outcome,
     percentile,
     record,
     settle,
@@ -40,13 +42,7 @@ def test_kill_9_at_random_points_loses_nothing_and_changes_no_decision(
     run = frozen(settings, tmp_path / "policy.yaml")
     incidents_topic = topics.topic_name(topics.POLICE_INCIDENTS, run)
     produce(run, topics.CHILD_RECORDS, the_load.council.events())
-    workers: list[WorkerProcess] = []
-
-    def launch(n: int) -> WorkerProcess:
-        own = run.model_copy(update={"web_port": free_port(), "state_dir": tmp_path / f"s{n}"})
-        return start_worker(own, tmp_path / f"worker-{n}.log")
-
-    workers = [launch(0), launch(1)]
+    workers = [launch(run, tmp_path, 0), launch(run, tmp_path, 1)]
     for w in workers:
         w.wait_ready(120)
     since = datetime.now(UTC) - timedelta(seconds=5)
@@ -66,7 +62,7 @@ def test_kill_9_at_random_points_loses_nothing_and_changes_no_decision(
             "the survivor to own every partition",
         )
         takeovers.append(time.monotonic() - killed_at)
-        workers[victim] = launch(launched)
+        workers[victim] = launch(run, tmp_path, launched)
         launched += 1
         wait_for(  # the next kill must take partitions away from someone
             lambda: all(w.assigned(incidents_topic) for w in workers),
@@ -88,12 +84,7 @@ def test_kill_9_at_random_points_loses_nothing_and_changes_no_decision(
         takeover_p50_s=round(percentile(takeovers, 0.5), 1),
         takeover_max_s=round(max(takeovers), 1),
         takeovers_s=[round(t, 1) for t in takeovers],
-        unaccounted=len(accounting.unaccounted),
-        missing_ids=verdict.missing,
-        conflicting=verdict.conflicting,
-        decisions_differing=verdict.decisions_differing,
-        different_final=verdict.different_final,
-        extra_ids=verdict.extra,
+        **outcome(accounting, verdict),
     )
     assert accounting.complete, f"{len(accounting.unaccounted)} incidents unaccounted for"
     assert verdict.clean, verdict

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from streams.settings import Settings
 from streams.tools.topic_io import produce
-from streams.tools.worker_process import free_port, start_worker
 from streams.worker import topics
 from tests.faults.harness import (
     FULL,
@@ -20,7 +19,9 @@ from tests.faults.harness import (
     clean_run,
     frozen,
     judge,
+    launch,
     load,
+    outcome,
     record,
     settle,
     written,
@@ -46,13 +47,7 @@ def test_hostile_messages_among_valid_ones_lose_nothing(settings: Settings, tmp_
     clean = clean_run(the_load)
     run = frozen(settings, tmp_path / "policy.yaml")
     produce(run, topics.CHILD_RECORDS, the_load.council.events())
-    pool = [
-        start_worker(
-            run.model_copy(update={"web_port": free_port(), "state_dir": tmp_path / f"s{n}"}),
-            tmp_path / f"worker-{n}.log",
-        )
-        for n in range(2)
-    ]
+    pool = [launch(run, tmp_path, n) for n in range(2)]
     for w in pool:
         w.wait_ready(120)
     since = datetime.now(UTC) - timedelta(seconds=5)
@@ -73,12 +68,7 @@ def test_hostile_messages_among_valid_ones_lose_nothing(settings: Settings, tmp_
         load=f"{published} incidents, {hostile_count} hostile of {len(poison)} kinds",
         dead_lettered=accounting.dead_lettered,
         workers_ready_after=ready,
-        unaccounted=len(accounting.unaccounted),
-        missing_ids=verdict.missing,
-        conflicting=verdict.conflicting,
-        decisions_differing=verdict.decisions_differing,
-        different_final=verdict.different_final,
-        extra_ids=verdict.extra,
+        **outcome(accounting, verdict),
     )
     assert accounting.complete and verdict.clean and ready, (accounting.unaccounted, verdict)
     assert accounting.dead_lettered >= hostile_count

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from streams.settings import Settings
 from streams.tools.topic_io import produce
-from streams.tools.worker_process import WorkerProcess, free_port, start_worker, wait_for
+from streams.tools.worker_process import wait_for
 from streams.worker import topics
 from tests.faults.harness import (
     FULL,
@@ -17,7 +17,9 @@ from tests.faults.harness import (
     clean_run,
     frozen,
     judge,
+    launch,
     load,
+    outcome,
     record,
     settle,
     written,
@@ -37,17 +39,13 @@ def test_adding_and_removing_a_worker_mid_stream_loses_nothing(
     incidents_topic = topics.topic_name(topics.POLICE_INCIDENTS, run)
     produce(run, topics.CHILD_RECORDS, the_load.council.events())
 
-    def launch(n: int) -> WorkerProcess:
-        own = run.model_copy(update={"web_port": free_port(), "state_dir": tmp_path / f"s{n}"})
-        return start_worker(own, tmp_path / f"worker-{n}.log")
-
-    first = launch(0)
+    first = launch(run, tmp_path, 0)
     first.wait_ready(120)
     since = datetime.now(UTC) - timedelta(seconds=5)
     publisher = Publisher(run, the_load.day.events, RATE)
     publisher.start()
     time.sleep(INCIDENTS / RATE / 4)
-    second = launch(1)  # joins mid-stream: a rebalance
+    second = launch(run, tmp_path, 1)  # joins mid-stream: a rebalance
     second.wait_ready(120)
     time.sleep(INCIDENTS / RATE / 4)
     stopped_at = time.monotonic()
@@ -71,12 +69,7 @@ def test_adding_and_removing_a_worker_mid_stream_loses_nothing(
         tries=2,
         load=f"{INCIDENTS} incidents at {RATE:.0f}/s, {RECORDS} council records",
         handover_after_sigterm_s=round(handover, 1),
-        unaccounted=len(accounting.unaccounted),
-        missing_ids=verdict.missing,
-        conflicting=verdict.conflicting,
-        decisions_differing=verdict.decisions_differing,
-        different_final=verdict.different_final,
-        extra_ids=verdict.extra,
+        **outcome(accounting, verdict),
     )
     assert accounting.complete, f"{len(accounting.unaccounted)} incidents unaccounted for"
     assert verdict.clean, verdict
