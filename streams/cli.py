@@ -7,22 +7,47 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+
+def _policy() -> Any:
+    from streams.routing import load_policy
+    from streams.settings import Settings
+
+    return load_policy(Settings().policy_file)
 
 
 def _kafka(args: argparse.Namespace) -> int:
-    from streams.tools import localkafka
+    from streams.settings import Settings
+    from streams.tools import acl, localkafka
 
     settings = localkafka.LocalKafkaSettings()
     if args.nodes:
         settings = settings.model_copy(update={"nodes": args.nodes})
     try:
+        if args.action == "credentials":
+            if not args.principal:
+                print("frontdoor kafka credentials: name a principal", file=sys.stderr)
+                return 2
+            for name, value in settings.client_environment(args.principal).items():
+                print(f"{name}={value}")
+            return 0
         if args.action == "start":
-            result = localkafka.start(settings)
+            policy = _policy()
+            result = localkafka.start(settings, acl.parties(policy))
             how = "reusing running broker" if result.reused else "started broker"
             print(
                 f"{how} on {result.bootstrap} (pid {result.pid or 'not ours'}) "
                 f"ready in {result.seconds:.1f} s"
             )
+            if settings.secured:  # the deployment named by FRONTDOOR_* gets its ACLs
+                own = Settings().model_dump(include={"topic_prefix", "app_id"})
+                applied = acl.apply(policy, localkafka.client_settings(settings, "admin", **own))
+                print(
+                    f"SASL_SSL with ACLs: {len(acl.parties(policy))} principals; "
+                    f"ACLs {len(applied.created)} created, {len(applied.removed)} removed, "
+                    f"{applied.kept} kept; `frontdoor kafka credentials PRINCIPAL` to connect"
+                )
         elif args.action == "stop":
             stopped = localkafka.stop(settings)
             print("stopped broker" if stopped else "no broker of ours was running")
@@ -37,12 +62,54 @@ def _kafka(args: argparse.Namespace) -> int:
     return 0
 
 
+def _connects(settings: Any, command: str) -> bool:
+    """Name the reason a command cannot reach the broker (aiokafka only says it could not)."""
+    from streams.connection import diagnose
+
+    reason = diagnose(settings)
+    if reason is not None:
+        print(f"frontdoor {command}: cannot connect to Kafka: {reason}", file=sys.stderr)
+    return reason is None
+
+
+def _acl(args: argparse.Namespace) -> int:
+    from streams.settings import Settings
+    from streams.tools import acl
+
+    settings, policy = Settings(), _policy()
+    if args.action == "plan":
+        planned = acl.plan(policy, settings)
+        for entry in planned:
+            print(entry)
+        print(f"{len(planned)} ACLs for {len(acl.parties(policy))} principals", file=sys.stderr)
+        return 0
+    if not _connects(settings, "acl apply"):
+        return 1
+    try:
+        applied = acl.apply(policy, settings)
+    except acl.AclError as exc:
+        print(f"frontdoor acl apply: {exc}", file=sys.stderr)
+        return 1
+    for entry in applied.created:
+        print(f"created  {entry}")
+    for entry in applied.removed:
+        print(f"removed  {entry}")
+    print(f"{len(applied.created)} created, {len(applied.removed)} removed, {applied.kept} kept")
+    return 0
+
+
 def _topics(args: argparse.Namespace) -> int:
     from streams.settings import Settings
     from streams.worker import admin
 
     settings = Settings()
-    created = admin.create_all(settings)
+    if not _connects(settings, "topics create"):
+        return 1
+    try:
+        created = admin.create_all(settings)
+    except RuntimeError as exc:
+        print(f"frontdoor topics create: {exc}", file=sys.stderr)
+        return 1
     for name, was_created in created.items():
         print(f"{'created' if was_created else 'exists '}  {name}")
     return 0
@@ -148,6 +215,8 @@ def _report(args: argparse.Namespace) -> int:
     from streams.worker import topics
 
     settings = Settings()
+    if not _connects(settings, "report"):
+        return 1
     sent = [
         Notification.model_validate_json(m.value)
         for m in read_all(settings, list(topics.NOTIFY.values()))
@@ -182,8 +251,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="frontdoor", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    kafka = sub.add_parser("kafka", help="the local single-node Kafka broker")
-    kafka.add_argument("action", choices=["start", "stop", "status"])
+    kafka = sub.add_parser("kafka", help="the local Kafka broker (secured: SASL_SSL + ACLs)")
+    kafka.add_argument("action", choices=["start", "stop", "status", "credentials"])
+    kafka.add_argument(
+        "principal",
+        nargs="?",
+        help="credentials: the party to connect as (e.g. worker, police-MPS, operations)",
+    )
     kafka.add_argument(
         "--nodes",
         type=int,
@@ -191,6 +265,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="3: a three-node cluster for fault tests (replication 3, min.insync.replicas 2)",
     )
     kafka.set_defaults(func=_kafka)
+
+    acls = sub.add_parser("acl", help="ACLs derived from the policy and the topics")
+    acls.add_argument("action", choices=["plan", "apply"])
+    acls.set_defaults(func=_acl)
 
     topics = sub.add_parser("topics", help="declare frontdoor's topics on the broker")
     topics.add_argument("action", choices=["create"])

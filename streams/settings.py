@@ -15,6 +15,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from streams.clock import simulated, utc_now
 
 
+class ConnectionSettingsError(ValueError):
+    """Settings that cannot connect (a missing file, no user); says which, never a secret."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FRONTDOOR_", extra="ignore")
 
@@ -22,11 +26,16 @@ class Settings(BaseSettings):
     broker_url: str = Field(
         default="kafka://127.0.0.1:9092", description="Comma-separated kafka:// URLs."
     )
-    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    # Secured by default: the local broker and every deployment take SASL_SSL only.
+    # `frontdoor kafka credentials PRINCIPAL` prints these for the local broker.
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "SASL_SSL"
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
-    ssl_cafile: Path | None = None
+    sasl_password_file: Path | None = Field(
+        default=None, description="A file holding the password (kept out of the environment)."
+    )
+    ssl_cafile: Path | None = Field(default=None, description="CA certificates (PEM).")
     topic_prefix: str = Field(
         default="", description="Prepended to every topic name (isolates tests and tenants)."
     )
@@ -83,15 +92,39 @@ class Settings(BaseSettings):
         if self.security_protocol.startswith("SASL"):
             options["sasl_mechanism"] = self.sasl_mechanism
             options["sasl_plain_username"] = self.sasl_username
-            options["sasl_plain_password"] = (
-                self.sasl_password.get_secret_value() if self.sasl_password else None
-            )
+            options["sasl_plain_password"] = self.password()
         if self.security_protocol.endswith("SSL"):
             options["ssl_context"] = self.ssl_context()
         return options
 
+    def password(self) -> str | None:
+        """The SASL password: from ``sasl_password_file`` if set, else ``sasl_password``."""
+        if self.sasl_password_file is not None:
+            try:
+                return self.sasl_password_file.read_text().strip()
+            except OSError as exc:
+                raise ConnectionSettingsError(
+                    f"cannot read FRONTDOOR_SASL_PASSWORD_FILE {self.sasl_password_file}: "
+                    f"{exc.strerror}"
+                ) from None
+        return self.sasl_password.get_secret_value() if self.sasl_password else None
+
     def ssl_context(self) -> ssl.SSLContext:
+        if self.ssl_cafile is not None and not self.ssl_cafile.is_file():
+            raise ConnectionSettingsError(f"FRONTDOOR_SSL_CAFILE {self.ssl_cafile} is not a file")
         return ssl.create_default_context(cafile=str(self.ssl_cafile) if self.ssl_cafile else None)
+
+    def connection_problems(self) -> list[str]:
+        """What is missing to connect at all, said before a client gives a vaguer error."""
+        problems: list[str] = []
+        if self.security_protocol.startswith("SASL"):
+            if not self.sasl_username:
+                problems.append("FRONTDOOR_SASL_USERNAME is not set")
+            if self.sasl_password is None and self.sasl_password_file is None:
+                problems.append(
+                    "neither FRONTDOOR_SASL_PASSWORD_FILE nor FRONTDOOR_SASL_PASSWORD is set"
+                )
+        return problems
 
     def clock(self) -> Callable[[], datetime]:
         """Real UTC time, or the simulated clock when ``clock_start`` is set."""

@@ -38,9 +38,9 @@ from schemas.police import incident_key
 from streams.clock import Clock, simulated
 from streams.compliance import build_report, render_report
 from streams.incidents import Origin, validate
-from streams.routing import default_policy_text
+from streams.routing import default_policy_text, load_policy
 from streams.settings import Settings
-from streams.tools import localkafka
+from streams.tools import acl, localkafka
 from streams.tools.synthetic import (
     COUNCIL,
     DEMO_DAY,
@@ -87,7 +87,7 @@ def run_demo(seed: int = 7, incidents_count: int = 700, council_size: int = 5000
     )
     logging.getLogger("aiokafka").setLevel(logging.ERROR)  # retried warnings are noise here
     kafka = localkafka.LocalKafkaSettings()
-    broker = localkafka.start(kafka)
+    broker = localkafka.start(kafka, acl.parties(load_policy(None)))
     _say(
         "broker",
         f"{broker.bootstrap} {'reused' if broker.reused else 'started'} in {broker.seconds:.1f} s",
@@ -103,8 +103,10 @@ def run_demo(seed: int = 7, incidents_count: int = 700, council_size: int = 5000
             "schools: null", f"schools: [{', '.join(the_council.schools)}]"
         )
     )
-    base = Settings(broker_url=f"kafka://{kafka.bootstrap}", partitions=2, policy_file=policy_file)
+    # Topics, ACLs and the parties' publishing as the admin principal; the worker as its own.
+    base = localkafka.client_settings(kafka, "admin", partitions=2, policy_file=policy_file)
     removed = admin.delete_prefixed(base, DEMO_PREFIX)
+    acl.revoke(base, (DEMO_PREFIX, "frontdoor-demo-"))
     epoch = time.time()
     settings = base.model_copy(
         update={
@@ -118,16 +120,18 @@ def run_demo(seed: int = 7, incidents_count: int = 700, council_size: int = 5000
         }
     )
     created = admin.create_all(settings)
+    applied = acl.apply(load_policy(policy_file), settings)
     _say(
         "topics",
         f"{sum(created.values())} created under '{settings.topic_prefix}' "
-        f"({len(removed)} from the last demo removed)",
+        f"({len(removed)} from the last demo removed); {len(applied.created)} ACLs for "
+        f"{len(acl.parties(load_policy(policy_file)))} principals ({kafka.security.upper()})",
     )
     produce(settings, topics.CHILD_RECORDS, the_council.events())
     _say("council", f"{len(the_council.records)} child records published")
 
     log_path = Path(".local/demo-worker.log")
-    worker = start_worker(settings, log_path)
+    worker = start_worker(localkafka.acting_as(settings, acl.WORKER), log_path)
     clock = simulated(DEMO_DAY - LEAD, epoch, SPEED)
     try:
         worker.wait_ready(120)

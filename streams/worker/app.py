@@ -16,6 +16,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from pydantic import ValidationError
 
 from streams.clock import Clock
+from streams.connection import diagnose
 from streams.routing import Policy, PolicyError, load_policy
 from streams.settings import Settings
 from streams.worker import admin, metrics, running
@@ -86,7 +87,7 @@ def create_app(
     app = FrontdoorApp(
         settings.app_id,
         broker=settings.broker_url,
-        broker_credentials=_broker_credentials(settings),
+        broker_credentials=broker_credentials(settings),
         processing_guarantee="at_least_once",
         producer_acks=-1,
         topic_replication_factor=settings.replication_factor,
@@ -127,9 +128,10 @@ def create_app(
     return app
 
 
-def _broker_credentials(settings: Settings) -> Any:
+def broker_credentials(settings: Settings) -> Any:
+    """faust's credentials for ``settings`` (None on a plaintext broker)."""
     if settings.security_protocol.startswith("SASL"):
-        password = settings.sasl_password.get_secret_value() if settings.sasl_password else ""
+        password = settings.password() or ""
         ssl_context = settings.ssl_context() if settings.security_protocol == "SASL_SSL" else None
         return faust.SASLCredentials(
             username=settings.sasl_username,
@@ -153,6 +155,10 @@ def run_worker(loglevel: str = "info", settings: Settings | None = None) -> None
     except ValidationError as exc:  # pragma: no cover - settings already validated
         raise SystemExit(str(exc)) from None
     settings.state_dir.mkdir(parents=True, exist_ok=True)
+    reason = diagnose(settings)
+    if reason is not None:
+        print(f"frontdoor worker: cannot connect to Kafka: {reason}", file=sys.stderr)
+        raise SystemExit(2)
     try:
         admin.create_all(settings)
     except RuntimeError as exc:  # e.g. topics with another partition count

@@ -7,7 +7,11 @@ import json
 from typing import Any
 
 from tests.faults.harness import RESULTS
-from tests.integration.conftest import kafka_bootstrap, settings  # noqa: F401  (fixtures)
+from tests.integration.conftest import (  # noqa: F401  (fixtures)
+    kafka_bootstrap,
+    local_kafka,
+    settings,
+)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from schemas import AuditRecord, ChildRecord, Notification
-from streams.routing import Policy, default_policy_text, parse_policy
+from streams.routing import Policy, default_policy_text, load_policy, parse_policy
 from streams.settings import Settings
-from streams.tools import verify
+from streams.tools import acl, verify
+from streams.tools.localkafka import acting_as
 from streams.tools.synthetic import Council, Incidents, IncidentStream, council, incidents
 from streams.tools.topic_io import produce, scan
 from streams.tools.worker_process import WorkerProcess, free_port, start_worker, wait_for
@@ -66,6 +67,7 @@ def frozen(settings: Settings, policy_file: Path, partitions: int = 4) -> Settin
         }
     )
     admin.create_all(made)
+    acl.apply(load_policy(None), made)
     return made
 
 
@@ -194,7 +196,9 @@ def settle(settings: Settings, since: datetime, timeout_s: float) -> verify.Acco
 
 def launch(run: Settings, tmp_path: Path, n: int) -> WorkerProcess:
     """Worker ``n`` of a run, with its own web port, state directory and log."""
-    own = run.model_copy(update={"web_port": free_port(), "state_dir": tmp_path / f"s{n}"})
+    own = acting_as(run, acl.WORKER).model_copy(
+        update={"web_port": free_port(), "state_dir": tmp_path / f"s{n}"}
+    )
     return start_worker(own, tmp_path / f"worker-{n}.log")
 
 

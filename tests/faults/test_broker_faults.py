@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
+from streams.routing import load_policy
 from streams.settings import Settings
-from streams.tools import localkafka
+from streams.tools import acl, localkafka
 from streams.tools.topic_io import produce
 from streams.tools.worker_process import WorkerProcess, free_ports
 from streams.worker import topics
@@ -73,14 +74,15 @@ def own_kafka(
         nodes=nodes,
         start_timeout_s=120,
     )
-    localkafka.start(kafka)
+    localkafka.start(kafka, acl.parties(load_policy(None)))
     yield kafka
     localkafka.stop(kafka)
 
 
 def run_settings(kafka: localkafka.LocalKafkaSettings, tmp_path: Path) -> Settings:
-    base = Settings(
-        broker_url=",".join(f"kafka://{h}" for h in kafka.bootstrap.split(",")),
+    base = localkafka.client_settings(
+        kafka,
+        "admin",
         topic_prefix="f.",
         app_id="frontdoor-faults",
         replication_factor=min(kafka.nodes, 3),
@@ -138,8 +140,8 @@ def test_the_broker_stopped_for_10_to_30_s_loses_nothing(
     assert survived, "the worker should recover without a restart"
 
 
-async def _leader(bootstrap: str, topic: str, partition: int) -> int:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def _leader(kafka: localkafka.LocalKafkaSettings, topic: str, partition: int) -> int:
+    admin = AIOKafkaAdminClient(**localkafka.client_settings(kafka, "admin").aiokafka_options())
     await admin.start()
     try:
         (described,) = await admin.describe_topics([topic])
@@ -169,7 +171,7 @@ def test_killing_a_partition_leader_of_a_three_node_cluster_loses_nothing(
         time.sleep(rng.uniform(3, 6))
         name = topics.topic_name(spec, run)
         partition = rng.randrange(run.partitions)
-        node = asyncio.run(_leader(own_kafka.bootstrap, name, partition))
+        node = asyncio.run(_leader(own_kafka, name, partition))
         localkafka.kill(own_kafka, node)
         killed.append(f"node {node} (leader of {spec.name}[{partition}])")
         time.sleep(10)

@@ -1,5 +1,7 @@
-"""Integration fixtures: the real local broker (started by `make test`), topics and a
-consumer group of each test's own, and real `frontdoor worker` processes."""
+"""Integration fixtures: the real local broker (started by `make test`, secured: SASL_SSL
+and ACLs), topics, ACLs and a consumer group of each test's own, and real
+`frontdoor worker` processes connecting as the `worker` principal. ``settings`` itself is
+the admin principal: tests publish and read as it."""
 
 from __future__ import annotations
 
@@ -10,25 +12,38 @@ from typing import Any, Protocol
 
 import pytest
 
+from streams.routing import load_policy
 from streams.settings import Settings
-from streams.tools.localkafka import LocalKafkaSettings, broker_answers
+from streams.tools import acl
+from streams.tools.localkafka import (
+    LocalKafkaSettings,
+    acting_as,
+    broker_answers,
+    client_settings,
+)
 from streams.tools.worker_process import WorkerProcess, free_port, start_worker
 from streams.worker import admin
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap() -> str:
-    bootstrap = LocalKafkaSettings().bootstrap
-    if not broker_answers(bootstrap, timeout_s=5):
-        pytest.fail(f"no Kafka broker answers on {bootstrap}: run the tests with `make test`")
-    return bootstrap
+def local_kafka() -> LocalKafkaSettings:
+    kafka = LocalKafkaSettings()
+    if not broker_answers(kafka, timeout_s=5):
+        pytest.fail(f"no Kafka broker answers on {kafka.bootstrap}: run the tests with `make test`")
+    return kafka
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(local_kafka: LocalKafkaSettings) -> str:
+    return local_kafka.bootstrap
 
 
 @pytest.fixture
-def settings(kafka_bootstrap: str, tmp_path: Path) -> Settings:
+def settings(local_kafka: LocalKafkaSettings, tmp_path: Path) -> Settings:
     namespace = f"t{uuid.uuid4().hex[:10]}"
-    made = Settings(
-        broker_url=f"kafka://{kafka_bootstrap}",
+    made = client_settings(
+        local_kafka,
+        "admin",
         topic_prefix=f"{namespace}.",
         app_id=f"frontdoor-{namespace}",
         partitions=2,
@@ -36,7 +51,14 @@ def settings(kafka_bootstrap: str, tmp_path: Path) -> Settings:
         state_dir=tmp_path / "state",
     )
     admin.create_all(made)
+    acl.apply(load_policy(None), made)
     return made
+
+
+@pytest.fixture
+def worker_settings(settings: Settings) -> Settings:
+    """The test's settings as the worker principal (what `start` runs workers with)."""
+    return acting_as(settings, acl.WORKER)
 
 
 class StartWorker(Protocol):
@@ -46,14 +68,14 @@ class StartWorker(Protocol):
 
 
 @pytest.fixture
-def start(settings: Settings, tmp_path: Path) -> Iterator[StartWorker]:
+def start(worker_settings: Settings, tmp_path: Path) -> Iterator[StartWorker]:
     """Start a worker (after the test has published what must be there first)."""
     started: list[WorkerProcess] = []
 
     def _start(**changes: Any) -> WorkerProcess:
         if started:  # a second worker needs its own web port
             changes = {"web_port": free_port(), **changes}
-        own = settings.model_copy(update=changes) if changes else settings
+        own = worker_settings.model_copy(update=changes) if changes else worker_settings
         running = start_worker(own, tmp_path / f"worker-{len(started)}.log")
         started.append(running)
         running.wait_ready(90)

@@ -24,7 +24,7 @@ def test_start_reuses_a_running_broker_and_stop_stops_it(own_broker) -> None:  #
     first = localkafka.start(own_broker)
     assert not first.reused
     assert first.pid is not None
-    assert localkafka.broker_answers(own_broker.bootstrap)
+    assert localkafka.broker_answers(own_broker)
     print(f"cold start (format + start): {first.seconds:.1f} s")
 
     again = localkafka.start(own_broker)

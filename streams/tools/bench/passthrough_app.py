@@ -7,9 +7,14 @@ import os
 
 import faust
 
+from streams.settings import Settings
+from streams.worker import broker_credentials
+
+settings = Settings()  # FRONTDOOR_*: the benchmark's broker and principal
 app = faust.App(
     os.environ["BENCH_APP_ID"],
-    broker=os.environ["BENCH_BROKER"],
+    broker=settings.broker_url,
+    broker_credentials=broker_credentials(settings),
     topic_replication_factor=1,
     consumer_auto_offset_reset="earliest",
     web_enabled=False,

@@ -35,11 +35,18 @@ import faust
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from schemas.enums import Agency
+from streams.routing import load_policy
 from streams.settings import Settings
-from streams.tools import localkafka
+from streams.tools import acl, localkafka
 from streams.tools.synthetic import Council, Incidents, IncidentStream, council, incidents
 from streams.tools.topic_io import produce
-from streams.tools.worker_process import WorkerProcess, free_port, start_worker, wait_for
+from streams.tools.worker_process import (
+    WorkerProcess,
+    free_port,
+    settings_env,
+    start_worker,
+    wait_for,
+)
 from streams.worker import admin, topics
 from streams.worker.messages import RematchRequest
 
@@ -201,9 +208,8 @@ def faust_passthrough(settings: Settings, count: int) -> Figure:
         [(str(n).encode(), b"x" * 600) for n in range(count)],
     )
     env = {
-        **os.environ,
+        **settings_env(settings),
         "BENCH_APP_ID": f"bench-faust-{run}",
-        "BENCH_BROKER": settings.broker_url,
         "BENCH_SOURCE": source,
         "BENCH_SINK": sink,
     }
@@ -258,9 +264,20 @@ def _live_incidents(seed: int, count: int, known: Council) -> tuple[Incidents, i
     return day, sum(len(json.loads(v)["children"]) for _, v in day.events)
 
 
+def _deploy(settings: Settings) -> None:
+    """A run's topics, and on the secured broker its ACLs (the worker runs as itself)."""
+    admin.create_all(settings)
+    if settings.security_protocol != "PLAINTEXT":
+        acl.apply(load_policy(None), settings)
+
+
+def _as_worker(settings: Settings) -> Settings:
+    return localkafka.acting_as(settings, acl.WORKER)
+
+
 def pipeline(base: Settings, records: int, count: int) -> tuple[list[Figure], Settings]:
     settings = _pipeline_settings(base, "pipeline")
-    admin.create_all(settings)
+    _deploy(settings)
     the_council = council(2, records)
     started = time.monotonic()
     produce(settings, topics.CHILD_RECORDS, the_council.events())
@@ -273,7 +290,7 @@ def pipeline(base: Settings, records: int, count: int) -> tuple[list[Figure], Se
     )
     log_path = WORK / "pipeline-worker.log"
     began = time.monotonic()
-    worker = start_worker(settings, log_path, loglevel="info")
+    worker = start_worker(_as_worker(settings), log_path, loglevel="info")
     try:
         worker.wait_ready(600)
         ready_s = time.monotonic() - began
@@ -291,7 +308,7 @@ def pipeline(base: Settings, records: int, count: int) -> tuple[list[Figure], Se
     # deadline tracking and history included.
     rate = count / (finished - min(stamps) / 1000)
     began = time.monotonic()
-    again = start_worker(settings, WORK / "pipeline-restart.log")
+    again = start_worker(_as_worker(settings), WORK / "pipeline-restart.log")
     try:
         again.wait_ready(600)
         restart_s = time.monotonic() - began
@@ -327,14 +344,14 @@ def scaling(base: Settings, records: int, count: int) -> list[Figure]:
     rates = []
     for workers in (1, 2):
         settings = _pipeline_settings(base, f"scale{workers}").model_copy(update={"partitions": 2})
-        admin.create_all(settings)
+        _deploy(settings)
         the_council = council(4, records)
         produce(settings, topics.CHILD_RECORDS, the_council.events())
         day, children = _live_incidents(4, count, the_council)
         running: list[WorkerProcess] = []
         try:
             for n in range(workers):
-                own = settings.model_copy(update={"web_port": free_port()})
+                own = _as_worker(settings).model_copy(update={"web_port": free_port()})
                 running.append(start_worker(own, WORK / f"scale{workers}-{n}.log"))
             for worker in running:
                 worker.wait_ready(600)
@@ -366,7 +383,7 @@ def _all_assigned(workers: list[WorkerProcess]) -> bool:
 
 def latency(base: Settings, records: int, rate: float, seconds: float) -> list[Figure]:
     settings = _pipeline_settings(base, "latency")
-    admin.create_all(settings)
+    _deploy(settings)
     the_council = council(3, records)
     produce(settings, topics.CHILD_RECORDS, the_council.events())
     count = int(rate * seconds)
@@ -382,7 +399,7 @@ def latency(base: Settings, records: int, rate: float, seconds: float) -> list[F
         count,
         the_council,
     )
-    worker = start_worker(settings, WORK / "latency-worker.log")
+    worker = start_worker(_as_worker(settings), WORK / "latency-worker.log")
     try:
         worker.wait_ready(600)
 
@@ -474,11 +491,13 @@ def run(
 ) -> int:
     logging_quiet()
     kafka = localkafka.LocalKafkaSettings()
-    broker = localkafka.start(kafka)
-    base = Settings(broker_url=f"kafka://{kafka.bootstrap}")
+    broker = localkafka.start(kafka, acl.parties(load_policy(None)))
+    base = localkafka.client_settings(kafka, "admin")
     removed = admin.delete_prefixed(base, "bench.")  # the last run's topics cost the broker
+    if kafka.secured:
+        acl.revoke(base, ("bench.", "frontdoor-bench-"))
     print(
-        f"pipeline benchmark on the local broker {kafka.bootstrap} "
+        f"pipeline benchmark on the local broker {kafka.bootstrap}, {kafka.security.upper()} "
         f"({len(removed)} topics of earlier runs removed)",
         flush=True,
     )
@@ -495,6 +514,8 @@ def run(
         if steady_rate:  # and at a load one worker sustains, for what latency it adds
             figures += latency(base, records, steady_rate, seconds)
         figures += scaling(base, records, max(count // 5, 1000))
+        if kafka.secured:
+            figures += security_cost(kafka, figures, records, count, passthrough)
     finally:
         if not broker.reused:
             localkafka.stop(kafka)
@@ -531,6 +552,41 @@ def run(
         f"{datetime.now(UTC):%Y-%m-%d}"
     )
     return 0
+
+
+def security_cost(
+    secured: localkafka.LocalKafkaSettings,
+    figures: list[Figure],
+    records: int,
+    count: int,
+    passthrough: int,
+) -> list[Figure]:
+    """The same raw passthrough and full pipeline on a plaintext broker (no TLS, no SCRAM,
+    no ACLs) started beside the secured one: what security costs, in the same run."""
+    plain = secured.model_copy(
+        update={
+            "port": secured.port + 200,
+            "controller_port": secured.controller_port + 200,
+            "home": secured.home.parent / f"{secured.home.name}-plaintext",
+            "security": "plaintext",
+        }
+    )
+    localkafka.start(plain)
+    try:
+        base = localkafka.client_settings(plain, "admin")
+        admin.delete_prefixed(base, "bench.")
+        print(f"  plaintext broker for comparison on {plain.bootstrap}", flush=True)
+        raw = raw_passthrough(base, passthrough)
+        found, _ = pipeline(base, records, count)
+    finally:
+        localkafka.stop(plain)
+    by_name = {f.name: f.value for f in figures}
+    return [
+        Figure("raw aiokafka passthrough, plaintext broker", raw.value, "msg/s", raw.note),
+        Figure("raw passthrough: SASL_SSL / plaintext", by_name[raw.name] / raw.value, "x"),
+        Figure("full pipeline, plaintext broker", found[0].value, found[0].unit, found[0].note),
+        Figure("full pipeline: SASL_SSL / plaintext", by_name[found[0].name] / found[0].value, "x"),
+    ]
 
 
 def _kafka_version() -> str:

@@ -1,0 +1,321 @@
+"""ACLs as code: one Kafka principal per party, allowed exactly what its role needs.
+
+The parties come from the policy (one per police force in ``signals.police_sources``) and
+the agencies; what each may read and write comes from the topics. ``plan`` is pure;
+``apply`` makes the broker hold exactly the plan for these principals within the
+deployment's namespace (its topic prefix and app id), removing what is stale.
+``admin`` and the nodes are super users and need no ACLs.
+
+aiokafka has no ACL calls, so the three ACL requests (protocol v1, which every Kafka 4
+broker accepts) are sent through its admin client's connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from schemas.enums import Agency
+from streams.routing import Policy
+from streams.settings import Settings
+from streams.worker import topics
+from streams.worker.topics import TopicSpec, topic_name
+
+
+class Resource(IntEnum):
+    TOPIC = 2
+    GROUP = 3
+    CLUSTER = 4
+
+
+class Pattern(IntEnum):
+    ANY = 1
+    LITERAL = 3
+    PREFIXED = 4
+
+
+class Operation(IntEnum):
+    ANY = 1
+    READ = 3
+    WRITE = 4
+    CREATE = 5
+    DESCRIBE = 8
+    DESCRIBE_CONFIGS = 10
+
+
+ALLOW = 3
+ANY_PERMISSION = 1
+
+
+@dataclass(frozen=True, order=True)
+class Acl:
+    """One ALLOW entry: ``principal`` may ``operation`` on a resource, from any host."""
+
+    principal: str
+    resource: Resource
+    name: str
+    pattern: Pattern
+    operation: Operation
+
+    def __str__(self) -> str:
+        how = "prefix " if self.pattern is Pattern.PREFIXED else ""
+        return (
+            f"User:{self.principal:<24} {self.operation.name:<16} "
+            f"{self.resource.name.lower()} {how}{self.name}"
+        )
+
+
+WORKER = "worker"
+OPERATIONS = "operations"
+REVIEWERS = "reviewers"
+COUNCIL_RECORDS = "council-records"
+COUNCIL_CASEWORK = "council-casework"
+
+
+def force_principal(force: str) -> str:
+    return f"police-{force}"
+
+
+def agency_principal(agency: Agency) -> str:
+    return f"agency-{agency.value}"
+
+
+def parties(policy: Policy) -> list[str]:
+    """Every principal the plan gives rights to (the worker included)."""
+    return sorted(
+        {
+            WORKER,
+            OPERATIONS,
+            REVIEWERS,
+            COUNCIL_RECORDS,
+            COUNCIL_CASEWORK,
+            *(force_principal(f) for f in policy.signals.police_sources),
+            *(agency_principal(a) for a in Agency),
+        }
+    )
+
+
+def _inputs() -> list[TopicSpec]:
+    """Topics a party publishes and the worker reads."""
+    return [
+        topics.POLICE_INCIDENTS,
+        topics.CHILD_RECORDS,
+        topics.ACKS,
+        topics.REVIEW_DECISIONS,
+        topics.MEETINGS,
+    ]
+
+
+def _topic(principal: str, spec: TopicSpec, settings: Settings, *ops: Operation) -> list[Acl]:
+    name = topic_name(spec, settings)
+    return [Acl(principal, Resource.TOPIC, name, Pattern.LITERAL, op) for op in ops]
+
+
+def _groups(principal: str, settings: Settings) -> list[Acl]:
+    """A party's consumer groups are named ``<topic prefix><principal>...``."""
+    name = f"{settings.topic_prefix}{principal}"
+    return [Acl(principal, Resource.GROUP, name, Pattern.PREFIXED, Operation.READ)]
+
+
+def plan(policy: Policy, settings: Settings) -> list[Acl]:
+    """The ACLs for ``settings``' deployment: least privilege for every party."""
+    read, write = Operation.READ, Operation.WRITE
+    acls: list[Acl] = []
+    inputs = _inputs()
+    for spec in topics.ALL:  # the worker: read what comes in and its own, write the rest
+        acls += _topic(WORKER, spec, settings, *(read,) if spec in inputs else (read, write))
+    faust_own = f"{settings.app_id}-"  # faust's changelogs and its leader topic
+    acls += [
+        Acl(WORKER, Resource.TOPIC, faust_own, Pattern.PREFIXED, op)
+        for op in (read, write, Operation.CREATE, Operation.DESCRIBE_CONFIGS)
+    ]
+    acls.append(Acl(WORKER, Resource.GROUP, settings.app_id, Pattern.LITERAL, read))
+    for force in policy.signals.police_sources:
+        acls += _topic(force_principal(force), topics.POLICE_INCIDENTS, settings, write)
+    acls += _topic(COUNCIL_RECORDS, topics.CHILD_RECORDS, settings, write)
+    acls += _topic(COUNCIL_CASEWORK, topics.MEETINGS, settings, write)
+    for agency in Agency:
+        principal = agency_principal(agency)
+        acls += _topic(principal, topics.NOTIFY[agency], settings, read)
+        acls += _topic(principal, topics.ACKS, settings, write)
+        acls += _groups(principal, settings)
+    acls += _topic(REVIEWERS, topics.REVIEW_MATCHES, settings, read)
+    acls += _topic(REVIEWERS, topics.REVIEW_DECISIONS, settings, write)
+    acls += _groups(REVIEWERS, settings)
+    # Operations: dead letters, audit and alerts, and what `frontdoor verify` and
+    # `frontdoor report` read (the notifications and acknowledgements they account for).
+    for spec in (
+        topics.DEAD_LETTERS,
+        topics.AUDIT,
+        topics.COMPLIANCE_ALERTS,
+        topics.POLICE_INCIDENTS,
+        topics.ACKS,
+        *topics.NOTIFY.values(),
+    ):
+        acls += _topic(OPERATIONS, spec, settings, read)
+    acls += _groups(OPERATIONS, settings)
+    return sorted(set(acls))
+
+
+def in_namespace(acl: Acl, settings: Settings, principals: Iterable[str]) -> bool:
+    """Whether ``apply`` manages ``acl``: one of the plan's principals, on a resource of
+    this deployment (another deployment's ACLs on a shared broker are left alone)."""
+    if acl.principal not in set(principals):
+        return False
+    if not settings.topic_prefix:
+        return True
+    return acl.name.startswith((settings.topic_prefix, settings.app_id))
+
+
+# --- the broker side -------------------------------------------------------------------
+
+
+def _requests() -> tuple[Any, Any, Any]:
+    from aiokafka.protocol.admin import (
+        CreateAclsRequest_v1,
+        DeleteAclsRequest_v1,
+        DescribeAclsRequest_v1,
+    )
+    from aiokafka.protocol.api import Request
+
+    class Describe(Request[DescribeAclsRequest_v1]):  # type: ignore[misc]  # aiokafka is untyped
+        API_KEY = 29
+
+        def build(self, request_struct_class: type[DescribeAclsRequest_v1]) -> Any:
+            return request_struct_class(1, None, Pattern.ANY, None, None, Operation.ANY, 1)
+
+    class Create(Request[CreateAclsRequest_v1]):  # type: ignore[misc]  # aiokafka is untyped
+        API_KEY = 30
+
+        def __init__(self, acls: list[Acl]) -> None:
+            self.acls = acls
+
+        def build(self, request_struct_class: type[CreateAclsRequest_v1]) -> Any:
+            return request_struct_class(
+                [
+                    (a.resource, a.name, a.pattern, _user(a), "*", a.operation, ALLOW)
+                    for a in self.acls
+                ]
+            )
+
+    class Delete(Request[DeleteAclsRequest_v1]):  # type: ignore[misc]  # aiokafka is untyped
+        API_KEY = 31
+
+        def __init__(self, acls: list[Acl]) -> None:
+            self.acls = acls
+
+        def build(self, request_struct_class: type[DeleteAclsRequest_v1]) -> Any:
+            return request_struct_class(
+                [
+                    (a.resource, a.name, a.pattern, _user(a), "*", a.operation, ALLOW)
+                    for a in self.acls
+                ]
+            )
+
+    return Describe, Create, Delete
+
+
+def _user(acl: Acl) -> str:
+    return f"User:{acl.principal}"
+
+
+class AclError(RuntimeError):
+    pass
+
+
+def _check(errors: Iterable[tuple[int, str | None]], what: str) -> None:
+    failed = [f"error {code}: {message}" for code, message in errors if code]
+    if failed:
+        raise AclError(f"{what} failed: {'; '.join(sorted(set(failed)))}")
+
+
+async def _current(admin: Any) -> list[Acl]:
+    describe, _, _ = _requests()
+    response = await admin._send_request(describe())  # aiokafka has no public ACL call
+    _check([(response.error_code, response.error_message)], "describing ACLs")
+    found: list[Acl] = []
+    for resource_type, name, pattern, entries in response.resources:
+        for principal, host, operation, permission in entries:
+            if permission != ALLOW or host != "*" or not principal.startswith("User:"):
+                continue  # not one this tool writes (e.g. an operator's DENY): left alone
+            try:
+                op = Operation(operation)
+            except ValueError:
+                op = Operation.ANY
+            user = principal.removeprefix("User:")
+            found.append(Acl(user, Resource(resource_type), name, Pattern(pattern), op))
+    return found
+
+
+@dataclass(frozen=True)
+class Applied:
+    created: list[Acl]
+    removed: list[Acl]
+    kept: int
+
+
+async def _apply(policy: Policy, settings: Settings) -> Applied:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    _, create, delete = _requests()
+    wanted = set(plan(policy, settings))
+    admin = AIOKafkaAdminClient(**settings.aiokafka_options())
+    await admin.start()
+    try:
+        managed = [a for a in await _current(admin) if in_namespace(a, settings, parties(policy))]
+        stale = sorted(set(managed) - wanted)
+        missing = sorted(wanted - set(managed))
+        if missing:
+            response = await admin._send_request(create(missing))
+            _check(response.creation_responses, "creating ACLs")
+        if stale:
+            response = await admin._send_request(delete(stale))
+            _check([(r[0], r[1]) for r in response.filter_responses], "removing stale ACLs")
+        return Applied(missing, stale, len(wanted) - len(missing))
+    finally:
+        await admin.close()
+
+
+async def _revoke(settings: Settings, prefixes: tuple[str, ...]) -> list[Acl]:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    _, _, delete = _requests()
+    admin = AIOKafkaAdminClient(**settings.aiokafka_options())
+    await admin.start()
+    try:
+        doomed = [a for a in await _current(admin) if a.name.startswith(prefixes)]
+        if doomed:
+            response = await admin._send_request(delete(doomed))
+            _check([(r[0], r[1]) for r in response.filter_responses], "removing ACLs")
+        return doomed
+    finally:
+        await admin.close()
+
+
+def revoke(settings: Settings, prefixes: tuple[str, ...]) -> list[Acl]:
+    """Remove every ACL on resources named with one of ``prefixes`` (a finished run's)."""
+    if not all(prefixes):
+        raise ValueError("refusing to revoke ACLs without a prefix")
+    return asyncio.run(_revoke(settings, prefixes))
+
+
+def apply(policy: Policy, settings: Settings) -> Applied:
+    """Make the broker hold exactly the plan (idempotent); ``settings`` must be an admin."""
+    return asyncio.run(_apply(policy, settings))
+
+
+def current(settings: Settings) -> list[Acl]:
+    async def run() -> list[Acl]:
+        from aiokafka.admin import AIOKafkaAdminClient
+
+        admin = AIOKafkaAdminClient(**settings.aiokafka_options())
+        await admin.start()
+        try:
+            return await _current(admin)
+        finally:
+            await admin.close()
+
+    return asyncio.run(run())
