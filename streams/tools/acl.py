@@ -109,6 +109,11 @@ def _inputs() -> list[TopicSpec]:
     ]
 
 
+def _internal() -> list[TopicSpec]:
+    """The worker's own topics (re-keyed batches between its agents)."""
+    return [topics.REMATCH, topics.CHILD_HISTORY, topics.DEADLINES, topics.SEQUENCES]
+
+
 def _topic(principal: str, spec: TopicSpec, settings: Settings, *ops: Operation) -> list[Acl]:
     name = topic_name(spec, settings)
     return [Acl(principal, Resource.TOPIC, name, Pattern.LITERAL, op) for op in ops]
@@ -125,8 +130,14 @@ def plan(policy: Policy, settings: Settings) -> list[Acl]:
     read, write = Operation.READ, Operation.WRITE
     acls: list[Acl] = []
     inputs = _inputs()
-    for spec in topics.ALL:  # the worker: read what comes in and its own, write the rest
-        acls += _topic(WORKER, spec, settings, *(read,) if spec in inputs else (read, write))
+    internal = _internal()
+    for spec in topics.ALL:  # the worker: read what comes in, write what goes out, both its own
+        if spec in inputs:
+            acls += _topic(WORKER, spec, settings, read)
+        elif spec in internal:
+            acls += _topic(WORKER, spec, settings, read, write)
+        else:
+            acls += _topic(WORKER, spec, settings, write)
     faust_own = f"{settings.app_id}-"  # faust's changelogs and its leader topic
     acls += [
         Acl(WORKER, Resource.TOPIC, faust_own, Pattern.PREFIXED, op)

@@ -89,3 +89,12 @@ def start(worker_settings: Settings, tmp_path: Path) -> Iterator[StartWorker]:
 @pytest.fixture
 def worker(start: StartWorker) -> WorkerProcess:
     return start()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The ACL matrix the security test measured, if it ran (see test_security.py)."""
+    matrix = Path(".local/security/acl-matrix.txt")
+    if matrix.exists():
+        terminalreporter.section("ACL matrix (also in " + str(matrix) + ")")
+        for line in matrix.read_text().splitlines():
+            terminalreporter.write_line(line)

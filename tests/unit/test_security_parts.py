@@ -1,0 +1,84 @@
+"""The pure parts of security: the ACL plan, the local secrets, and connection settings."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+
+from streams.routing import load_policy
+from streams.settings import ConnectionSettingsError, Settings
+from streams.tools import acl, pki
+from streams.tools.acl import Acl, Operation, Pattern, Resource
+from streams.worker import topics
+
+
+def test_the_plan_gives_every_party_something_and_no_one_more_than_its_role() -> None:
+    policy = load_policy(None)
+    settings = Settings(topic_prefix="x.", app_id="frontdoor-x")
+    planned = acl.plan(policy, settings)
+    assert len(planned) == len(set(planned))
+    assert {a.principal for a in planned} == set(acl.parties(policy))
+    incidents = topics.topic_name(topics.POLICE_INCIDENTS, settings)
+    writers = {
+        a.principal for a in planned if a.name == incidents and a.operation == Operation.WRITE
+    }
+    assert writers == {acl.force_principal(f) for f in policy.signals.police_sources}
+    dead_letters = topics.topic_name(topics.DEAD_LETTERS, settings)
+    readers = {
+        a.principal for a in planned if a.name == dead_letters and a.operation == Operation.READ
+    }
+    assert readers == {acl.OPERATIONS}
+    assert all(a.name.startswith(("x.", "frontdoor-x")) for a in planned)
+    assert not any(a.operation == Operation.ANY for a in planned)
+
+
+def test_apply_manages_only_its_principals_in_its_namespace() -> None:
+    settings = Settings(topic_prefix="x.", app_id="frontdoor-x")
+    ours = Acl(acl.WORKER, Resource.TOPIC, "x.audit.decisions.v1", Pattern.LITERAL, Operation.READ)
+    another_run = Acl(acl.WORKER, Resource.TOPIC, "y.audit", Pattern.LITERAL, Operation.READ)
+    someone_else = Acl("auditor", Resource.TOPIC, "x.audit", Pattern.LITERAL, Operation.READ)
+    parties = [acl.WORKER]
+    assert acl.in_namespace(ours, settings, parties)
+    assert not acl.in_namespace(another_run, settings, parties)
+    assert not acl.in_namespace(someone_else, settings, parties)
+
+
+def test_local_secrets_are_owner_only_and_the_certificate_fits_the_local_hosts(
+    tmp_path: Path,
+) -> None:
+    store = pki.ensure(tmp_path / "secrets", ["admin", "police-MPS"])
+    for path in [store.root, *store.root.rglob("*")]:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode & 0o077 == 0, f"{path} is {oct(mode)}"
+    assert len(store.password("police-MPS")) >= 32
+    again = pki.ensure(tmp_path / "secrets", ["admin", "police-MPS"])
+    assert again.password("police-MPS") == store.password("police-MPS")  # made once
+    node = x509.load_pem_x509_certificates(store.node_file.read_bytes())
+    ca = x509.load_pem_x509_certificate(store.ca_file.read_bytes())
+    node[0].verify_directly_issued_by(ca)
+    names = node[0].extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert "localhost" in names.get_values_for_type(x509.DNSName)
+    assert [str(ip) for ip in names.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
+    assert node[0].subject.rfc4514_string().startswith(f"CN={pki.NODE_PRINCIPAL},")
+
+
+def test_the_password_comes_from_its_file_and_problems_are_named(tmp_path: Path) -> None:
+    secret = tmp_path / "worker"
+    secret.write_text("s3cret-from-file\n")
+    settings = Settings(sasl_username="worker", sasl_password_file=secret)
+    assert settings.password() == "s3cret-from-file"
+    assert settings.connection_problems() == []
+    assert Settings().security_protocol == "SASL_SSL"  # secured unless told otherwise
+    assert Settings().connection_problems() == [
+        "FRONTDOOR_SASL_USERNAME is not set",
+        "neither FRONTDOOR_SASL_PASSWORD_FILE nor FRONTDOOR_SASL_PASSWORD is set",
+    ]
+    missing = Settings(sasl_username="worker", sasl_password_file=tmp_path / "nope")
+    with pytest.raises(ConnectionSettingsError, match="cannot read FRONTDOOR_SASL_PASSWORD_FILE"):
+        missing.password()
+    no_ca = Settings(ssl_cafile=tmp_path / "no-ca.pem")
+    with pytest.raises(ConnectionSettingsError, match="is not a file"):
+        no_ca.ssl_context()
