@@ -7,7 +7,8 @@ with the original's length and SHA-256. The topic holds personal data and is
 access-controlled like the source topics.
 
 Version 1.1 added ``original_size_bytes``, ``original_sha256``, ``original_truncated`` and
-the reason classes ``too_large`` and ``processing_error``.
+the reason classes ``too_large`` and ``processing_error``; 1.2 the reason class
+``provenance``.
 """
 
 from typing import Literal
@@ -27,14 +28,19 @@ class DeadLetterReason(BaseModel):
 
 # not_json: not strict UTF-8 JSON; too_large: over the contract's size limit; schema: not
 # the contract; unsupported_version: another major version; processing_error: valid, but
-# processing it failed (the exception's type is the reason, never its message).
-ReasonClass = Literal["not_json", "too_large", "schema", "unsupported_version", "processing_error"]
+# processing it failed (the exception's type is the reason, never its message);
+# provenance: valid, but on a party's own topic while naming another party (a force's
+# topic carrying another force's incident, an acknowledgement for another agency or of a
+# notification not sent to the agency whose topic it is on).
+ReasonClass = Literal[
+    "not_json", "too_large", "schema", "unsupported_version", "processing_error", "provenance"
+]
 
 
 class DeadLetter(OutboundEvent):
     event_type: Literal["dead_letter"] = "dead_letter"
     schema_version: str = Field(
-        default="1.1", pattern=VERSION_PATTERN, description="<major>.<minor>; 1.1 here."
+        default="1.2", pattern=VERSION_PATTERN, description="<major>.<minor>; 1.2 here."
     )
     original_topic: str
     original_partition: int | None = None

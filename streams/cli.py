@@ -19,12 +19,26 @@ def _policy() -> Any:
 
 def _kafka(args: argparse.Namespace) -> int:
     from streams.settings import Settings
-    from streams.tools import acl, localkafka
+    from streams.tools import acl, localkafka, pki
 
     settings = localkafka.LocalKafkaSettings()
     if args.nodes:
         settings = settings.model_copy(update={"nodes": args.nodes})
     try:
+        if args.action == "secrets":  # for a deployment's broker (docker-compose)
+            if not args.principal:
+                print("frontdoor kafka secrets: name a directory to make them in", file=sys.stderr)
+                return 2
+            hosts = tuple(args.host or ["kafka", "localhost"])
+            made = pki.ensure(
+                Path(args.principal), localkafka.principals_with(acl.parties(_policy())), hosts
+            )
+            names = ", ".join(hosts)
+            print(
+                f"secrets in {made.root} (owner-only): CA, node certificate for {names}, "
+                "a password per principal"
+            )
+            return 0
         if args.action == "credentials":
             if not args.principal:
                 print("frontdoor kafka credentials: name a principal", file=sys.stderr)
@@ -252,11 +266,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     kafka = sub.add_parser("kafka", help="the local Kafka broker (secured: SASL_SSL + ACLs)")
-    kafka.add_argument("action", choices=["start", "stop", "status", "credentials"])
+    kafka.add_argument("action", choices=["start", "stop", "status", "credentials", "secrets"])
     kafka.add_argument(
         "principal",
         nargs="?",
-        help="credentials: the party to connect as (e.g. worker, police-MPS, operations)",
+        help="credentials: the party to connect as (e.g. worker, police-MPS, operations); "
+        "secrets: the directory to make a deployment's CA, certificate and passwords in",
+    )
+    kafka.add_argument(
+        "--host", action="append", help="secrets: a host name the broker is reached by"
     )
     kafka.add_argument(
         "--nodes",

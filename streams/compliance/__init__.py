@@ -5,7 +5,14 @@ against an injected ``now``), the police-side signals (late reports, sequence ga
 batching), the one builder every compliance alert comes from, and the compliance report.
 """
 
-from streams.compliance.accounting import Accounting, Arrival, Unaccounted, account
+from streams.compliance.accounting import (
+    Accounting,
+    Arrival,
+    Handed,
+    Unaccounted,
+    account,
+    take_in,
+)
 from streams.compliance.alerts import alert_rules, compliance_alert, join_rules
 from streams.compliance.deadlines import (
     FORGET_AFTER,
@@ -42,6 +49,7 @@ __all__ = [
     "Arrival",
     "BatchingDetector",
     "DeadlineCommand",
+    "Handed",
     "OpenWork",
     "Report",
     "SequenceObserved",
@@ -65,6 +73,7 @@ __all__ = [
     "render_report",
     "report_delay",
     "sequence_of",
+    "take_in",
     "track",
     "track_notification",
     "watch_id",

@@ -4,7 +4,9 @@ Bytes become a validated event or a dead letter with its reasons (``validate``);
 child of an incident is matched and routed (``process_incident``); children still
 waiting are kept as a ``PendingIncident`` until a reviewer decides
 (``apply_review_decision``) or a council record arrives (``rematch``); a child's
-history across incidents drives repeat escalation (``escalation``, rule R12).
+history across incidents drives repeat escalation (``escalation``, rule R12); an event
+on a party's own topic must name that party (``foreign_incident``,
+``foreign_acknowledgement``).
 """
 
 from streams.incidents.history import ChildNotified, Seen, escalation, remember
@@ -21,6 +23,7 @@ from streams.incidents.pipeline import (
     rematch,
     review_id,
 )
+from streams.incidents.provenance import foreign_acknowledgement, foreign_incident
 from streams.incidents.validation import (
     Origin,
     Rejected,
@@ -45,6 +48,8 @@ __all__ = [
     "dead_letter_for",
     "decide",
     "escalation",
+    "foreign_acknowledgement",
+    "foreign_incident",
     "parse_json",
     "pending_after",
     "process_incident",

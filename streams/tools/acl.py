@@ -98,20 +98,28 @@ def parties(policy: Policy) -> list[str]:
     )
 
 
-def _inputs() -> list[TopicSpec]:
-    """Topics a party publishes and the worker reads."""
+def _inputs(policy: Policy) -> list[TopicSpec]:
+    """Topics a party publishes and the worker reads: each party's own."""
     return [
-        topics.POLICE_INCIDENTS,
+        *(topics.force_incidents(f) for f in policy.signals.police_sources),
         topics.CHILD_RECORDS,
-        topics.ACKS,
+        *topics.AGENCY_ACKS.values(),
         topics.REVIEW_DECISIONS,
         topics.MEETINGS,
     ]
 
 
 def _internal() -> list[TopicSpec]:
-    """The worker's own topics (re-keyed batches between its agents)."""
-    return [topics.REMATCH, topics.CHILD_HISTORY, topics.DEADLINES, topics.SEQUENCES]
+    """The worker's own topics: every force's incidents and every agency's
+    acknowledgements as it took them in, and re-keyed batches between its agents."""
+    return [
+        topics.POLICE_INCIDENTS,
+        topics.ACKS,
+        topics.REMATCH,
+        topics.CHILD_HISTORY,
+        topics.DEADLINES,
+        topics.SEQUENCES,
+    ]
 
 
 def _topic(principal: str, spec: TopicSpec, settings: Settings, *ops: Operation) -> list[Acl]:
@@ -129,9 +137,10 @@ def plan(policy: Policy, settings: Settings) -> list[Acl]:
     """The ACLs for ``settings``' deployment: least privilege for every party."""
     read, write = Operation.READ, Operation.WRITE
     acls: list[Acl] = []
-    inputs = _inputs()
+    inputs = _inputs(policy)
     internal = _internal()
-    for spec in topics.ALL:  # the worker: read what comes in, write what goes out, both its own
+    forces = policy.signals.police_sources
+    for spec in topics.for_forces(forces):  # the worker: read inputs, write outputs, both its own
         if spec in inputs:
             acls += _topic(WORKER, spec, settings, read)
         elif spec in internal:
@@ -144,14 +153,14 @@ def plan(policy: Policy, settings: Settings) -> list[Acl]:
         for op in (read, write, Operation.CREATE, Operation.DESCRIBE_CONFIGS)
     ]
     acls.append(Acl(WORKER, Resource.GROUP, settings.app_id, Pattern.LITERAL, read))
-    for force in policy.signals.police_sources:
-        acls += _topic(force_principal(force), topics.POLICE_INCIDENTS, settings, write)
+    for force in forces:  # provenance: a force writes only its own topic
+        acls += _topic(force_principal(force), topics.force_incidents(force), settings, write)
     acls += _topic(COUNCIL_RECORDS, topics.CHILD_RECORDS, settings, write)
     acls += _topic(COUNCIL_CASEWORK, topics.MEETINGS, settings, write)
     for agency in Agency:
         principal = agency_principal(agency)
         acls += _topic(principal, topics.NOTIFY[agency], settings, read)
-        acls += _topic(principal, topics.ACKS, settings, write)
+        acls += _topic(principal, topics.AGENCY_ACKS[agency], settings, write)
         acls += _groups(principal, settings)
     acls += _topic(REVIEWERS, topics.REVIEW_MATCHES, settings, read)
     acls += _topic(REVIEWERS, topics.REVIEW_DECISIONS, settings, write)
@@ -163,6 +172,7 @@ def plan(policy: Policy, settings: Settings) -> list[Acl]:
         topics.AUDIT,
         topics.COMPLIANCE_ALERTS,
         topics.POLICE_INCIDENTS,
+        *(topics.force_incidents(f) for f in forces),
         topics.ACKS,
         *topics.NOTIFY.values(),
     ):
@@ -261,6 +271,21 @@ async def _current(admin: Any) -> list[Acl]:
     return found
 
 
+async def _until_in_force(
+    admin: Any, wanted: set[Acl], stale: set[Acl], timeout_s: float = 30
+) -> None:
+    """The controller accepts ACL changes before a broker's authorizer has them; wait
+    until the broker describes exactly the change, so the next request is judged by it."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        held = set(await _current(admin))
+        if wanted <= held and not (stale & held):
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AclError(f"ACL changes not in force after {timeout_s:.0f} s")
+        await asyncio.sleep(0.05)
+
+
 @dataclass(frozen=True)
 class Applied:
     created: list[Acl]
@@ -285,6 +310,7 @@ async def _apply(policy: Policy, settings: Settings) -> Applied:
         if stale:
             response = await admin._send_request(delete(stale))
             _check([(r[0], r[1]) for r in response.filter_responses], "removing stale ACLs")
+        await _until_in_force(admin, wanted, set(stale))
         return Applied(missing, stale, len(wanted) - len(missing))
     finally:
         await admin.close()

@@ -86,7 +86,7 @@ def asyncapi() -> dict[str, Any]:
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
-    for spec in topics.ALL:
+    for spec in documented_topics():
         event = _NAME_OF[spec.message]
         message_id = _camel(event)
         messages[message_id] = {
@@ -114,6 +114,13 @@ def asyncapi() -> dict[str, Any]:
             "x-publishers": list(spec.publishers),
             "x-consumers": list(spec.consumers),
         }
+        if "{force}" in spec.name:
+            channels[channel_id]["parameters"] = {
+                "force": {
+                    "description": "A force code of the deployment's policy "
+                    "(signals.police_sources); only that force's principal may write here."
+                }
+            }
         frontdoor_sends = "frontdoor" in spec.publishers
         operations[f"{'send' if frontdoor_sends else 'receive'}{channel_id}"] = {
             "action": "send" if frontdoor_sends else "receive",
@@ -132,14 +139,30 @@ def asyncapi() -> dict[str, Any]:
         "servers": {
             "local": {
                 "host": "127.0.0.1:9092",
-                "protocol": "kafka",
-                "description": "The local single-node broker (`frontdoor kafka start`).",
+                "protocol": "kafka-secure",
+                "description": "The local broker (`frontdoor kafka start`): SASL_SSL, one "
+                "principal per party, ACLs from `frontdoor acl plan`; "
+                "`frontdoor kafka credentials PRINCIPAL` prints a party's client settings.",
+                "security": [{"$ref": "#/components/securitySchemes/scram"}],
             }
         },
         "channels": channels,
         "operations": operations,
-        "components": {"messages": messages},
+        "components": {
+            "messages": messages,
+            "securitySchemes": {
+                "scram": {
+                    "type": "scramSha512",
+                    "description": "SASL/SCRAM-SHA-512 over TLS; a principal per party.",
+                }
+            },
+        },
     }
+
+
+def documented_topics() -> tuple[topics.TopicSpec, ...]:
+    """Every topic; a force's own, one channel with a ``{force}`` parameter."""
+    return (topics.force_incidents("{force}"), *topics.ALL)
 
 
 def _topic_config(spec: topics.TopicSpec) -> dict[str, Any]:

@@ -197,7 +197,9 @@ async def _play(settings: Settings, clock: Clock, day: Incidents, seed: int) -> 
             while upcoming < len(day.events) and day.reported[upcoming] <= now:
                 if upcoming not in lost:
                     key, value = day.events[upcoming]
-                    await producer.send(name[topics.POLICE_INCIDENTS.name], value, key=key)
+                    force = key.split(b":", 1)[0].decode()  # each force on its own topic
+                    own = topics.topic_name(topics.force_incidents(force), settings)
+                    await producer.send(own, value, key=key)
                     played.published += 1
                     played.sent.append(upcoming)
                 upcoming += 1
@@ -304,7 +306,7 @@ def _respond(
     return [
         (
             at,
-            name[topics.ACKS.name],
+            name[topics.AGENCY_ACKS[notification.recipient.agency].name],
             notification.notification_id.encode(),
             json.dumps(ack).encode(),
         )

@@ -108,16 +108,23 @@ def _make_ca(
     return key, cert
 
 
+def _general_name(host: str) -> x509.GeneralName:
+    try:
+        return x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        return x509.DNSName(host)
+
+
 def issue(
     ca_key: ec.EllipticCurvePrivateKey,
     ca_cert: x509.Certificate,
     common_name: str,
     now: dt.datetime,
+    hosts: tuple[str, ...] = HOSTS,
 ) -> bytes:
-    """A key and certificate (server and client use) for the local hosts, as one PEM."""
+    """A key and certificate (server and client use) for ``hosts``, as one PEM."""
     key = ec.generate_private_key(ec.SECP256R1())
-    names: list[x509.GeneralName] = [x509.DNSName("localhost")]
-    names += [x509.IPAddress(ipaddress.ip_address(h)) for h in HOSTS if h != "localhost"]
+    names = [_general_name(h) for h in hosts]
     cert = (
         x509.CertificateBuilder()
         .subject_name(_name(common_name))
@@ -142,15 +149,16 @@ def issue(
     return _pem_key(key) + chain
 
 
-def ensure(root: Path, principals: list[str]) -> Secrets:
-    """Make what is missing: the CA and node certificate once, a password per principal."""
+def ensure(root: Path, principals: list[str], hosts: tuple[str, ...] = HOSTS) -> Secrets:
+    """Make what is missing: the CA and node certificate (for ``hosts``) once, a password
+    per principal."""
     store = Secrets(root.resolve())
     store.root.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(store.root, 0o700)
     now = dt.datetime.now(dt.UTC)
     if not store.node_file.exists():
         ca_key, ca_cert = _make_ca(store, now)
-        write_private(store.node_file, issue(ca_key, ca_cert, NODE_PRINCIPAL, now))
+        write_private(store.node_file, issue(ca_key, ca_cert, NODE_PRINCIPAL, now, hosts))
     for principal in principals:
         path = store.password_file(principal)
         if not path.exists():

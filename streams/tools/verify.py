@@ -1,14 +1,16 @@
 """`frontdoor verify --since T --until T`: is every incident of the period accounted for?
 
-Reads ``police.incidents.v1`` (the incidents published in the period, by their Kafka
-timestamp), ``audit.decisions.v1`` and ``dlq.events.v1`` to their ends, and lists every
-incident that is neither audited (each of its children) nor dead-lettered. Exit code 1
-when any is. Keys are shown only when they are plain ``<force>:<reference>`` codes;
-nothing of an incident's content is.
+Reads each force's own topic and ``police.incidents.v1`` (the incidents published in
+the period, by their Kafka timestamp: forwarding keeps the force's), ``audit.decisions.v1``
+and ``dlq.events.v1`` to their ends, and lists every record on a force's topic neither
+forwarded nor dead-lettered, and every incident neither audited (each of its children)
+nor dead-lettered. Exit code 1 when any is. Keys are shown only when they are plain
+``<force>:<reference>`` codes; nothing of an incident's content is.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import sys
@@ -17,8 +19,9 @@ from typing import Any
 
 from schemas import DeadLetter, PoliceIncident
 from schemas.envelope import KEY_PART_PATTERN
-from streams.compliance import Accounting, Arrival, account
+from streams.compliance import Accounting, Arrival, Handed, account, take_in
 from streams.incidents import Origin, validate
+from streams.routing import load_policy
 from streams.settings import Settings
 from streams.tools.topic_io import scan
 from streams.worker import topics
@@ -30,11 +33,24 @@ def collect(settings: Settings, since: datetime, until: datetime) -> Accounting:
     incidents_topic = topics.topic_name(topics.POLICE_INCIDENTS, settings)
     arrivals: list[Arrival] = []
     audited: set[tuple[str, str, str]] = set()
-    dead: set[tuple[int, int]] = set()
+    dead: set[tuple[str, int, int]] = set()
+    handed: list[Handed] = []
+    forwarded: set[str] = set()
     now = datetime.now(UTC)
 
+    def in_period(record: Any) -> bool:
+        return since <= datetime.fromtimestamp(record.timestamp / 1000, UTC) < until
+
+    def at_intake(record: Any) -> None:
+        if in_period(record):
+            key = (record.key or b"").decode(errors="replace")
+            shown = key if _PLAIN_KEY.fullmatch(key) else "(key not shown)"
+            digest = hashlib.sha256(record.value or b"").hexdigest()
+            handed.append(Handed(record.topic, record.partition, record.offset, shown, digest))
+
     def incident(record: Any) -> None:
-        if not since <= datetime.fromtimestamp(record.timestamp / 1000, UTC) < until:
+        forwarded.add(hashlib.sha256(record.value or b"").hexdigest())
+        if not in_period(record):
             return
         key = (record.key or b"").decode(errors="replace")
         shown = key if _PLAIN_KEY.fullmatch(key) else "(key not shown)"
@@ -62,23 +78,37 @@ def collect(settings: Settings, since: datetime, until: datetime) -> Accounting:
 
     def dead_letter(record: Any) -> None:
         data = json.loads(record.value)
-        if data["original_topic"] == incidents_topic:
-            dead.add((data["original_partition"], data["original_offset"]))
+        dead.add((data["original_topic"], data["original_partition"], data["original_offset"]))
 
+    policy = load_policy(settings.policy_file)
+    forces = [topics.force_incidents(f) for f in policy.signals.police_sources]
     for spec, visit, what in (
+        *((force, at_intake, f"on {force.name}") for force in forces),
         (topics.POLICE_INCIDENTS, incident, "incidents"),
         (topics.AUDIT, audit, "audit records"),
         (topics.DEAD_LETTERS, dead_letter, "dead letters"),
     ):
         read = scan(settings, [spec], visit)
         print(f"  read {read:,} {what}", file=sys.stderr, flush=True)
-    return account(arrivals, audited, dead)
+    merged = {(p, o) for topic, p, o in dead if topic == incidents_topic}
+    return take_in(account(arrivals, audited, merged), handed, forwarded, dead)
 
 
 def render(result: Accounting, since: datetime, until: datetime) -> str:
     lines = [
         f"Incidents published {since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} (UTC)",
-        f"  arrived                      {result.arrived:>8,}",
+        f"  on the forces' own topics    {result.handed:>8,}",
+        f"    forwarded                  {result.forwarded:>8,}",
+        f"    dead-lettered at intake    {result.refused:>8,}",
+        f"    neither                    {len(result.not_taken_in):>8,}",
+    ]
+    for missed in result.not_taken_in[:1000]:
+        lines.append(
+            f"      {missed.topic} partition {missed.partition} offset {missed.offset} "
+            f"key {missed.key}: not taken in"
+        )
+    lines += [
+        f"  on {topics.POLICE_INCIDENTS.name:<25} {result.arrived:>8,}",
         f"  audited (every child)        {result.audited:>8,}",
         f"  dead-lettered (with reasons) {result.dead_lettered:>8,}",
         f"  unaccounted for              {len(result.unaccounted):>8,}",

@@ -7,15 +7,22 @@ import asyncio
 import time
 from typing import Any
 
+from streams.routing import load_policy
 from streams.settings import Settings
-from streams.worker.topics import ALL, topic_name
+from streams.worker.topics import TopicSpec, for_forces, topic_name
 
 _TOPIC_ALREADY_EXISTS = 36
+
+
+def declared(settings: Settings) -> tuple[TopicSpec, ...]:
+    """The deployment's topics: the fixed ones and one per force of its policy."""
+    return for_forces(load_policy(settings.policy_file).signals.police_sources)
 
 
 async def _create_all(settings: Settings) -> dict[str, bool]:
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+    every = declared(settings)
     admin = AIOKafkaAdminClient(**settings.aiokafka_options())
     await admin.start()
     try:
@@ -27,7 +34,7 @@ async def _create_all(settings: Settings) -> dict[str, bool]:
                 replication_factor=settings.replication_factor,
                 topic_configs=spec.config,
             )
-            for spec in ALL
+            for spec in every
             if topic_name(spec, settings) not in existing
         ]
         made = set()
@@ -40,17 +47,17 @@ async def _create_all(settings: Settings) -> dict[str, bool]:
                     detail = rest[0] if rest and rest[0] else f"error code {code}"
                     raise RuntimeError(f"could not create topic {name}: {detail}")
             await wait_for_leaders(admin, sorted(made))
-        await _check_partitions(admin, settings)
-        return {topic_name(s, settings): topic_name(s, settings) in made for s in ALL}
+        await _check_partitions(admin, settings, every)
+        return {topic_name(s, settings): topic_name(s, settings) in made for s in every}
     finally:
         await admin.close()
 
 
-async def _check_partitions(admin: Any, settings: Settings) -> None:
+async def _check_partitions(admin: Any, settings: Settings, every: tuple[TopicSpec, ...]) -> None:
     """Every topic must have the partitions the worker hashes keys over: internal batches
     and table changelogs go to ``partition_of(key, partitions)``, and acknowledgements
     meet their deadlines only when co-partitioned. A mismatch would fail every delivery."""
-    expected = {topic_name(s, settings): s.partitions or settings.partitions for s in ALL}
+    expected = {topic_name(s, settings): s.partitions or settings.partitions for s in every}
     described = await admin.describe_topics(list(expected))
     wrong = [
         f"{t['topic']} has {len(t['partitions'])}, expected {expected[t['topic']]}"

@@ -44,6 +44,7 @@ class Sent:
     value: bytes | None  # None: a tombstone
     partition: int
     offset: int
+    timestamp: float | None = None  # set when frontdoor forwards a party's record
 
     def model(self, model: type[M]) -> M:
         return model.model_validate_json(self.value or b"")
@@ -98,13 +99,8 @@ class WorkerTestDriver:
         self._running: Running | None = None
         self._loop = asyncio.new_event_loop()
         tables = Tables.create(self._table)
-        self.ctx = WorkerContext.create(
-            self.settings,
-            self.clock,
-            policy or load_policy(self.settings.policy_file),
-            tables,
-            self,
-        )
+        policy = policy or load_policy(self.settings.policy_file)
+        self.ctx = WorkerContext.create(self.settings, self.clock, policy, tables, self)
         self.ctx.replica_ready.set()
         self.topology = topology(self.ctx)
         self._readers = {
@@ -194,7 +190,8 @@ class WorkerTestDriver:
 
     def assigned(self) -> set[tuple[str, int]]:
         partitions = range(self.settings.partitions)
-        return {(self.ctx.name(spec), p) for spec in topics.ALL for p in partitions}
+        every = topics.for_forces(self.ctx.policy.signals.police_sources)
+        return {(self.ctx.name(spec), p) for spec in every for p in partitions}
 
     async def deliver(self, out: Outbox) -> None:
         running = self._running
@@ -211,7 +208,8 @@ class WorkerTestDriver:
                 else _partition(record.key, self.settings.partitions)
             )
             offset = self._next_offset(record.topic, partition)
-            sent = Sent(record.topic, record.key, record.value, partition, offset)
+            stamp = record.timestamp_ms / 1000 if record.timestamp_ms is not None else None
+            sent = Sent(record.topic, record.key, record.value, partition, offset, stamp)
             self.sent.append(sent)
             if record.topic in self._readers:
                 self._queue.append(sent)
@@ -259,7 +257,9 @@ class WorkerTestDriver:
                 return
             sent = self._queue.popleft()
             stream = self._readers[sent.topic]
-            event = Incoming(sent.topic, sent.partition, sent.offset, sent.key, sent.value)
+            event = Incoming(
+                sent.topic, sent.partition, sent.offset, sent.key, sent.value, sent.timestamp
+            )
             self._batch(stream, [event])
         raise RuntimeError(f"still delivering after {self.MAX_ROUNDS} internal messages")
 

@@ -33,6 +33,7 @@ class Record:
     value: bytes | None  # None: a tombstone
     partition: int | None = None
     on_delivered: Callable[[int], None] | None = None  # called with the record's offset
+    timestamp_ms: int | None = None  # None: the broker's clock (set when forwarding)
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,16 @@ class Outbox:
     _grouped: dict[tuple[str, int], list[str]] = field(default_factory=dict)
     after_delivery: list[Callable[[], None]] = field(default_factory=list)
 
-    def send(self, topic: str, key: str | bytes | None, value: BaseModel | bytes) -> None:
+    def send(
+        self,
+        topic: str,
+        key: str | bytes | None,
+        value: BaseModel | bytes,
+        timestamp_ms: int | None = None,
+    ) -> None:
         raw_key = key.encode() if isinstance(key, str) else key
         raw = value if isinstance(value, bytes) else value.model_dump_json().encode()
-        self.records.append(Record(topic, raw_key, raw))
+        self.records.append(Record(topic, raw_key, raw, timestamp_ms=timestamp_ms))
 
     def send_to(
         self,
@@ -112,6 +119,7 @@ class _Producer(Protocol):
         value: bytes | None,
         key: bytes | None = ...,
         partition: int | None = ...,
+        timestamp_ms: int | None = ...,
     ) -> asyncio.Future[Any]: ...
 
 
@@ -119,7 +127,13 @@ async def deliver(producer: _Producer, outbox: Outbox) -> int:
     """Send everything, then wait until the broker has every message (acks=all)."""
     records = list(outbox.messages())
     pending = [
-        await producer.send(record.topic, record.value, key=record.key, partition=record.partition)
+        await producer.send(
+            record.topic,
+            record.value,
+            key=record.key,
+            partition=record.partition,
+            timestamp_ms=record.timestamp_ms,
+        )
         for record in records
     ]
     if pending:

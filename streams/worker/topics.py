@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel
@@ -46,11 +47,29 @@ POLICE_INCIDENTS = TopicSpec(
     "police.incidents.v1",
     key="<force code>:<incident reference>",
     message=PoliceIncident,
-    description="Incidents involving children, from police force systems.",
-    publishers=("police force systems",),
+    description="Incidents involving children, every force's, as frontdoor took them in: "
+    "forwarded unchanged from each force's own topic once the incident is valid and names "
+    "that force. Only frontdoor writes here.",
+    publishers=("frontdoor",),
     consumers=("frontdoor",),
     config={"retention.ms": str(30 * DAY_MS)},
 )
+
+
+def force_incidents(force: str) -> TopicSpec:
+    """A force's own topic: only that force's principal may write it (ACL), so what is on
+    it comes from that force; frontdoor dead-letters an incident on it naming another."""
+    return TopicSpec(
+        f"police.{force}.incidents.v1",
+        key="<force code>:<incident reference>",
+        message=PoliceIncident,
+        description=f"Incidents involving children, from the {force} force's systems.",
+        publishers=(f"police force {force}",),
+        consumers=("frontdoor",),
+        config={"retention.ms": str(30 * DAY_MS)},
+    )
+
+
 CHILD_RECORDS = TopicSpec(
     "council.child-records.v1",
     key="<council code>:<child id>",
@@ -70,10 +89,28 @@ ACKS = TopicSpec(
     "notify.acks.v1",
     key="<notification id>",
     message=Acknowledgement,
-    description="Acknowledgements of notifications from their recipients.",
-    publishers=("recipient agencies",),
+    description="Acknowledgements, every agency's, as frontdoor took them in from each "
+    "agency's own topic. Co-partitioned with frontdoor.deadlines.v2. Only frontdoor writes here.",
+    publishers=("frontdoor",),
     consumers=("frontdoor",),
 )
+
+
+def agency_acks(agency: Agency) -> TopicSpec:
+    """An agency's own acknowledgement topic: only its principal may write it (ACL); an
+    acknowledgement on it for another agency, or of a notification not sent to it, is
+    dead-lettered (``provenance``)."""
+    return TopicSpec(
+        f"notify.{agency.value}.acks.v1",
+        key="<notification id>",
+        message=Acknowledgement,
+        description=f"Acknowledgements from {agency.value.replace('_', ' ')} of the "
+        "notifications sent to it.",
+        publishers=(f"{agency.value.replace('_', ' ')} gateway",),
+        consumers=("frontdoor",),
+    )
+
+
 REVIEW_MATCHES = TopicSpec(
     "review.matches.v1",
     key="<force code>:<incident reference>",
@@ -186,11 +223,13 @@ def notify_topic(agency: Agency) -> TopicSpec:
 
 
 NOTIFY = {agency: notify_topic(agency) for agency in Agency}
+AGENCY_ACKS = {agency: agency_acks(agency) for agency in Agency}
 
 ALL: tuple[TopicSpec, ...] = (
     POLICE_INCIDENTS,
     CHILD_RECORDS,
     *NOTIFY.values(),
+    *AGENCY_ACKS.values(),
     ACKS,
     REVIEW_MATCHES,
     REVIEW_DECISIONS,
@@ -212,6 +251,17 @@ def topic_name(spec: TopicSpec, settings: Settings) -> str:
     return f"{settings.topic_prefix}{spec.name}"
 
 
+def for_forces(forces: Iterable[str]) -> tuple[TopicSpec, ...]:
+    """Every topic of a deployment: the fixed ones and one per force (its policy's
+    ``signals.police_sources``)."""
+    return (*(force_incidents(f) for f in forces), *ALL)
+
+
 def spec_of(name: str, settings: Settings) -> TopicSpec | None:
-    """The declared topic a (prefixed) topic name is, if any."""
-    return BY_NAME.get(name.removeprefix(settings.topic_prefix))
+    """The declared topic a (prefixed) topic name is, if any (a force's included)."""
+    bare = name.removeprefix(settings.topic_prefix)
+    head, _, rest = bare.partition(".")
+    force, _, tail = rest.partition(".")
+    if head == "police" and tail == "incidents.v1" and force:
+        return force_incidents(force)
+    return BY_NAME.get(bare)

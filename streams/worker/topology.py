@@ -22,6 +22,7 @@ from streams.worker.agents import (
     Deadlines,
     History,
     Incidents,
+    Intake,
     Meetings,
     PoliceSignals,
     Reviews,
@@ -30,6 +31,7 @@ from streams.worker.context import Incoming, Tables, WorkerContext
 from streams.worker.outbox import Outbox
 from streams.worker.topics import (
     ACKS,
+    AGENCY_ACKS,
     AUDIT,
     CHILD_HISTORY,
     CHILD_RECORDS,
@@ -122,10 +124,23 @@ def build_topology(ctx: WorkerContext) -> Topology:
     history = History(ctx)
     meetings = Meetings(ctx)
     records = CouncilRecords(ctx, reviews.request_rematch)
+    intake = Intake(ctx)
     notify = tuple(NOTIFY.values())
     routed = (*notify, REVIEW_MATCHES, AUDIT, DEADLINES, CHILD_HISTORY)
     return Topology(
         streams=(
+            *(
+                Stream(  # each force's own topic: provenance checked, forwarded unchanged
+                    intake.force_topics,
+                    intake.incident_published,
+                    writes=(POLICE_INCIDENTS, DEAD_LETTERS),
+                ),
+            )[: 1 if intake.force_topics else 0],
+            Stream(  # each agency's own acknowledgements, likewise
+                tuple(AGENCY_ACKS.values()),
+                intake.acknowledgement_published,
+                writes=(ACKS, DEAD_LETTERS),
+            ),
             Stream(
                 (POLICE_INCIDENTS,),
                 incidents.incident_arrived,

@@ -41,7 +41,7 @@ def test_a_dying_agent_stops_the_worker_and_its_batch_is_processed_after_a_resta
         )
         code = faulty.wait(timeout=120)
     stopped_after = time.monotonic() - began
-    audited_meanwhile = consume(settings, topics.AUDIT, 1, timeout_s=3)
+    audited_meanwhile = consume(settings, topics.AUDIT, 3, timeout_s=3)
     text = (tmp_path / "faulty.log").read_text(errors="replace")
 
     replacement = start_worker(acting_as(settings, acl.WORKER), tmp_path / "worker.log")
@@ -51,7 +51,7 @@ def test_a_dying_agent_stops_the_worker_and_its_batch_is_processed_after_a_resta
     record(
         fault="an agent dies mid-batch (planted)",
         tries=1,
-        load="3 incidents in one batch",
+        load="3 incidents on one partition, the 2nd planted",
         worker_exit_code=code,
         stopped_after_s=round(stopped_after, 1),
         audited_before_restart=len(audited_meanwhile),
@@ -60,5 +60,9 @@ def test_a_dying_agent_stops_the_worker_and_its_batch_is_processed_after_a_resta
     assert code != 0
     assert "agent incident_arrived stopped: SystemError" in text
     assert "planted" not in text  # the exception's message is never logged
-    assert audited_meanwhile == []  # nothing of the failed batch was settled
-    assert sorted(json.loads(m.value)["incident_reference"] for m in audited) == sorted(refs)
+    # The batch holding the planted incident (and whatever followed it in that batch) is
+    # never settled; CAD-1 may have been settled in a batch of its own before it.
+    settled_before = {json.loads(m.value)["incident_reference"] for m in audited_meanwhile}
+    assert settled_before <= {"CAD-1"}
+    # After the restart the failed batch is processed: all three are audited.
+    assert {json.loads(m.value)["incident_reference"] for m in audited} == set(refs)

@@ -31,19 +31,25 @@ from streams.worker.topics import TopicSpec
 MATRIX = Path(".local/security/acl-matrix.txt")
 TOPIC_AUTHORIZATION_FAILED = 29
 
+FORCES = load_policy(None).signals.police_sources
+EVERY = topics.for_forces(FORCES)
 INPUTS = {
+    *(topics.force_incidents(f).name for f in FORCES),
+    topics.CHILD_RECORDS.name,
+    *(s.name for s in topics.AGENCY_ACKS.values()),
+    topics.REVIEW_DECISIONS.name,
+    topics.MEETINGS.name,
+}
+INTERNAL = {
     s.name
     for s in (
         topics.POLICE_INCIDENTS,
-        topics.CHILD_RECORDS,
         topics.ACKS,
-        topics.REVIEW_DECISIONS,
-        topics.MEETINGS,
+        topics.REMATCH,
+        topics.CHILD_HISTORY,
+        topics.DEADLINES,
+        topics.SEQUENCES,
     )
-}
-
-INTERNAL = {
-    s.name for s in (topics.REMATCH, topics.CHILD_HISTORY, topics.DEADLINES, topics.SEQUENCES)
 }
 
 
@@ -51,27 +57,24 @@ def intended(principal: str, spec: TopicSpec) -> tuple[bool, bool]:
     """(may read, may write), from the roles in issue 12 and docs/security.md."""
     if principal == acl.WORKER:  # its inputs, its own topics, and what it sends out
         return spec.name in INPUTS | INTERNAL, spec.name not in INPUTS
-    if principal.startswith("police-"):
-        return False, spec is topics.POLICE_INCIDENTS
+    if principal.startswith("police-"):  # its own topic only: provenance by the broker
+        return False, spec.name == topics.force_incidents(principal.removeprefix("police-")).name
     if principal == acl.COUNCIL_RECORDS:
         return False, spec is topics.CHILD_RECORDS
     if principal == acl.COUNCIL_CASEWORK:
         return False, spec is topics.MEETINGS
     if principal.startswith("agency-"):
         agency = Agency(principal.removeprefix("agency-"))
-        return spec is topics.NOTIFY[agency], spec is topics.ACKS
+        return spec is topics.NOTIFY[agency], spec is topics.AGENCY_ACKS[agency]
     if principal == acl.REVIEWERS:
         return spec is topics.REVIEW_MATCHES, spec is topics.REVIEW_DECISIONS
     if principal == acl.OPERATIONS:
-        readable = (
-            topics.DEAD_LETTERS,
-            topics.AUDIT,
-            topics.COMPLIANCE_ALERTS,
-            topics.POLICE_INCIDENTS,
-            topics.ACKS,
-            *topics.NOTIFY.values(),
-        )
-        return spec.name in {s.name for s in readable}, False
+        readable = {
+            *(s.name for s in (topics.DEAD_LETTERS, topics.AUDIT, topics.COMPLIANCE_ALERTS)),
+            *(s.name for s in (topics.POLICE_INCIDENTS, topics.ACKS, *topics.NOTIFY.values())),
+            *(topics.force_incidents(f).name for f in FORCES),
+        }
+        return spec.name in readable, False
     raise AssertionError(f"no role for {principal}")
 
 
@@ -166,7 +169,7 @@ def _write_matrix(cells: list[Cell]) -> None:
 def test_every_principal_may_do_exactly_what_its_role_needs(settings: Settings) -> None:
     policy = load_policy(None)
     principals = acl.parties(policy)
-    specs = {topics.topic_name(s, settings): s for s in topics.ALL}
+    specs = {topics.topic_name(s, settings): s for s in EVERY}
     names = list(specs)
     cells: list[Cell] = []
     for principal in principals:
@@ -295,3 +298,35 @@ def test_an_agency_cannot_read_another_agencys_notifications(
     dead_letters = topics.topic_name(topics.DEAD_LETTERS, settings)
     readable = asyncio.run(_can_read(own, [social_care, dead_letters]))
     assert readable == {social_care: False, dead_letters: False}
+
+
+def test_a_force_publishes_only_as_itself_end_to_end(settings: Settings, worker: object) -> None:
+    """police-MPS publishes on its own topic and the incident is routed; police-KENT may
+    not write MPS's topic at all, and an MPS incident it puts on its own topic is
+    dead-lettered (provenance), never routed."""
+    import json
+
+    from schemas import AuditRecord, DeadLetter
+    from streams.tools.topic_io import consume, produce
+    from tests import factories
+
+    mps, kent = acting_as(settings, "police-MPS"), acting_as(settings, "police-KENT")
+    incident = factories.incident()
+    key = f"MPS:{incident['incident_reference']}".encode()
+    mps_topic = topics.topic_name(topics.force_incidents("MPS"), settings)
+    assert asyncio.run(_can_write(kent, [mps_topic])) == {mps_topic: False}
+
+    forged = dict(incident, incident_reference="FORGED-1", event_id="forged-1")
+    produce(kent, topics.force_incidents("KENT"), [(b"MPS:FORGED-1", json.dumps(forged).encode())])
+    produce(mps, topics.force_incidents("MPS"), [(key, json.dumps(incident).encode())])
+
+    # The MPS incident's two children are audited; nothing follows for the forged one.
+    found = consume(settings, topics.AUDIT, 2, timeout_s=90, linger_s=3)
+    audited = [AuditRecord.model_validate_json(m.value) for m in found]
+    assert [a.incident_reference for a in audited] == [incident["incident_reference"]] * 2
+    (letter,) = [
+        DeadLetter.model_validate_json(m.value)
+        for m in consume(settings, topics.DEAD_LETTERS, 1, linger_s=1)
+    ]
+    assert letter.reason_class == "provenance"
+    assert letter.original_topic == topics.topic_name(topics.force_incidents("KENT"), settings)

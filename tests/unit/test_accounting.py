@@ -1,7 +1,7 @@
 """Every incident that arrived ends audited (each child) or dead-lettered; the rest are
 listed."""
 
-from streams.compliance import Arrival, account
+from streams.compliance import Arrival, Handed, account, take_in
 
 
 def test_audited_dead_lettered_and_unaccounted_incidents_are_told_apart() -> None:
@@ -22,3 +22,19 @@ def test_audited_dead_lettered_and_unaccounted_incidents_are_told_apart() -> Non
     ]
     assert not result.complete
     assert account(arrivals[:1], audited, set()).complete
+
+
+def test_every_record_on_a_forces_topic_is_forwarded_unchanged_or_dead_lettered_there() -> None:
+    handed = [
+        Handed("police.MPS.incidents.v1", 0, 1, "MPS:A", "d1"),  # forwarded (same bytes)
+        Handed("police.MPS.incidents.v1", 0, 2, "MPS:B", "d2"),  # dead-lettered at intake
+        Handed("police.MPS.incidents.v1", 0, 3, "MPS:C", "d3"),  # neither
+        Handed("police.KENT.incidents.v1", 0, 2, "KENT:D", "d4"),  # same offset, other topic
+    ]
+    dead = {("police.MPS.incidents.v1", 0, 2), ("police.incidents.v1", 0, 3)}
+    result = take_in(account([], set(), set()), handed, {"d1", "d9"}, dead)
+
+    assert (result.handed, result.forwarded, result.refused) == (4, 1, 1)
+    assert [h.key for h in result.not_taken_in] == ["MPS:C", "KENT:D"]
+    assert not result.complete
+    assert take_in(account([], set(), set()), handed[:2], {"d1"}, dead).complete

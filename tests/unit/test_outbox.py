@@ -16,7 +16,12 @@ class _Producer:
         self.futures: list[asyncio.Future[Any]] = []
 
     async def send(
-        self, topic: str, value: bytes, key: bytes | None = None, partition: int | None = None
+        self,
+        topic: str,
+        value: bytes,
+        key: bytes | None = None,
+        partition: int | None = None,
+        timestamp_ms: int | None = None,
     ) -> asyncio.Future[Any]:
         self.sent.append((topic, value, key, partition))
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()

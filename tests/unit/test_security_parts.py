@@ -21,11 +21,13 @@ def test_the_plan_gives_every_party_something_and_no_one_more_than_its_role() ->
     planned = acl.plan(policy, settings)
     assert len(planned) == len(set(planned))
     assert {a.principal for a in planned} == set(acl.parties(policy))
-    incidents = topics.topic_name(topics.POLICE_INCIDENTS, settings)
-    writers = {
-        a.principal for a in planned if a.name == incidents and a.operation == Operation.WRITE
-    }
-    assert writers == {acl.force_principal(f) for f in policy.signals.police_sources}
+    for force in policy.signals.police_sources:  # each force writes only its own topic
+        own = topics.topic_name(topics.force_incidents(force), settings)
+        writers = {a.principal for a in planned if a.name == own and a.operation == Operation.WRITE}
+        assert writers == {acl.force_principal(force)}
+    merged = topics.topic_name(topics.POLICE_INCIDENTS, settings)
+    writers = {a.principal for a in planned if a.name == merged and a.operation == Operation.WRITE}
+    assert writers == {acl.WORKER}
     dead_letters = topics.topic_name(topics.DEAD_LETTERS, settings)
     readers = {
         a.principal for a in planned if a.name == dead_letters and a.operation == Operation.READ

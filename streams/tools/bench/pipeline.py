@@ -84,8 +84,11 @@ async def _count_until(settings: Settings, name: str, want: int, timeout_s: floa
     return stamps[:want]
 
 
+# Incidents are published as a force does, on its own topic (synthetic incidents are MPS's).
+FORCE = topics.force_incidents("MPS")
 # What a frontdoor worker consumes; the run is over when its group has committed all of it.
 _INPUTS = (
+    topics.force_incidents("MPS"),
     topics.POLICE_INCIDENTS,
     topics.REVIEW_DECISIONS,
     topics.REMATCH,
@@ -93,6 +96,7 @@ _INPUTS = (
     topics.DEADLINES,
     topics.SEQUENCES,
     topics.ACKS,
+    *topics.AGENCY_ACKS.values(),
     topics.MEETINGS,
 )
 
@@ -282,7 +286,7 @@ def pipeline(base: Settings, records: int, count: int) -> tuple[list[Figure], Se
     started = time.monotonic()
     produce(settings, topics.CHILD_RECORDS, the_council.events())
     day, children = _live_incidents(2, count, the_council)
-    produce(settings, topics.POLICE_INCIDENTS, day.events)
+    produce(settings, FORCE, day.events)
     print(
         f"  published {records} records and {count} incidents in "
         f"{time.monotonic() - started:.0f} s",
@@ -360,7 +364,7 @@ def scaling(base: Settings, records: int, count: int) -> list[Figure]:
                 60,
                 "every worker to own partitions",
             )
-            produce(settings, topics.POLICE_INCIDENTS, day.events)
+            produce(settings, FORCE, day.events)
             stamps = asyncio.run(
                 _count_until(settings, topics.topic_name(topics.AUDIT, settings), children, 1800)
             )
@@ -409,7 +413,7 @@ def latency(base: Settings, records: int, rate: float, seconds: float) -> list[F
             )
             await producer.start()
             try:
-                name = topics.topic_name(topics.POLICE_INCIDENTS, settings)
+                name = topics.topic_name(FORCE, settings)
                 start = time.monotonic()
                 for n, (key, value) in enumerate(day.events):
                     delay = start + n / rate - time.monotonic()

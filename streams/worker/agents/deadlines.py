@@ -18,7 +18,7 @@ from schemas import Acknowledgement
 from schemas.deadletter import DeadLetterReason
 from schemas.enums import Agency
 from streams.compliance import Tracked, acknowledge, apply, check_command, open_work
-from streams.incidents import dead_letter_for
+from streams.incidents import dead_letter_for, foreign_acknowledgement
 from streams.worker import metrics, topics
 from streams.worker.context import Incoming, WorkerContext
 from streams.worker.messages import DeadlineCommands
@@ -79,6 +79,12 @@ class Deadlines:
             ctx.dead_letter(out, topics.ACKS, event.key, letter)
             return
         held = self.load(ack.notification_id)
+        recipient = held.agency if held is not None and held.kind == "notification" else None
+        foreign = foreign_acknowledgement(ack, None, recipient)
+        if foreign is not None:  # an agency acknowledging what was sent to another
+            letter = dead_letter_for(event.value or b"", event.origin, now, "provenance", [foreign])
+            ctx.dead_letter(out, topics.ACKS, event.key, letter)
+            return
         item, alerts = acknowledge(held, ack, now)
         if held is None or held.acked_at is None:
             agency = ack.agency.value

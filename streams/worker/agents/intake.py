@@ -1,0 +1,66 @@
+"""Each party's own topic into frontdoor's: a force's incidents and an agency's
+acknowledgements, forwarded unchanged once they are valid and speak for that party.
+
+Provenance is the broker's to enforce (only police-MPS may write police.MPS.incidents.v1)
+and the core's to check (``foreign_incident``); this agent only reads, checks and
+forwards, keeping each record's key order and its publishing time. Invalid or foreign
+events are dead-lettered here, against the party's own topic, where the party can see
+them.
+"""
+
+from __future__ import annotations
+
+from schemas import Acknowledgement, PoliceIncident
+from schemas.enums import Agency
+from streams.incidents import dead_letter_for, foreign_acknowledgement, foreign_incident
+from streams.worker import topics
+from streams.worker.context import Incoming, WorkerContext
+from streams.worker.outbox import Outbox
+
+
+class Intake:
+    def __init__(self, ctx: WorkerContext) -> None:
+        self.ctx = ctx
+        self.forces = {
+            ctx.name(topics.force_incidents(f)): f for f in ctx.policy.signals.police_sources
+        }
+        self.agencies = {ctx.name(topics.AGENCY_ACKS[a]): a for a in Agency}
+
+    @property
+    def force_topics(self) -> tuple[topics.TopicSpec, ...]:
+        return tuple(topics.force_incidents(f) for f in self.forces.values())
+
+    def incident_published(self, out: Outbox, event: Incoming) -> None:
+        force = self.forces[event.topic]
+        spec = topics.force_incidents(force)
+        incident = self.ctx.accept(out, event, PoliceIncident, spec)
+        if incident is None:
+            return
+        reason = foreign_incident(incident, force)
+        if reason is not None:
+            letter = dead_letter_for(
+                event.value or b"", event.origin, self.ctx.clock(), "provenance", [reason]
+            )
+            self.ctx.dead_letter(out, spec, event.key, letter)
+            return
+        # Keyed by the incident itself: its reviews and re-matches are co-partitioned with it.
+        self._forward(out, topics.POLICE_INCIDENTS, incident.key, event)
+
+    def acknowledgement_published(self, out: Outbox, event: Incoming) -> None:
+        agency = self.agencies[event.topic]
+        spec = topics.AGENCY_ACKS[agency]
+        ack = self.ctx.accept(out, event, Acknowledgement, spec)
+        if ack is None:
+            return
+        reason = foreign_acknowledgement(ack, agency, recipient=None)
+        if reason is not None:
+            letter = dead_letter_for(
+                event.value or b"", event.origin, self.ctx.clock(), "provenance", [reason]
+            )
+            self.ctx.dead_letter(out, spec, event.key, letter)
+            return
+        self._forward(out, topics.ACKS, ack.notification_id, event)
+
+    def _forward(self, out: Outbox, to: topics.TopicSpec, key: str, event: Incoming) -> None:
+        stamp = int(event.timestamp * 1000) if event.timestamp is not None else None
+        out.send(self.ctx.name(to), key, event.value or b"", timestamp_ms=stamp)
