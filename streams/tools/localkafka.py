@@ -412,6 +412,7 @@ def start(settings: LocalKafkaSettings, parties: Sequence[str] = ()) -> StartRes
     launched: dict[int, subprocess.Popen[bytes]] = {}
     for node in nodes:
         if not broker_answers(settings, node=node) and _running_pid(node) is None:
+            _port_is_free(settings, node)
             launched[node.node_id] = _launch(settings, node)
     waiting = list(nodes)
     while time.monotonic() < began + settings.start_timeout_s:
@@ -434,6 +435,28 @@ def start(settings: LocalKafkaSettings, parties: Sequence[str] = ()) -> StartRes
     raise BrokerError(
         f"Kafka did not answer on {settings.bootstrap} within {settings.start_timeout_s:.0f} s; "
         f"last lines of its log:\n{log_tail(settings, node_id=waiting[0].node_id)}"
+    )
+
+
+def _port_is_free(settings: LocalKafkaSettings, node: Node) -> None:
+    """Something not ours on the port (another checkout's broker, with other secrets)
+    would make our broker fail to bind; say so, and why we could not use it."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        if probe.connect_ex(("127.0.0.1", node.port)) != 0:
+            return
+    from streams.connection import diagnose
+
+    why = diagnose(
+        client_settings(settings, "admin").model_copy(
+            update={"broker_url": f"kafka://{node.bootstrap}"}
+        )
+    )
+    raise BrokerError(
+        f"{node.bootstrap} is taken by a process that is not this broker ({why}); stop it "
+        "or set FRONTDOOR_KAFKA_PORT / FRONTDOOR_KAFKA_HOME"
     )
 
 

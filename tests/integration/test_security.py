@@ -330,3 +330,25 @@ def test_a_force_publishes_only_as_itself_end_to_end(settings: Settings, worker:
     ]
     assert letter.reason_class == "provenance"
     assert letter.original_topic == topics.topic_name(topics.force_incidents("KENT"), settings)
+
+
+def test_no_password_is_on_any_command_line(
+    settings: Settings, local_kafka: LocalKafkaSettings, worker: object
+) -> None:
+    """`ps` shows every process's arguments to every user: with the broker and a worker
+    running, no principal's password is in any of them."""
+    passwords = [p.read_text().strip() for p in (local_kafka.secrets.root / "passwords").iterdir()]
+    assert len(passwords) >= 20
+    seen = 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            arguments = (proc / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue  # gone meanwhile
+        seen += 1
+        assert not any(p in arguments for p in passwords), (
+            f"a password in pid {proc.name}'s arguments"
+        )
+    assert seen > 3
