@@ -157,13 +157,13 @@ def _create(settings: Settings, *names: str, partitions: int = 1) -> None:
     async def go() -> None:
         from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-        admin = AIOKafkaAdminClient(**settings.aiokafka_options())
-        await admin.start()
+        client = AIOKafkaAdminClient(**settings.aiokafka_options())
+        await client.start()
         try:
-            await admin.create_topics([NewTopic(n, partitions, 1) for n in names])
-            await admin.wait_for_leaders(admin, list(names))
+            await client.create_topics([NewTopic(n, partitions, 1) for n in names])
+            await admin.wait_for_leaders(client, list(names))
         finally:
-            await admin.close()
+            await client.close()
 
     asyncio.run(go())
 
