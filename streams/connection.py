@@ -17,6 +17,7 @@ from streams.settings import ConnectionSettingsError, Settings
 async def _diagnose(settings: Settings, timeout_s: float) -> str | None:
     from aiokafka.conn import create_conn
     from aiokafka.errors import KafkaConnectionError, SaslAuthenticationFailed
+    from aiokafka.protocol.metadata import MetadataRequest
 
     problems = settings.connection_problems()
     if problems:
@@ -34,7 +35,10 @@ async def _diagnose(settings: Settings, timeout_s: float) -> str | None:
             create_conn(host, int(port), request_timeout_ms=int(timeout_s * 1000), **options),
             timeout_s,
         )
-        conn.close()
+        try:  # a request past the handshake: the broker answers only an authenticated client
+            await asyncio.wait_for(conn.send(MetadataRequest([])), timeout_s)
+        finally:
+            conn.close()
     except SaslAuthenticationFailed:
         return (
             f"the broker at {target} refused user {settings.sasl_username!r}: unknown user or "
@@ -48,6 +52,12 @@ async def _diagnose(settings: Settings, timeout_s: float) -> str | None:
     except ssl.SSLError as exc:
         return f"TLS with {target} failed ({exc.reason}); is it a TLS port?"
     except (KafkaConnectionError, ConnectionError, TimeoutError):
+        if settings.security_protocol == "SSL":
+            return (
+                f"the broker at {target} closed a TLS connection that did not log in: it "
+                "expects SASL (FRONTDOOR_SECURITY_PROTOCOL=SASL_SSL and a user) or, on a "
+                "controller port, a node's certificate"
+            )
         if settings.security_protocol in {"PLAINTEXT", "SASL_PLAINTEXT"}:
             return (
                 f"the broker at {target} closed a connection without TLS: it expects TLS "

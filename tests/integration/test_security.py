@@ -227,6 +227,7 @@ def test_wrong_or_missing_credentials_and_plaintext_are_refused_with_the_reason(
             update={"security_protocol": "SASL_PLAINTEXT"}
         ),
         "plaintext client": worker.model_copy(update={"security_protocol": "PLAINTEXT"}),
+        "anonymous (TLS, no SASL)": worker.model_copy(update={"security_protocol": "SSL"}),
         "CA not trusted": worker.model_copy(update={"ssl_cafile": None}),
     }
     said = {case: diagnose(s) for case, s in refused.items()}
@@ -234,6 +235,7 @@ def test_wrong_or_missing_credentials_and_plaintext_are_refused_with_the_reason(
     assert "refused user 'mallory'" in (said["unknown user"] or "")
     assert "expects TLS" in (said["no TLS (SASL_PLAINTEXT)"] or "")
     assert "expects TLS" in (said["plaintext client"] or "")
+    assert "did not log in" in (said["anonymous (TLS, no SASL)"] or "")
     assert "not trusted" in (said["CA not trusted"] or "")
     password = worker.password() or ""
     assert all(password not in (text or "") for text in said.values())
