@@ -11,6 +11,7 @@ to read them in, not on a fault.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -192,6 +193,24 @@ def settle(settings: Settings, since: datetime, timeout_s: float) -> verify.Acco
     with contextlib.suppress(TimeoutError):  # the caller says what was left
         wait_for(complete, timeout_s, "every incident audited or dead-lettered", interval_s=3)
     return found[-1]
+
+
+def group_members(settings: Settings) -> int:
+    """How many members the worker's consumer group has now, as its coordinator says."""
+
+    async def ask() -> int:
+        from aiokafka.admin import AIOKafkaAdminClient
+
+        client = AIOKafkaAdminClient(**settings.aiokafka_options())
+        await client.start()
+        try:
+            (response,) = await client.describe_consumer_groups([settings.app_id])
+            (group,) = response.groups
+            return len(group[5])  # (error, id, state, protocol type, protocol, members, ...)
+        finally:
+            await client.close()
+
+    return asyncio.run(ask())
 
 
 def launch(run: Settings, tmp_path: Path, n: int) -> WorkerProcess:
