@@ -30,11 +30,11 @@ from streams.compliance.deadlines import (
     watch_id,
 )
 from streams.compliance.police import (
-    BatchingDetector,
     SequenceObserved,
     SourceSequence,
     late_report,
     observe,
+    observe_arrival,
     overdue_gaps,
     report_delay,
     sequence_of,
@@ -47,7 +47,6 @@ __all__ = [
     "FORGET_AFTER",
     "Accounting",
     "Arrival",
-    "BatchingDetector",
     "DeadlineCommand",
     "Handed",
     "OpenWork",
@@ -68,6 +67,7 @@ __all__ = [
     "join_rules",
     "late_report",
     "observe",
+    "observe_arrival",
     "open_work",
     "overdue_gaps",
     "render_report",

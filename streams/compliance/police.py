@@ -6,13 +6,15 @@
   within a window: an incident may have been lost on the way. State is per source (the
   worker re-keys sequence numbers by source), so it sees every number from that force.
 * **Batching**: a force's events arrive in a burst long after they happened (one force
-  sent domestic-abuse notifications weekly). Judged per worker over a sliding window.
+  sent domestic-abuse notifications weekly). Judged on the force's own state, over a
+  sliding window, by the one worker that owns the force (as for gaps), so a burst spread
+  over many partitions and workers is still seen whole, and raised once.
 """
 
 from __future__ import annotations
 
 import re
-from collections import deque
+import statistics
 from datetime import datetime, timedelta
 from typing import ClassVar
 
@@ -64,16 +66,28 @@ class Gap(BaseModel):
     alerted: bool = False
 
 
+class RecentArrival(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    arrived: datetime
+    age_s: float  # how long after it happened the incident reached frontdoor
+
+
 class SourceSequence(BaseModel):
-    """What one force's sequence numbers have shown so far."""
+    """What one force's incidents have shown so far: sequence numbers and gaps, and its
+    arrivals within the batching window."""
 
     model_config = ConfigDict(extra="forbid")
 
     source: str
     highest: int
     gaps: list[Gap] = []
+    recent: list[RecentArrival] = []
+    raised: list[str] = []  # the latest batching alerts' ids: each is raised once
 
     MAX_GAPS: ClassVar[int] = 1000
+    MAX_RECENT: ClassVar[int] = 1000  # a bigger burst is judged on its latest 1,000
+    MAX_RAISED: ClassVar[int] = 48
 
 
 class SequenceObserved(BaseModel):
@@ -83,6 +97,8 @@ class SequenceObserved(BaseModel):
 
     source: str
     sequence: int | None = None  # None: a periodic check, no new number
+    occurred_at: datetime | None = None  # a valid incident's, for batching
+    arrived: datetime | None = None  # when it reached frontdoor
 
 
 def sequence_of(raw: bytes | None) -> SequenceObserved | None:
@@ -152,41 +168,34 @@ def overdue_gaps(
 # -- batching -----------------------------------------------------------------------------
 
 
-class BatchingDetector:
-    """Per source: many events arriving within ``window`` that happened long before.
-
-    "Median age over the limit" is "more than half of the window's events are stale", so
-    the detector keeps a running count and does constant work per event (a replay of a
-    burst would otherwise cost a median over the whole window every time).
-    """
-
-    def __init__(
-        self,
-        window: timedelta = timedelta(minutes=10),
-        min_events: int = 20,
-        stale_after: timedelta = timedelta(hours=24),
-    ) -> None:
-        self.window = window
-        self.min_events = min_events
-        self.stale_after = stale_after
-        self._seen: dict[str, deque[tuple[datetime, bool]]] = {}
-        self._stale: dict[str, int] = {}
-
-    def observe(self, incident: PoliceIncident, arrived: datetime) -> ComplianceAlert | None:
-        recent = self._seen.setdefault(incident.source, deque())
-        stale = arrived - incident.occurred_at > self.stale_after
-        recent.append((arrived, stale))
-        count = self._stale.get(incident.source, 0) + stale
-        while recent and recent[0][0] < arrived - self.window:
-            count -= recent.popleft()[1]
-        self._stale[incident.source] = count
-        if len(recent) < self.min_events or 2 * count <= len(recent):
-            return None
-        hour = arrived.replace(minute=0, second=0, microsecond=0)
-        return _alert(
-            AlertKind.BATCHING,
-            f"{incident.source}:{hour.isoformat()}",
-            AlertSubject(police_source=incident.source),
-            arrived,
-            lateness=arrived - incident.occurred_at - self.stale_after,
-        )
+def observe_arrival(
+    state: SourceSequence,
+    occurred_at: datetime,
+    arrived: datetime,
+    window: timedelta = timedelta(minutes=10),
+    min_events: int = 20,
+    stale_after: timedelta = timedelta(hours=24),
+) -> tuple[SourceSequence, ComplianceAlert | None]:
+    """Batching: at least ``min_events`` of the force's incidents within ``window`` and
+    their median age over ``stale_after`` (more than half of them stale). One alert per
+    force per hour; its lateness is the burst's median age beyond the limit."""
+    recent = [r for r in state.recent if r.arrived >= arrived - window]
+    recent.append(RecentArrival(arrived=arrived, age_s=(arrived - occurred_at).total_seconds()))
+    recent = recent[-state.MAX_RECENT :]
+    state = state.model_copy(update={"recent": recent})
+    limit = stale_after.total_seconds()
+    stale = sum(r.age_s > limit for r in recent)
+    if len(recent) < min_events or 2 * stale <= len(recent):
+        return state, None
+    hour = arrived.replace(minute=0, second=0, microsecond=0)
+    alert = _alert(
+        AlertKind.BATCHING,
+        f"{state.source}:{hour.isoformat()}",
+        AlertSubject(police_source=state.source),
+        arrived,
+        lateness=timedelta(seconds=statistics.median(r.age_s for r in recent) - limit),
+    )
+    if alert.alert_id in state.raised:
+        return state, None
+    raised = [*state.raised, alert.alert_id][-state.MAX_RAISED :]
+    return state.model_copy(update={"raised": raised}), alert

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from schemas import PoliceIncident
 from schemas.enums import AlertKind
 from streams.compliance import (
-    BatchingDetector,
     SequenceObserved,
+    SourceSequence,
     late_report,
     observe,
+    observe_arrival,
     overdue_gaps,
     sequence_of,
 )
@@ -73,23 +75,42 @@ def test_duplicates_and_reordering_do_not_open_gaps() -> None:
     assert state is not None and state.gaps == [] and state.highest == 4
 
 
+def _arrivals(state: SourceSequence, ages: list[timedelta], start: datetime) -> list[Any]:
+    """Feed arrivals a second apart, each ``age`` old on arrival; the alerts raised."""
+    raised = []
+    for n, age in enumerate(ages):
+        arrived = start + timedelta(seconds=n)
+        state, alert = observe_arrival(state, arrived - age, arrived, min_events=5)
+        raised.append(alert)
+    return raised
+
+
 def test_a_burst_of_old_events_is_batching_and_fresh_ones_are_not() -> None:
-    detector = BatchingDetector(min_events=5)
-    fresh = [
-        detector.observe(incident(NOW - timedelta(hours=1), NOW, f"F{n}"), NOW) for n in range(10)
-    ]
+    fresh = _arrivals(SourceSequence(source="MPS", highest=0), [timedelta(hours=1)] * 10, NOW)
     assert fresh == [None] * 10
-    old = BatchingDetector(min_events=5)
-    alerts = [
-        old.observe(
-            incident(NOW - timedelta(days=7), NOW - timedelta(days=6), f"O{n}"),
-            NOW + timedelta(seconds=n),
-        )
-        for n in range(6)
-    ]
+    ages = [timedelta(days=6), timedelta(days=7), timedelta(days=8), timedelta(days=1, hours=2)]
+    alerts = _arrivals(SourceSequence(source="MPS", highest=0), ages * 3, NOW)
     assert alerts[:4] == [None] * 4
-    assert alerts[4] is not None and alerts[4].kind is AlertKind.BATCHING
-    assert alerts[4].alert_id == alerts[5].alert_id  # one alert per source per hour
+    burst = alerts[4]
+    assert burst is not None and burst.kind is AlertKind.BATCHING
+    assert burst.subject.police_source == "MPS"
+    # lateness is the burst's median age beyond 24 h (here the median of its 5 arrivals)
+    assert burst.lateness_seconds == timedelta(days=6).total_seconds() - 24 * 3600
+    assert alerts[5:] == [None] * 7  # one alert per force per hour, raised once
+
+
+def test_the_batching_window_slides_and_a_new_hour_raises_again() -> None:
+    old = [timedelta(days=3)] * 6
+    state = SourceSequence(source="MPS", highest=0)
+    raised = []
+    for start in (NOW, NOW + timedelta(minutes=11), NOW + timedelta(hours=1, minutes=1)):
+        for n, age in enumerate(old):
+            arrived = start + timedelta(seconds=n)
+            state, alert = observe_arrival(state, arrived - age, arrived, min_events=5)
+            raised.append(alert)
+    ids = [a.alert_id for a in raised if a is not None]
+    assert len(ids) == 2 and ids[0] != ids[1]  # hours NOW and NOW+1h; the 2nd burst is NOW's
+    assert len(state.recent) == 6  # older arrivals left the 10-minute window
 
 
 def test_a_dead_lettered_incidents_sequence_number_counts_only_when_well_formed() -> None:

@@ -29,6 +29,7 @@ from streams.worker import (
     WorkerTestDriver,
     build_topology,
 )
+from streams.worker.outbox import partition_of
 from streams.worker.topics import (
     ACKS,
     AUDIT,
@@ -262,3 +263,32 @@ def test_an_event_whose_processing_fails_is_dead_lettered_and_the_batch_goes_on(
         assert [r.error_type for r in dead.reasons] == ["RuntimeError"]
         assert "Zebedee" not in dead.model_dump_json(exclude={"original_value_b64"})
         assert "RuntimeError" in caplog.text and "Zebedee" not in caplog.text
+
+
+def test_a_burst_spread_over_partitions_is_judged_once_by_the_forces_owner(
+    driver: WorkerTestDriver,
+) -> None:
+    """Batching is judged on the force's own state (re-keyed by force), not by whichever
+    worker holds each incident's partition: 24 old incidents on several partitions raise
+    one alert, naming the force, with the burst's median age."""
+    occurred = NOW - timedelta(days=3)
+    burst = []
+    for n in range(24):
+        data = factories.incident(
+            incident_reference=f"CAD-B-{n}",
+            event_id=f"evt-b-{n}",
+            sequence=100 + n,
+            occurred_at=occurred.isoformat(),
+            reported_at=(occurred + timedelta(hours=1)).isoformat(),
+        )
+        data["children"] = data["children"][:1]
+        burst.append((f"MPS:CAD-B-{n}", json.dumps(data).encode()))
+    partitions = {partition_of(key.encode(), 4) for key, _ in burst}
+    assert len(partitions) > 1
+    driver.send_batch(POLICE_INCIDENTS, burst)
+
+    (batching,) = alerts(driver, AlertKind.BATCHING)
+    assert batching.subject.police_source == "MPS"
+    assert batching.lateness_seconds == timedelta(days=2).total_seconds()  # median age - 24 h
+    state = json.loads(driver.table("sequences")[b"MPS"])
+    assert len(state["recent"]) == 24 and state["raised"] == [batching.alert_id]

@@ -1,9 +1,11 @@
 """Police-side signals: late reports, batching, and each force's sequence numbers.
 
-Every incident's sequence number (a dead-lettered one's too, when readable) is re-keyed
-by force onto ``frontdoor.sequences.v2``, so one worker sees all of a force's numbers
-and keeps its gaps in the ``sequences`` table; a timer asks for a check when a gap has
-stayed open past the policy's window.
+Every incident's sequence number (a dead-lettered one's too, when readable) and, for a
+valid one, when it happened and when it arrived, are re-keyed by force onto
+``frontdoor.sequences.v2``, so one worker sees all of a force's incidents however many
+workers and partitions took them in, and keeps its gaps and its recent arrivals
+(batching) in the ``sequences`` table; a timer asks for a check when a gap has stayed
+open past the policy's window.
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ from datetime import datetime, timedelta
 
 from schemas import PoliceIncident
 from streams.compliance import (
-    BatchingDetector,
     SequenceObserved,
     SourceSequence,
     late_report,
     observe,
+    observe_arrival,
     overdue_gaps,
     report_delay,
     sequence_of,
@@ -32,12 +34,8 @@ class PoliceSignals:
         self.ctx = ctx
         signals = ctx.policy.signals
         self.window = timedelta(minutes=signals.sequence_gap_minutes)
-        self.batching = BatchingDetector(
-            window=timedelta(minutes=signals.batching_window_minutes),
-            min_events=signals.batching_min_events,
-            stale_after=timedelta(hours=signals.batching_stale_hours),
-        )
-        self.batching_raised: set[str] = set()
+        self.batching_window = timedelta(minutes=signals.batching_window_minutes)
+        self.stale_after = timedelta(hours=signals.batching_stale_hours)
 
     # -- called by the incidents agent
     def incident_seen(self, out: Outbox, incident: PoliceIncident, now: datetime) -> None:
@@ -53,12 +51,13 @@ class PoliceSignals:
                 force=force, incident_type=incident.incident_type.value
             ).inc()
             ctx.raise_alerts(out, [late])
-        burst = self.batching.observe(incident, now)
-        if burst is not None and burst.alert_id not in self.batching_raised:
-            self.batching_raised.add(burst.alert_id)
-            metrics.BATCHING.labels(force=force).inc()
-            ctx.raise_alerts(out, [burst])
-        self._sequence(out, SequenceObserved(source=incident.source, sequence=incident.sequence))
+        seen = SequenceObserved(
+            source=incident.source,
+            sequence=incident.sequence,
+            occurred_at=incident.occurred_at,
+            arrived=now,
+        )
+        self._sequence(out, seen)
 
     def dead_lettered(self, out: Outbox, raw: bytes | None) -> None:
         """A dead-lettered incident still arrived: its sequence number counts if readable."""
@@ -82,9 +81,21 @@ class PoliceSignals:
                 state = observe(state, seen.source, seen.sequence, now)
             if state is None:
                 continue
+            force = ctx.policy.signals.force_label(seen.source)
+            if seen.occurred_at is not None and seen.arrived is not None:
+                state, burst = observe_arrival(
+                    state,
+                    seen.occurred_at,
+                    seen.arrived,
+                    self.batching_window,
+                    ctx.policy.signals.batching_min_events,
+                    self.stale_after,
+                )
+                if burst is not None:
+                    metrics.BATCHING.labels(force=force).inc()
+                    ctx.raise_alerts(out, [burst])
             state, alerts = overdue_gaps(state, self.window, now)
             table[key] = state.model_dump_json().encode()
-            force = ctx.policy.signals.force_label(seen.source)
             for alert in alerts:
                 metrics.SEQUENCE_GAPS.labels(force=force).inc()
                 span = (alert.subject.sequence_to or 0) - (alert.subject.sequence_from or 0) + 1
