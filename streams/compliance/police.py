@@ -81,6 +81,11 @@ class SourceSequence(BaseModel):
 
     source: str
     highest: int
+    # The lowest number seen and when the first arrived: for a while after a force is first
+    # seen (the gap window), a lower number moves the baseline down, so a gap among its
+    # first numbers is found whichever partition delivered a number first.
+    lowest: int | None = None
+    first_seen_at: datetime | None = None
     gaps: list[Gap] = []
     recent: list[RecentArrival] = []
     raised: list[str] = []  # the latest batching alerts' ids: each is raised once
@@ -119,11 +124,27 @@ def sequence_of(raw: bytes | None) -> SequenceObserved | None:
 
 
 def observe(
-    state: SourceSequence | None, source: str, number: int, now: datetime
+    state: SourceSequence | None,
+    source: str,
+    number: int,
+    now: datetime,
+    baseline_window: timedelta = timedelta(0),
 ) -> SourceSequence:
-    """Record one sequence number: a jump opens a gap, a late arrival fills one."""
+    """Record one sequence number: a jump opens a gap, a late arrival fills one, and
+    within ``baseline_window`` of the force's first number a lower one moves the baseline
+    down (a gap between them opens as if seen from the first arrival)."""
     if state is None:
-        return SourceSequence(source=source, highest=number)
+        return SourceSequence(source=source, highest=number, lowest=number, first_seen_at=now)
+    lowest = state.lowest if state.lowest is not None else state.highest
+    if (
+        number < lowest
+        and state.first_seen_at is not None
+        and now - state.first_seen_at <= baseline_window
+    ):
+        gaps = list(state.gaps)
+        if number < lowest - 1:
+            gaps.append(Gap(first=number + 1, last=lowest - 1, opened_at=state.first_seen_at))
+        return state.model_copy(update={"lowest": number, "gaps": gaps[-state.MAX_GAPS :]})
     gaps = []
     for gap in state.gaps:
         if gap.first <= number <= gap.last:  # a missing number turned up

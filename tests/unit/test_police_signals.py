@@ -68,6 +68,24 @@ def test_a_gap_not_filled_in_time_names_the_missing_range_once() -> None:
     assert overdue_gaps(state, timedelta(minutes=30), NOW + timedelta(hours=5))[1] == []
 
 
+def test_a_gap_among_a_forces_first_numbers_is_found_whichever_arrives_first() -> None:
+    """Partitions deliver a force's first numbers in any order: the first seen is not the
+    baseline for the gap window; after it, a low number is a late arrival, not a new base."""
+    window = timedelta(minutes=30)
+    state = None
+    for i, n in enumerate((5, 3, 6, 1)):  # 2 and 4 missing; 5 arrived first
+        state = observe(state, "MPS", n, NOW + timedelta(seconds=i), window)
+    assert state is not None
+    assert [(g.first, g.last) for g in state.gaps] == [(4, 4), (2, 2)]
+    assert all(g.opened_at == NOW for g in state.gaps)  # open since the force was first seen
+    state = observe(state, "MPS", 4, NOW + timedelta(minutes=1), window)  # arrives late
+    assert [(g.first, g.last) for g in state.gaps] == [(2, 2)]
+    state, alerts = overdue_gaps(state, window, NOW + timedelta(minutes=31))
+    assert [(a.subject.sequence_from, a.subject.sequence_to) for a in alerts] == [(2, 2)]
+    later = observe(state, "MPS", 0, NOW + timedelta(hours=2), window)  # past the window
+    assert later.lowest == 1 and len(later.gaps) == 1
+
+
 def test_duplicates_and_reordering_do_not_open_gaps() -> None:
     state = None
     for n in (1, 3, 2, 2, 3, 4):

@@ -78,7 +78,7 @@ class PoliceSignals:
             raw = table.get(key)
             state = SourceSequence.model_validate_json(raw) if raw else None
             if seen.sequence is not None:
-                state = observe(state, seen.source, seen.sequence, now)
+                state = observe(state, seen.source, seen.sequence, now, self.window)
             if state is None:
                 continue
             force = ctx.policy.signals.force_label(seen.source)
