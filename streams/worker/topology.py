@@ -195,7 +195,7 @@ def build_topology(ctx: WorkerContext) -> Topology:
         timers=(
             Timer(1.0, deadlines.check_due, writes=(DEADLINES,)),  # a miss flagged within ~1 s
             Timer(15.0, deadlines.scan_deadlines, writes=(DEADLINES,)),  # one scrape interval
-            Timer(5.0, police.scan_sequences, writes=(SEQUENCES,)),
+            Timer(1.0, police.scan_sequences, writes=(SEQUENCES,)),  # a gap flagged within ~1 s
             Timer(300.0, reviews.sweep_pending, writes=(REMATCH,)),
         ),
         tables=Tables.NAMES,
