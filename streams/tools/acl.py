@@ -19,9 +19,9 @@ from enum import IntEnum
 from typing import Any
 
 from schemas.enums import Agency
-from streams.routing import Policy
+from streams.routing import Policy, load_policy
 from streams.settings import Settings
-from streams.worker import topics
+from streams.worker import admin, topics
 from streams.worker.topics import TopicSpec, topic_name
 
 
@@ -38,12 +38,22 @@ class Pattern(IntEnum):
 
 
 class Operation(IntEnum):
+    """Kafka's ACL operation codes (all of them, so one read back is never mistaken)."""
+
     ANY = 1
+    ALL = 2
     READ = 3
     WRITE = 4
     CREATE = 5
+    DELETE = 6
+    ALTER = 7
     DESCRIBE = 8
+    CLUSTER_ACTION = 9
     DESCRIBE_CONFIGS = 10
+    ALTER_CONFIGS = 11
+    IDEMPOTENT_WRITE = 12
+    CREATE_TOKENS = 13
+    DESCRIBE_TOKENS = 14
 
 
 ALLOW = 3
@@ -215,12 +225,7 @@ def _requests() -> tuple[Any, Any, Any]:
             self.acls = acls
 
         def build(self, request_struct_class: type[CreateAclsRequest_v1]) -> Any:
-            return request_struct_class(
-                [
-                    (a.resource, a.name, a.pattern, _user(a), "*", a.operation, ALLOW)
-                    for a in self.acls
-                ]
-            )
+            return request_struct_class(_entries(self.acls))
 
     class Delete(Request[DeleteAclsRequest_v1]):  # type: ignore[misc]  # aiokafka is untyped
         API_KEY = 31
@@ -229,18 +234,17 @@ def _requests() -> tuple[Any, Any, Any]:
             self.acls = acls
 
         def build(self, request_struct_class: type[DeleteAclsRequest_v1]) -> Any:
-            return request_struct_class(
-                [
-                    (a.resource, a.name, a.pattern, _user(a), "*", a.operation, ALLOW)
-                    for a in self.acls
-                ]
-            )
+            return request_struct_class(_entries(self.acls))
 
     return Describe, Create, Delete
 
 
-def _user(acl: Acl) -> str:
-    return f"User:{acl.principal}"
+def _entries(acls: list[Acl]) -> list[tuple[Any, ...]]:
+    """ACLs as CreateAcls creations and DeleteAcls filters (v1: the same fields)."""
+    return [
+        (a.resource, a.name, a.pattern, f"User:{a.principal}", "*", a.operation, ALLOW)
+        for a in acls
+    ]
 
 
 class AclError(RuntimeError):
@@ -253,32 +257,37 @@ def _check(errors: Iterable[tuple[int, str | None]], what: str) -> None:
         raise AclError(f"{what} failed: {'; '.join(sorted(set(failed)))}")
 
 
-async def _current(admin: Any) -> list[Acl]:
+async def _current(client: Any) -> list[Acl]:
     describe, _, _ = _requests()
-    response = await admin._send_request(describe())  # aiokafka has no public ACL call
+    response = await client._send_request(describe())  # aiokafka has no public ACL call
     _check([(response.error_code, response.error_message)], "describing ACLs")
     found: list[Acl] = []
     for resource_type, name, pattern, entries in response.resources:
         for principal, host, operation, permission in entries:
             if permission != ALLOW or host != "*" or not principal.startswith("User:"):
                 continue  # not one this tool writes (e.g. an operator's DENY): left alone
-            try:
-                op = Operation(operation)
+            try:  # a code or kind this tool does not know: not one it wrote, left alone
+                acl = Acl(
+                    principal.removeprefix("User:"),
+                    Resource(resource_type),
+                    name,
+                    Pattern(pattern),
+                    Operation(operation),
+                )
             except ValueError:
-                op = Operation.ANY
-            user = principal.removeprefix("User:")
-            found.append(Acl(user, Resource(resource_type), name, Pattern(pattern), op))
+                continue
+            found.append(acl)
     return found
 
 
 async def _until_in_force(
-    admin: Any, wanted: set[Acl], stale: set[Acl], timeout_s: float = 30
+    client: Any, wanted: set[Acl], stale: set[Acl], timeout_s: float = 30
 ) -> None:
     """The controller accepts ACL changes before a broker's authorizer has them; wait
     until the broker describes exactly the change, so the next request is judged by it."""
     deadline = asyncio.get_running_loop().time() + timeout_s
     while True:
-        held = set(await _current(admin))
+        held = set(await _current(client))
         if wanted <= held and not (stale & held):
             return
         if asyncio.get_running_loop().time() > deadline:
@@ -298,38 +307,38 @@ async def _apply(policy: Policy, settings: Settings) -> Applied:
 
     _, create, delete = _requests()
     wanted = set(plan(policy, settings))
-    admin = AIOKafkaAdminClient(**settings.aiokafka_options())
-    await admin.start()
+    client = AIOKafkaAdminClient(**settings.aiokafka_options())
+    await client.start()
     try:
-        managed = [a for a in await _current(admin) if in_namespace(a, settings, parties(policy))]
+        managed = [a for a in await _current(client) if in_namespace(a, settings, parties(policy))]
         stale = sorted(set(managed) - wanted)
         missing = sorted(wanted - set(managed))
         if missing:
-            response = await admin._send_request(create(missing))
+            response = await client._send_request(create(missing))
             _check(response.creation_responses, "creating ACLs")
         if stale:
-            response = await admin._send_request(delete(stale))
+            response = await client._send_request(delete(stale))
             _check([(r[0], r[1]) for r in response.filter_responses], "removing stale ACLs")
-        await _until_in_force(admin, wanted, set(stale))
+        await _until_in_force(client, wanted, set(stale))
         return Applied(missing, stale, len(wanted) - len(missing))
     finally:
-        await admin.close()
+        await client.close()
 
 
 async def _revoke(settings: Settings, prefixes: tuple[str, ...]) -> list[Acl]:
     from aiokafka.admin import AIOKafkaAdminClient
 
     _, _, delete = _requests()
-    admin = AIOKafkaAdminClient(**settings.aiokafka_options())
-    await admin.start()
+    client = AIOKafkaAdminClient(**settings.aiokafka_options())
+    await client.start()
     try:
-        doomed = [a for a in await _current(admin) if a.name.startswith(prefixes)]
+        doomed = [a for a in await _current(client) if a.name.startswith(prefixes)]
         if doomed:
-            response = await admin._send_request(delete(doomed))
+            response = await client._send_request(delete(doomed))
             _check([(r[0], r[1]) for r in response.filter_responses], "removing ACLs")
         return doomed
     finally:
-        await admin.close()
+        await client.close()
 
 
 def revoke(settings: Settings, prefixes: tuple[str, ...]) -> list[Acl]:
@@ -339,8 +348,17 @@ def revoke(settings: Settings, prefixes: tuple[str, ...]) -> list[Acl]:
     return asyncio.run(_revoke(settings, prefixes))
 
 
+def provision(settings: Settings) -> tuple[dict[str, bool], Applied | None]:
+    """A deployment's topics and, on a secured broker, its ACLs; ``settings`` an client.
+    (Topic name -> created?, and what ``apply`` did, or None on a plaintext broker.)"""
+    created = admin.create_all(settings)
+    if settings.security_protocol == "PLAINTEXT":
+        return created, None
+    return created, apply(load_policy(settings.policy_file), settings)
+
+
 def apply(policy: Policy, settings: Settings) -> Applied:
-    """Make the broker hold exactly the plan (idempotent); ``settings`` must be an admin."""
+    """Make the broker hold exactly the plan (idempotent); ``settings`` must be an client."""
     return asyncio.run(_apply(policy, settings))
 
 
@@ -348,11 +366,11 @@ def current(settings: Settings) -> list[Acl]:
     async def run() -> list[Acl]:
         from aiokafka.admin import AIOKafkaAdminClient
 
-        admin = AIOKafkaAdminClient(**settings.aiokafka_options())
-        await admin.start()
+        client = AIOKafkaAdminClient(**settings.aiokafka_options())
+        await client.start()
         try:
-            return await _current(admin)
+            return await _current(client)
         finally:
-            await admin.close()
+            await client.close()
 
     return asyncio.run(run())

@@ -119,12 +119,12 @@ def run_demo(seed: int = 7, incidents_count: int = 700, council_size: int = 5000
             "clock_speed": SPEED,
         }
     )
-    created = admin.create_all(settings)
-    applied = acl.apply(load_policy(policy_file), settings)
+    created, applied = acl.provision(settings)
+    acls = len(applied.created) if applied else 0
     _say(
         "topics",
         f"{sum(created.values())} created under '{settings.topic_prefix}' "
-        f"({len(removed)} from the last demo removed); {len(applied.created)} ACLs for "
+        f"({len(removed)} from the last demo removed); {acls} ACLs for "
         f"{len(acl.parties(load_policy(policy_file)))} principals ({kafka.security.upper()})",
     )
     produce(settings, topics.CHILD_RECORDS, the_council.events())

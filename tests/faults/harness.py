@@ -25,14 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from schemas import AuditRecord, ChildRecord, Notification
-from streams.routing import Policy, default_policy_text, load_policy, parse_policy
+from streams.routing import Policy, default_policy_text, parse_policy
 from streams.settings import Settings
 from streams.tools import acl, verify
 from streams.tools.localkafka import acting_as
 from streams.tools.synthetic import Council, Incidents, IncidentStream, council, incidents
 from streams.tools.topic_io import produce, scan
 from streams.tools.worker_process import WorkerProcess, free_port, start_worker, wait_for
-from streams.worker import WorkerTestDriver, admin, topics
+from streams.worker import WorkerTestDriver, topics
 
 FULL = os.environ.get("FRONTDOOR_FAULTS", "quick") == "full"
 RESULTS = Path(os.environ.get("FRONTDOOR_FAULTS_RESULTS", ".local/faults/results.jsonl"))
@@ -67,8 +67,7 @@ def frozen(settings: Settings, policy_file: Path, partitions: int = 4) -> Settin
             "clock_speed": 1e-6,
         }
     )
-    admin.create_all(made)
-    acl.apply(load_policy(None), made)
+    acl.provision(made)
     return made
 
 

@@ -12,7 +12,6 @@ from typing import Any, Protocol
 
 import pytest
 
-from streams.routing import load_policy
 from streams.settings import Settings
 from streams.tools import acl
 from streams.tools.localkafka import (
@@ -22,7 +21,6 @@ from streams.tools.localkafka import (
     client_settings,
 )
 from streams.tools.worker_process import WorkerProcess, free_port, start_worker
-from streams.worker import admin
 
 
 @pytest.fixture(scope="session")
@@ -50,8 +48,7 @@ def settings(local_kafka: LocalKafkaSettings, tmp_path: Path) -> Settings:
         web_port=free_port(),
         state_dir=tmp_path / "state",
     )
-    admin.create_all(made)
-    acl.apply(load_policy(None), made)
+    acl.provision(made)
     return made
 
 

@@ -270,9 +270,7 @@ def _live_incidents(seed: int, count: int, known: Council) -> tuple[Incidents, i
 
 def _deploy(settings: Settings) -> None:
     """A run's topics, and on the secured broker its ACLs (the worker runs as itself)."""
-    admin.create_all(settings)
-    if settings.security_protocol != "PLAINTEXT":
-        acl.apply(load_policy(None), settings)
+    acl.provision(settings)
 
 
 def _as_worker(settings: Settings) -> Settings:

@@ -11,6 +11,7 @@ them.
 from __future__ import annotations
 
 from schemas import Acknowledgement, PoliceIncident
+from schemas.deadletter import DeadLetterReason
 from schemas.enums import Agency
 from streams.incidents import dead_letter_for, foreign_acknowledgement, foreign_incident
 from streams.worker import topics
@@ -38,10 +39,7 @@ class Intake:
             return
         reason = foreign_incident(incident, force)
         if reason is not None:
-            letter = dead_letter_for(
-                event.value or b"", event.origin, self.ctx.clock(), "provenance", [reason]
-            )
-            self.ctx.dead_letter(out, spec, event.key, letter)
+            self._refuse(out, spec, event, reason)
             return
         # Keyed by the incident itself: its reviews and re-matches are co-partitioned with it.
         self._forward(out, topics.POLICE_INCIDENTS, incident.key, event)
@@ -54,12 +52,18 @@ class Intake:
             return
         reason = foreign_acknowledgement(ack, agency, recipient=None)
         if reason is not None:
-            letter = dead_letter_for(
-                event.value or b"", event.origin, self.ctx.clock(), "provenance", [reason]
-            )
-            self.ctx.dead_letter(out, spec, event.key, letter)
+            self._refuse(out, spec, event, reason)
             return
         self._forward(out, topics.ACKS, ack.notification_id, event)
+
+    def _refuse(
+        self, out: Outbox, spec: topics.TopicSpec, event: Incoming, reason: DeadLetterReason
+    ) -> None:
+        """Dead-letter an event that speaks for another party than its topic's."""
+        letter = dead_letter_for(
+            event.value or b"", event.origin, self.ctx.clock(), "provenance", [reason]
+        )
+        self.ctx.dead_letter(out, spec, event.key, letter)
 
     def _forward(self, out: Outbox, to: topics.TopicSpec, key: str, event: Incoming) -> None:
         stamp = int(event.timestamp * 1000) if event.timestamp is not None else None
