@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from schemas.enums import Agency, AlertKind, IncidentType
-from schemas.envelope import OutboundEvent
+from schemas.envelope import VERSION_PATTERN, OutboundEvent
 
 
 class AlertSubject(BaseModel):
@@ -18,14 +18,27 @@ class AlertSubject(BaseModel):
 
     notification_id: str | None = None
     incident_reference: str | None = None
-    police_source: str | None = None
+    police_source: str | None = Field(
+        default=None, description="The force: on every alert that concerns an incident."
+    )
+    person_reference: str | None = Field(
+        default=None,
+        description="The force's reference for the child (never a name), when the alert "
+        "concerns one child.",
+    )
     review_id: str | None = None
     sequence_from: int | None = Field(default=None, ge=0)
     sequence_to: int | None = Field(default=None, ge=0)
 
 
 class ComplianceAlert(OutboundEvent):
+    """Version 1.1 added ``subject.person_reference``, ``sent_at``, ``sent_past_deadline``
+    and the ``late_to_frontdoor`` kind."""
+
     event_type: Literal["compliance_alert"] = "compliance_alert"
+    schema_version: str = Field(
+        default="1.1", pattern=VERSION_PATTERN, description="<major>.<minor>; 1.1 here."
+    )
     alert_id: str = Field(description="Deterministic: one alert per subject and kind.")
     kind: AlertKind
     subject: AlertSubject
@@ -35,3 +48,13 @@ class ComplianceAlert(OutboundEvent):
     deadline: AwareDatetime | None = None
     observed_at: AwareDatetime
     lateness_seconds: float | None = Field(default=None, ge=0)
+    sent_at: AwareDatetime | None = Field(
+        default=None,
+        description="missed / late: when frontdoor first sent the notification.",
+    )
+    sent_past_deadline: bool | None = Field(
+        default=None,
+        description="missed / late: true when the notification was already past its "
+        "deadline when frontdoor sent it (the incident reached frontdoor late): the delay "
+        "is upstream of the agency.",
+    )

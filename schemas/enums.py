@@ -72,6 +72,7 @@ class AlertKind(StrEnum):
     BATCHING = "batching"
     SEQUENCE_GAP = "sequence_gap"
     REVIEW_OVERDUE = "review_overdue"
+    LATE_TO_FRONTDOOR = "late_to_frontdoor"
 
 
 class DeadlineClock(StrEnum):

@@ -1,8 +1,9 @@
 """What must happen by when, and what the partnership is told when it does not. Pure.
 
 Deadlines as data (``Tracked`` items opened and closed by ``DeadlineCommand``s, checked
-against an injected ``now``), the police-side signals (late reports, sequence gaps,
-batching), the one builder every compliance alert comes from, and the compliance report.
+against an injected ``now``), the police-side signals (late reports, late to frontdoor,
+sequence gaps, batching), the one builder every compliance alert comes from, and the
+compliance report.
 """
 
 from streams.compliance.accounting import (
@@ -32,7 +33,10 @@ from streams.compliance.deadlines import (
 from streams.compliance.police import (
     SequenceObserved,
     SourceSequence,
+    arrival_delay,
+    arrival_time,
     late_report,
+    late_to_frontdoor,
     observe,
     observe_arrival,
     overdue_gaps,
@@ -60,12 +64,15 @@ __all__ = [
     "after_outcomes",
     "alert_rules",
     "apply",
+    "arrival_delay",
+    "arrival_time",
     "build_report",
     "check_command",
     "close_command",
     "compliance_alert",
     "join_rules",
     "late_report",
+    "late_to_frontdoor",
     "observe",
     "observe_arrival",
     "open_work",

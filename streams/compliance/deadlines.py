@@ -21,7 +21,9 @@ A missed notification that is acknowledged later is reported twice, on purpose: 
 ``missed`` alert when the deadline passes unacknowledged (someone must chase it now), and
 a ``late`` alert when the acknowledgement finally comes, saying how late it was. A
 notification acknowledged after its deadline but before the scanner noticed gets only
-the ``late`` alert.
+the ``late`` alert. Both carry when frontdoor first sent the notification (``sent_at``) and
+whether it was already past its deadline then (``sent_past_deadline``: the incident
+reached frontdoor late, so the delay is upstream of the agency).
 """
 
 from __future__ import annotations
@@ -54,9 +56,11 @@ class Tracked(BaseModel):
     kind: Kind
     incident_reference: str | None = None
     police_source: str | None = None
+    person_reference: str | None = None
     agency: Agency | None = None
     rules: list[str] = []
     deadline: datetime | None = None  # None: an acknowledgement came before the notification
+    sent_at: datetime | None = None  # a notification's first sending
     registered_at: datetime | None = None
     acked_at: datetime | None = None
     ack_status: AckStatus | None = None
@@ -85,6 +89,13 @@ class Tracked(BaseModel):
         since = self.registered_at or self.acked_at or now
         return done or now - since > FORGET_AFTER
 
+    @property
+    def sent_past_deadline(self) -> bool | None:
+        """A notification frontdoor could only send after its deadline had passed."""
+        if self.kind != "notification" or self.sent_at is None or self.deadline is None:
+            return None
+        return self.sent_at > self.deadline
+
 
 def _alert(item: Tracked, kind: AlertKind, now: datetime, lateness: timedelta) -> ComplianceAlert:
     subject = AlertSubject(
@@ -92,6 +103,7 @@ def _alert(item: Tracked, kind: AlertKind, now: datetime, lateness: timedelta) -
         review_id=item.id if item.kind == "review" else None,
         incident_reference=item.incident_reference,
         police_source=item.police_source,
+        person_reference=item.person_reference,
     )
     return compliance_alert(
         kind,
@@ -102,6 +114,8 @@ def _alert(item: Tracked, kind: AlertKind, now: datetime, lateness: timedelta) -
         item.deadline,
         agency=item.agency,
         rule=join_rules(item.rules),
+        sent_at=item.sent_at,
+        sent_past_deadline=item.sent_past_deadline,
     )
 
 
@@ -122,14 +136,18 @@ _MISSED = {
 }
 
 
-def track_notification(notification: Notification, now: datetime) -> Tracked:
+def track_notification(notification: Notification, now: datetime, police_source: str) -> Tracked:
+    """``police_source``: the force whose incident it is (a notification does not carry it)."""
     return Tracked(
         id=notification.notification_id,
         kind="notification",
         incident_reference=notification.incident_reference,
+        police_source=police_source,
+        person_reference=notification.person_reference,
         agency=notification.recipient.agency,
         rules=notification.rules,
         deadline=notification.deadline,
+        sent_at=notification.produced_at,
         registered_at=now,
     )
 
@@ -140,6 +158,7 @@ def track_review(review: PossibleMatch, now: datetime) -> Tracked:
         kind="review",
         incident_reference=review.incident_reference,
         police_source=review.police_source,
+        person_reference=review.person_reference,
         deadline=review.decide_by,
         registered_at=now,
     )
@@ -161,6 +180,7 @@ def track_watch(
         kind="watch",
         incident_reference=incident_reference,
         police_source=police_source,
+        person_reference=person_reference,
         deadline=deadline,
         registered_at=now,
     )
@@ -177,10 +197,14 @@ def register(
             "kind": new.kind,
             "incident_reference": new.incident_reference,
             "police_source": new.police_source or held.police_source,
+            "person_reference": new.person_reference or held.person_reference,
             "agency": new.agency,
             "rules": sorted(set(held.rules) | set(new.rules), key=rule_order),
             "deadline": min(d for d in (held.deadline, new.deadline) if d is not None)
             if (held.deadline or new.deadline)
+            else None,
+            "sent_at": min(s for s in (held.sent_at, new.sent_at) if s is not None)
+            if (held.sent_at or new.sent_at)
             else None,
             "registered_at": held.registered_at or new.registered_at,
         }
@@ -257,7 +281,9 @@ def after_outcomes(
     commands: list[DeadlineCommand] = []
     for outcome in outcomes:
         stage = outcome.audit.stage
-        commands += [track(track_notification(n, now)) for n in outcome.notifications]
+        commands += [
+            track(track_notification(n, now, incident.source)) for n in outcome.notifications
+        ]
         if outcome.review is not None:
             commands.append(track(track_review(outcome.review, now)))
         elif stage == "rematched":  # a record arrived: the review, if any, is moot

@@ -2,6 +2,9 @@
 
 * **Late report**: recorded (``reported_at``) too long after it happened (24 h by default,
   overridable per incident type in the policy).
+* **Late to frontdoor**: reached frontdoor too long after the force recorded it (1 h by
+  default, overridable per force): a delay upstream of every agency, so their deadlines
+  may have passed before frontdoor could send anything.
 * **Sequence gap**: a force's per-source sequence number skips and the gap is not filled
   within a window: an incident may have been lost on the way. State is per source (the
   worker re-keys sequence numbers by source), so it sees every number from that force.
@@ -50,6 +53,41 @@ def late_report(
         now,
         lateness=delay - limit,
         deadline=incident.occurred_at + limit,
+        incident_type=incident.incident_type,
+    )
+
+
+# -- late to frontdoor -------------------------------------------------------------------
+
+
+def arrival_time(
+    incident: PoliceIncident, published_at: datetime | None, now: datetime
+) -> datetime:
+    """When the incident reached frontdoor: its record time on the bus, when that lies
+    between the report and now (a worker's own backlog is not the force's delay), else
+    when the worker took it in."""
+    if published_at is not None and incident.reported_at <= published_at <= now:
+        return published_at
+    return now
+
+
+def arrival_delay(incident: PoliceIncident, arrived: datetime) -> timedelta:
+    return arrived - incident.reported_at
+
+
+def late_to_frontdoor(
+    incident: PoliceIncident, arrived: datetime, limit: timedelta, now: datetime
+) -> ComplianceAlert | None:
+    delay = arrival_delay(incident, arrived)
+    if delay <= limit:
+        return None
+    return _alert(
+        AlertKind.LATE_TO_FRONTDOOR,
+        incident.key,
+        AlertSubject(incident_reference=incident.incident_reference, police_source=incident.source),
+        now,
+        lateness=delay - limit,
+        deadline=incident.reported_at + limit,
         incident_type=incident.incident_type,
     )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, time
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -114,11 +114,16 @@ class RepeatRule(_Strict):
     deadline: DeadlineSpec
 
 
+Hours = Annotated[float, Field(gt=0)]
+
+
 class Signals(_Strict):
     """Thresholds for the compliance signals (DOMAIN.md §7); all LOCAL."""
 
     late_report_hours: float = Field(default=24, gt=0)
-    late_report_hours_by_type: dict[IncidentType, float] = {}
+    late_report_hours_by_type: dict[IncidentType, Hours] = {}
+    late_to_frontdoor_hours: float = Field(default=1, gt=0)
+    late_to_frontdoor_hours_by_force: dict[str, Hours] = {}
     no_notification_hours: float = Field(default=24, gt=0)
     sequence_gap_minutes: float = Field(default=30, gt=0)
     batching_window_minutes: float = Field(default=10, gt=0)
@@ -131,6 +136,9 @@ class Signals(_Strict):
 
     def late_report_limit(self, incident_type: IncidentType) -> float:
         return self.late_report_hours_by_type.get(incident_type, self.late_report_hours)
+
+    def late_to_frontdoor_limit(self, source: str) -> float:
+        return self.late_to_frontdoor_hours_by_force.get(source, self.late_to_frontdoor_hours)
 
     def force_label(self, source: str) -> str:
         return source if source in self.police_sources else "other"

@@ -266,6 +266,32 @@ DUTY = Dashboard(
                     kind="bargauge",
                 ),
                 Panel(
+                    "Police arrival delay p90, by force",
+                    (
+                        Query(
+                            "histogram_quantile(0.9, sum by (force, le) "
+                            "(rate(frontdoor_police_arrival_delay_seconds_bucket[1h])))",
+                            "{{force}}",
+                        ),
+                    ),
+                    unit="s",
+                    description="How long after the force recorded an incident it reached "
+                    "frontdoor; policy: 1 h.",
+                ),
+                Panel(
+                    "Incidents late to frontdoor today, by force",
+                    (
+                        Query(
+                            "sum by (force) "
+                            "(increase(frontdoor_police_late_to_frontdoor_total[24h]))",
+                            "{{force}}",
+                        ),
+                    ),
+                    kind="bargauge",
+                    description="Held back upstream: agencies' deadlines may have passed "
+                    "before frontdoor could send anything.",
+                ),
+                Panel(
                     "Possible matches awaiting review",
                     (Query("sum(frontdoor_reviews_awaiting_decision)", "awaiting"),),
                     kind="stat",

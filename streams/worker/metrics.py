@@ -195,6 +195,22 @@ REPORT_DELAY = Histogram(
     buckets=DEADLINE_BUCKETS,
     registry=REGISTRY,
 )
+# From seconds (a healthy force) to days (one that holds incidents back).
+ARRIVAL_BUCKETS = (1, 5, 15, 60, 300, 900, 1800, *DEADLINE_BUCKETS[4:])
+ARRIVAL_DELAY = Histogram(
+    "frontdoor_police_arrival_delay_seconds",
+    "How long after the force recorded it (reported_at) a valid incident reached "
+    "frontdoor, by force.",
+    ["force"],
+    buckets=ARRIVAL_BUCKETS,
+    registry=REGISTRY,
+)
+LATE_TO_FRONTDOOR = _counter(
+    "frontdoor_police_late_to_frontdoor_total",
+    "Incidents that reached frontdoor beyond the policy's limit after the force recorded "
+    "them, by force.",
+    ("force",),
+)
 LATE_REPORTS = _counter(
     "frontdoor_police_late_reports_total",
     "Incidents reported beyond the policy's limit, by force and incident type.",
@@ -251,3 +267,4 @@ def declare_series(forces: list[str]) -> None:
         ACK_SECONDS.labels(agency=agency.value)
     for force in forces:
         REPORT_DELAY.labels(force=force)
+        ARRIVAL_DELAY.labels(force=force)

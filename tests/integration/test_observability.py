@@ -100,7 +100,8 @@ def test_every_dashboard_panel_returns_data_and_no_metric_carries_personal_data(
     # A day's worth of synthetic incidents about this council's children (personal data).
     day = incidents(IncidentStream(seed=11, start=now - timedelta(hours=30)), 30, the_council)
     produce(settings, topics.POLICE_INCIDENTS, day.events)
-    # Planted: a possible match, a missed, a late, an injury, a late report, a gap, a meeting.
+    # Planted: a possible match, a missed, a late, an injury, a late report, a gap, an
+    # incident late to frontdoor, a meeting.
     review = incident("CAD-REVIEW", 1000, now - timedelta(hours=1), now)
     review["children"][0]["nhs_number"] = None
     publish_incident(settings, review)
@@ -108,6 +109,8 @@ def test_every_dashboard_panel_returns_data_and_no_metric_carries_personal_data(
     late = incident("CAD-LATE", 1003, now - timedelta(days=3), now)  # 1002 never arrives
     late["injury"] = True
     publish_incident(settings, late)
+    held_back = incident("CAD-HELD-BACK", 1004, now - timedelta(hours=4), now - timedelta(hours=3))
+    publish_incident(settings, held_back)
     meeting = factories.example("strategy-meeting")
     produce(settings, topics.MEETINGS, [(b"SM-2026-0042", json.dumps(meeting).encode())])
 
@@ -127,6 +130,7 @@ def test_every_dashboard_panel_returns_data_and_no_metric_carries_personal_data(
         AlertKind.LATE,
         AlertKind.SEQUENCE_GAP,
         AlertKind.LATE_POLICE_REPORT,
+        AlertKind.LATE_TO_FRONTDOOR,
     }
 
     def alerted() -> bool:
@@ -134,7 +138,7 @@ def test_every_dashboard_panel_returns_data_and_no_metric_carries_personal_data(
         kinds = {json.loads(m.value)["kind"] for m in found}
         return kinds_wanted <= {AlertKind(k) for k in kinds}
 
-    wait_for(alerted, 90, "the planted missed, late, gap and late-report alerts")
+    wait_for(alerted, 90, "the planted missed, late, gap, late-report and late-to-frontdoor alerts")
 
     failures = []
     for title, expr in dashboards.queries():

@@ -1,4 +1,4 @@
-"""Late police reports, sequence gaps and batching, with a fake clock."""
+"""Late police reports, late to frontdoor, sequence gaps and batching, with a fake clock."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from schemas.enums import AlertKind
 from streams.compliance import (
     SequenceObserved,
     SourceSequence,
+    arrival_time,
     late_report,
+    late_to_frontdoor,
     observe,
     observe_arrival,
     overdue_gaps,
@@ -41,6 +43,33 @@ def test_a_report_past_the_limit_is_late_by_how_much() -> None:
     assert alert is not None and alert.kind is AlertKind.LATE_POLICE_REPORT
     assert alert.lateness_seconds == 2 * 86400
     assert alert.subject.police_source == "MPS" and alert.incident_type is not None
+
+
+def test_an_incident_reaching_frontdoor_within_the_limit_is_not_late_to_frontdoor() -> None:
+    held = incident(NOW - DAY, NOW - timedelta(minutes=59))
+    assert late_to_frontdoor(held, NOW, timedelta(hours=1), NOW) is None
+
+
+def test_an_incident_held_back_by_the_force_is_late_to_frontdoor_by_how_much() -> None:
+    held = incident(NOW - timedelta(days=2), NOW - timedelta(hours=33))
+    alert = late_to_frontdoor(held, NOW, timedelta(hours=1), NOW)
+    assert alert is not None and alert.kind is AlertKind.LATE_TO_FRONTDOOR
+    assert alert.lateness_seconds == 32 * 3600
+    assert alert.deadline == NOW - timedelta(hours=32)
+    assert alert.subject.police_source == "MPS" and alert.subject.incident_reference == "CAD-1"
+
+
+def test_arrival_is_the_bus_time_unless_it_is_implausible() -> None:
+    """A worker's own backlog is not the force's delay; a clock behind the report or ahead
+    of now is not believed."""
+    reported = NOW - timedelta(hours=3)
+    held = incident(NOW - timedelta(hours=4), reported)
+    on_bus = reported + timedelta(minutes=2)
+    assert arrival_time(held, on_bus, NOW) == on_bus
+    assert arrival_time(held, None, NOW) == NOW
+    assert arrival_time(held, reported - timedelta(hours=1), NOW) == NOW
+    assert arrival_time(held, NOW + timedelta(hours=1), NOW) == NOW
+    assert late_to_frontdoor(held, arrival_time(held, on_bus, NOW), timedelta(hours=1), NOW) is None
 
 
 def test_a_gap_filled_in_time_raises_nothing() -> None:

@@ -292,3 +292,34 @@ def test_a_burst_spread_over_partitions_is_judged_once_by_the_forces_owner(
     assert batching.lateness_seconds == timedelta(days=2).total_seconds()  # median age - 24 h
     state = json.loads(driver.table("sequences")[b"MPS"])
     assert len(state["recent"]) == 24 and state["raised"] == [batching.alert_id]
+
+
+def test_an_incident_held_back_upstream_is_late_to_frontdoor_and_not_the_agencys_fault(
+    driver: WorkerTestDriver,
+) -> None:
+    """Reported 3 h before it reached frontdoor: one late_to_frontdoor alert naming the
+    force; the 1 H notifications it produced are missed, marked as sent past their
+    deadline, so the agency is not blamed for the delay."""
+    data = json.loads(one_child_incident())
+    data["occurred_at"] = (NOW - timedelta(hours=4)).isoformat()
+    data["reported_at"] = (NOW - timedelta(hours=3)).isoformat()
+    driver.send(POLICE_INCIDENTS, KEY, json.dumps(data).encode(), published_at=NOW)
+
+    (late,) = alerts(driver, AlertKind.LATE_TO_FRONTDOOR)
+    assert late.subject.police_source == "MPS" and late.lateness_seconds == 2 * 3600
+    driver.advance(timedelta(seconds=1))
+    missed = alerts(driver, AlertKind.MISSED)
+    assert missed and all(a.sent_past_deadline for a in missed)
+    assert all(a.subject.police_source == "MPS" and a.sent_at == NOW for a in missed)
+    assert {a.subject.person_reference for a in missed} == {data["children"][0]["person_reference"]}
+
+
+def test_a_worker_backlog_is_not_blamed_on_the_force(driver: WorkerTestDriver) -> None:
+    """On the bus five minutes after the report, processed three hours later."""
+    data = json.loads(one_child_incident())
+    reported = NOW - timedelta(hours=3)
+    data["occurred_at"] = (reported - timedelta(minutes=30)).isoformat()
+    data["reported_at"] = reported.isoformat()
+    on_bus = reported + timedelta(minutes=5)
+    driver.send(POLICE_INCIDENTS, KEY, json.dumps(data).encode(), published_at=on_bus)
+    assert alerts(driver, AlertKind.LATE_TO_FRONTDOOR) == []

@@ -39,7 +39,9 @@ class History:
             if escalated is None:
                 continue
             ctx.send_notification(out, escalated)
-            ctx.track(out, [track(track_notification(escalated, ctx.clock()))])
+            ctx.track(
+                out, [track(track_notification(escalated, ctx.clock(), notified.incident.source))]
+            )
             audit = audit_record(
                 notified.incident,
                 notified.person_reference,

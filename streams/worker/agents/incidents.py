@@ -37,8 +37,8 @@ class Incidents:
         metrics.CHILDREN_RECEIVED.inc(len(incident.children))
         for warning in incident.data_quality:
             metrics.DATA_QUALITY_WARNINGS.labels(code=warning.code.value).inc()
-        self.police.incident_seen(out, incident, now)
         published_at = event.published_at
+        self.police.incident_seen(out, incident, now, published_at)
         outcomes = process_incident(
             incident, ctx.replica, ctx.policy, ctx.calendar, now, published_at
         )

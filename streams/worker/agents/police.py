@@ -1,4 +1,5 @@
-"""Police-side signals: late reports, batching, and each force's sequence numbers.
+"""Police-side signals: late reports, late to frontdoor, batching, and each force's
+sequence numbers.
 
 Every incident's sequence number (a dead-lettered one's too, when readable) and, for a
 valid one, when it happened and when it arrived, are re-keyed by force onto
@@ -16,7 +17,10 @@ from schemas import PoliceIncident
 from streams.compliance import (
     SequenceObserved,
     SourceSequence,
+    arrival_delay,
+    arrival_time,
     late_report,
+    late_to_frontdoor,
     observe,
     observe_arrival,
     overdue_gaps,
@@ -38,7 +42,13 @@ class PoliceSignals:
         self.stale_after = timedelta(hours=signals.batching_stale_hours)
 
     # -- called by the incidents agent
-    def incident_seen(self, out: Outbox, incident: PoliceIncident, now: datetime) -> None:
+    def incident_seen(
+        self,
+        out: Outbox,
+        incident: PoliceIncident,
+        now: datetime,
+        published_at: datetime | None = None,
+    ) -> None:
         ctx, signals = self.ctx, self.ctx.policy.signals
         force = signals.force_label(incident.source)
         metrics.REPORT_DELAY.labels(force=force).observe(
@@ -51,11 +61,20 @@ class PoliceSignals:
                 force=force, incident_type=incident.incident_type.value
             ).inc()
             ctx.raise_alerts(out, [late])
+        arrived = arrival_time(incident, published_at, now)
+        metrics.ARRIVAL_DELAY.labels(force=force).observe(
+            max(arrival_delay(incident, arrived).total_seconds(), 0)
+        )
+        limit = timedelta(hours=signals.late_to_frontdoor_limit(incident.source))
+        held_back = late_to_frontdoor(incident, arrived, limit, now)
+        if held_back is not None:
+            metrics.LATE_TO_FRONTDOOR.labels(force=force).inc()
+            ctx.raise_alerts(out, [held_back])
         seen = SequenceObserved(
             source=incident.source,
             sequence=incident.sequence,
             occurred_at=incident.occurred_at,
-            arrived=now,
+            arrived=arrived,
         )
         self._sequence(out, seen)
 
