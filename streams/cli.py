@@ -222,30 +222,21 @@ def _when(text: str) -> datetime:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from schemas import Acknowledgement, ComplianceAlert, Notification
-    from streams.compliance import build_report, render_report
+    from streams.compliance import render_report
     from streams.settings import Settings
-    from streams.tools.topic_io import read_all
-    from streams.worker import topics
+    from streams.tools.compliance_report import from_topics
 
+    if args.until <= args.since:
+        print("frontdoor report: --until must be after --since", file=sys.stderr)
+        return 2
     settings = Settings()
     if not _connects(settings, "report"):
         return 1
-    sent = [
-        Notification.model_validate_json(m.value)
-        for m in read_all(settings, list(topics.NOTIFY.values()))
-    ]
-    acks = []
-    for m in read_all(settings, [topics.ACKS]):
-        try:
-            acks.append(Acknowledgement.model_validate_json(m.value))
-        except ValueError:
-            continue  # invalid acknowledgements are on the dead-letter topic already
-    alerts = [
-        ComplianceAlert.model_validate_json(m.value)
-        for m in read_all(settings, [topics.COMPLIANCE_ALERTS])
-    ]
-    built = build_report(sent, acks, alerts, args.since, args.until, datetime.now(UTC))
+    try:
+        built = from_topics(settings, args.since, args.until, datetime.now(UTC))
+    except LookupError as error:
+        print(f"frontdoor report: {error}", file=sys.stderr)
+        return 1
     text = render_report(built, args.format)
     if args.output:
         Path(args.output).write_text(text)
@@ -336,7 +327,11 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("-l", "--loglevel", default="info")
     worker.set_defaults(func=_worker)
 
-    rep = sub.add_parser("report", help="compliance report from the topics")
+    rep = sub.add_parser(
+        "report",
+        help="compliance report from the topics: notifications first sent in [since, until), "
+        "status as at until (or now, while the period is open)",
+    )
     rep.add_argument("--since", type=_when, required=True, help="ISO time with offset")
     rep.add_argument("--until", type=_when, required=True, help="ISO time with offset")
     rep.add_argument("--format", choices=["table", "csv", "json", "html"], default="table")

@@ -27,20 +27,19 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from schemas import (
     AuditRecord,
-    ComplianceAlert,
     DeadLetter,
     Notification,
     PoliceIncident,
     PossibleMatch,
 )
-from schemas.acknowledgement import Acknowledgement
 from schemas.police import incident_key
 from streams.clock import Clock, simulated
-from streams.compliance import build_report, render_report
+from streams.compliance import render_report
 from streams.incidents import Origin, validate
 from streams.routing import default_policy_text, load_policy
 from streams.settings import Settings
 from streams.tools import acl, localkafka
+from streams.tools.compliance_report import from_topics
 from streams.tools.synthetic import (
     COUNCIL,
     DEMO_DAY,
@@ -98,11 +97,12 @@ def run_demo(seed: int = 7, incidents_count: int = 700, council_size: int = 5000
     # The council's own schools, so a school elsewhere routes by R2 rather than R1.
     policy_file = Path(".local/demo-policy.yaml")
     policy_file.parent.mkdir(parents=True, exist_ok=True)
-    policy_file.write_text(
-        default_policy_text().replace(
-            "schools: null", f"schools: [{', '.join(the_council.schools)}]"
-        )
-    )
+    text = default_policy_text()
+    for default, demo in (("schools: null", f"schools: [{', '.join(the_council.schools)}]"),):
+        if default not in text:
+            raise RuntimeError(f"the default policy no longer has {default!r}")
+        text = text.replace(default, demo)
+    policy_file.write_text(text)
     # Topics, ACLs and the parties' publishing as the admin principal; the worker as its own.
     base = localkafka.client_settings(kafka, "admin", partitions=2, policy_file=policy_file)
     removed = admin.delete_prefixed(base, DEMO_PREFIX)
@@ -359,18 +359,6 @@ def _summarise(settings: Settings, day: Incidents, played: Played, metrics_text:
     dead = [
         DeadLetter.model_validate_json(m.value) for m in read_all(settings, [topics.DEAD_LETTERS])
     ]
-    latest: dict[str, Notification] = {}
-    for m in read_all(settings, list(topics.NOTIFY.values())):
-        notification = Notification.model_validate_json(m.value)
-        latest[notification.notification_id] = notification
-    acks = [Acknowledgement.model_validate_json(m.value) for m in read_all(settings, [topics.ACKS])]
-    alerts = {
-        a.alert_id: a
-        for a in (
-            ComplianceAlert.model_validate_json(m.value)
-            for m in read_all(settings, [topics.COMPLIANCE_ALERTS])
-        )
-    }
     routed = [a for a in audits if a.stage == "routed"]
     decided = [a for a in audits if a.stage == "review_decided"]
     rematched = [a for a in audits if a.stage == "rematched"]
@@ -426,40 +414,22 @@ def _summarise(settings: Settings, day: Incidents, played: Played, metrics_text:
             ("  matched later to a late council record", len(rematched)),
         ],
     )
-    per_rule: Counter[tuple[str, str]] = Counter()
-    for notification in latest.values():
-        for rule in notification.rules:
-            per_rule[(notification.recipient.agency.value, rule)] += 1
-    _table(
-        "Notifications sent, per agency and rule (one naming two rules counts under both)",
-        ("agency", "rule", "count"),
-        [
-            (a, r, c)
-            for (a, r), c in sorted(per_rule.items(), key=lambda x: (x[0][0], int(x[0][1][1:])))
-        ],
-    )
     _table(
         "What the agencies did (simulated)",
         ("", "notifications"),
         [(k, v) for k, v in played.acks.most_common()],
     )
-    _table(
-        "Compliance alerts raised",
-        ("kind", "alerts"),
-        sorted(Counter(a.kind.value for a in alerts.values()).items()),
-    )
     # The report covers the whole simulated period: the day and what followed from it
-    # (late reports arrive the next day, reviews and late records settle later).
+    # (late reports arrive the next day, reviews and late records settle later). It is
+    # `frontdoor report` over the same period, by the same code.
     end = DEMO_DAY + timedelta(days=1) + TAIL
-    built = build_report(
-        latest.values(),
-        acks,
-        alerts.values(),
-        DEMO_DAY,
-        end,
-        end,
-    )
+    built = from_topics(settings, DEMO_DAY, end, end)
     print("\n" + render_report(built, "table"), end="")
+    print(
+        "\nThe same report, any time later (broker started):\n  env $(.venv/bin/frontdoor kafka "
+        f"credentials admin) FRONTDOOR_TOPIC_PREFIX={settings.topic_prefix} .venv/bin/frontdoor "
+        f"report --since {DEMO_DAY:%Y-%m-%dT%H:%MZ} --until {end:%Y-%m-%dT%H:%MZ}"
+    )
     series = [line for line in metrics_text.splitlines() if line.startswith("frontdoor_")]
     print(f"\nThe worker's /metrics had {len(series)} frontdoor_ series at the end.")
     accounted = len(routed) == expected_children and len(dead) == invalid

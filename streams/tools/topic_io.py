@@ -93,13 +93,19 @@ async def _scan(
     seen = 0
     try:
         cluster = await consumer._client.fetch_all_metadata()  # no public call returns it
+        names = [topic_name(spec, settings) for spec in specs]
+        # A topic this principal may not read is absent from the metadata, like one that
+        # does not exist: say so rather than read nothing (an empty report would look
+        # like a quiet period).
+        missing = [n for n in names if not cluster.partitions_for_topic(n)]
+        if missing:
+            who = settings.sasl_username or "this client"
+            raise LookupError(
+                f"cannot read {', '.join(missing)}: no such topic, or {who} may not read it"
+            )
         partitions = [
-            TopicPartition(topic_name(spec, settings), p)
-            for spec in specs
-            for p in sorted(cluster.partitions_for_topic(topic_name(spec, settings)) or [])
+            TopicPartition(n, p) for n in names for p in sorted(cluster.partitions_for_topic(n))
         ]
-        if not partitions:
-            return 0
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)

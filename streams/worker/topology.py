@@ -124,7 +124,7 @@ def build_topology(ctx: WorkerContext) -> Topology:
     history = History(ctx)
     meetings = Meetings(ctx)
     records = CouncilRecords(ctx, reviews.request_rematch)
-    intake = Intake(ctx)
+    intake = Intake(ctx, police)
     notify = tuple(NOTIFY.values())
     routed = (*notify, REVIEW_MATCHES, AUDIT, DEADLINES, CHILD_HISTORY)
     return Topology(
@@ -133,7 +133,7 @@ def build_topology(ctx: WorkerContext) -> Topology:
                 Stream(  # each force's own topic: provenance checked, forwarded unchanged
                     intake.force_topics,
                     intake.incident_published,
-                    writes=(POLICE_INCIDENTS, DEAD_LETTERS),
+                    writes=(POLICE_INCIDENTS, DEAD_LETTERS, SEQUENCES),
                 ),
             )[: 1 if intake.force_topics else 0],
             Stream(  # each agency's own acknowledgements, likewise

@@ -18,6 +18,7 @@ from streams.worker.topics import (
     ACKS,
     AGENCY_ACKS,
     AUDIT,
+    COMPLIANCE_ALERTS,
     DEAD_LETTERS,
     NOTIFY,
     POLICE_INCIDENTS,
@@ -89,6 +90,24 @@ def test_an_invalid_incident_on_a_forces_topic_is_dead_lettered_there(
     assert letter.reason_class == "schema"
     assert letter.original_topic == "police.MPS.incidents.v1"
     assert not driver.sent_to(POLICE_INCIDENTS)
+
+
+def test_an_invalid_incident_on_a_forces_topic_still_counts_its_sequence_number(
+    driver: WorkerTestDriver,
+) -> None:
+    """Numbers 1 and 3 valid, 2 invalid but readable: no gap, however long one waits; a
+    number in an incident naming another force does not count for this one."""
+    for n, changes in ((1, {}), (2, {"children": []}), (3, {})):
+        data = factories.incident(sequence=n, incident_reference=f"CAD-{n}", **changes)
+        driver.send(force_incidents("MPS"), f"MPS:CAD-{n}", json.dumps(data).encode())
+    kent = factories.incident(source="KENT", sequence=7, children=[])
+    driver.send(force_incidents("MPS"), "KENT:X", json.dumps(kent).encode())
+    driver.advance(timedelta(hours=2))  # past the 30 min gap window
+
+    assert not [s for s in driver.sent_to(COMPLIANCE_ALERTS) if b"sequence_gap" in s.value]
+    state = json.loads(driver.table("sequences")[b"MPS"])
+    assert (state["lowest"], state["highest"], state["gaps"]) == (1, 3, [])
+    assert b"KENT" not in driver.table("sequences")
 
 
 def test_acknowledgements_count_only_from_the_recipient_on_its_own_topic(

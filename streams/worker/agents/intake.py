@@ -5,7 +5,7 @@ Provenance is the broker's to enforce (only police-MPS may write police.MPS.inci
 and the core's to check (``foreign_incident``); this agent only reads, checks and
 forwards, keeping each record's key order and its publishing time. Invalid or foreign
 events are dead-lettered here, against the party's own topic, where the party can see
-them.
+them; an invalid incident's sequence number, when readable, still counts as arrived.
 """
 
 from __future__ import annotations
@@ -15,13 +15,15 @@ from schemas.deadletter import DeadLetterReason
 from schemas.enums import Agency
 from streams.incidents import dead_letter_for, foreign_acknowledgement, foreign_incident
 from streams.worker import topics
+from streams.worker.agents.police import PoliceSignals
 from streams.worker.context import Incoming, WorkerContext
 from streams.worker.outbox import Outbox
 
 
 class Intake:
-    def __init__(self, ctx: WorkerContext) -> None:
+    def __init__(self, ctx: WorkerContext, police: PoliceSignals) -> None:
         self.ctx = ctx
+        self.police = police
         self.forces = {
             ctx.name(topics.force_incidents(f)): f for f in ctx.policy.signals.police_sources
         }
@@ -35,7 +37,8 @@ class Intake:
         force = self.forces[event.topic]
         spec = topics.force_incidents(force)
         incident = self.ctx.accept(out, event, PoliceIncident, spec)
-        if incident is None:
+        if incident is None:  # its sequence number still arrived: not a gap
+            self.police.dead_lettered(out, event.value, force)
             return
         reason = foreign_incident(incident, force)
         if reason is not None:

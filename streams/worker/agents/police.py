@@ -78,10 +78,11 @@ class PoliceSignals:
         )
         self._sequence(out, seen)
 
-    def dead_lettered(self, out: Outbox, raw: bytes | None) -> None:
-        """A dead-lettered incident still arrived: its sequence number counts if readable."""
+    def dead_lettered(self, out: Outbox, raw: bytes | None, force: str | None = None) -> None:
+        """A dead-lettered incident still arrived: its sequence number counts if readable
+        (and, from a force's own topic, if it names that force)."""
         seen = sequence_of(raw)
-        if seen is not None:
+        if seen is not None and force in (None, seen.source):
             self._sequence(out, seen)
 
     def _sequence(self, out: Outbox, seen: SequenceObserved) -> None:
