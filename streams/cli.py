@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from streams.connection import TopicUnreadable
+
 
 def _policy() -> Any:
     from streams.routing import load_policy
@@ -232,11 +234,7 @@ def _report(args: argparse.Namespace) -> int:
     settings = Settings()
     if not _connects(settings, "report"):
         return 1
-    try:
-        built = from_topics(settings, args.since, args.until, datetime.now(UTC))
-    except LookupError as error:
-        print(f"frontdoor report: {error}", file=sys.stderr)
-        return 1
+    built = from_topics(settings, args.since, args.until, datetime.now(UTC))
     text = render_report(built, args.format)
     if args.output:
         Path(args.output).write_text(text)
@@ -355,7 +353,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except TopicUnreadable as error:
+        print(f"frontdoor {args.command}: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -14,6 +14,11 @@ import ssl
 from streams.settings import ConnectionSettingsError, Settings
 
 
+class TopicUnreadable(LookupError):
+    """A topic this principal cannot read: it does not exist or the ACLs do not allow it
+    (the broker answers both the same way)."""
+
+
 async def _diagnose(settings: Settings, timeout_s: float) -> str | None:
     from aiokafka.conn import create_conn
     from aiokafka.errors import KafkaConnectionError, SaslAuthenticationFailed

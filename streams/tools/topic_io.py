@@ -12,6 +12,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from streams.connection import TopicUnreadable
 from streams.settings import Settings
 from streams.worker.topics import TopicSpec, topic_name
 
@@ -100,7 +101,7 @@ async def _scan(
         missing = [n for n in names if not cluster.partitions_for_topic(n)]
         if missing:
             who = settings.sasl_username or "this client"
-            raise LookupError(
+            raise TopicUnreadable(
                 f"cannot read {', '.join(missing)}: no such topic, or {who} may not read it"
             )
         partitions = [
