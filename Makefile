@@ -45,7 +45,8 @@ unit: venv tools
 # Integration tests and the fault suite's short version, on the real local broker (the
 # broker-fault tests start brokers of their own).
 integration: venv
-	rm -f .local/faults/results.jsonl .local/security/acl-matrix.txt
+	rm -f .local/faults/results.jsonl .local/security/acl-matrix.txt \
+	  .local/compliance/planted.txt
 	$(TEST_KAFKA) $(BIN)/frontdoor kafka start
 	$(TEST_KAFKA) $(BIN)/pytest -q tests/integration tests/faults; rc=$$?; \
 	  $(TEST_KAFKA) $(BIN)/frontdoor kafka stop; exit $$rc

@@ -234,10 +234,12 @@ def observe_arrival(
     window: timedelta = timedelta(minutes=10),
     min_events: int = 20,
     stale_after: timedelta = timedelta(hours=24),
+    now: datetime | None = None,
 ) -> tuple[SourceSequence, ComplianceAlert | None]:
     """Batching: at least ``min_events`` of the force's incidents within ``window`` and
     their median age over ``stale_after`` (more than half of them stale). One alert per
-    force per hour; its lateness is the burst's median age beyond the limit."""
+    force per hour of arrival, observed ``now`` (default: on arrival); its lateness is the
+    burst's median age beyond the limit."""
     recent = [r for r in state.recent if r.arrived >= arrived - window]
     recent.append(RecentArrival(arrived=arrived, age_s=(arrived - occurred_at).total_seconds()))
     recent = recent[-state.MAX_RECENT :]
@@ -251,7 +253,7 @@ def observe_arrival(
         AlertKind.BATCHING,
         f"{state.source}:{hour.isoformat()}",
         AlertSubject(police_source=state.source),
-        arrived,
+        now or arrived,
         lateness=timedelta(seconds=statistics.median(r.age_s for r in recent) - limit),
     )
     if alert.alert_id in state.raised:

@@ -193,9 +193,11 @@ def build_topology(ctx: WorkerContext) -> Topology:
             ),
         ),
         timers=(
-            Timer(1.0, deadlines.check_due, writes=(DEADLINES,)),  # a miss flagged within ~1 s
+            # Every quarter second, so that with the check's round trip through its topic a
+            # miss or an overdue gap is flagged within a second of falling due.
+            Timer(0.25, deadlines.check_due, writes=(DEADLINES,)),
             Timer(15.0, deadlines.scan_deadlines, writes=(DEADLINES,)),  # one scrape interval
-            Timer(1.0, police.scan_sequences, writes=(SEQUENCES,)),  # a gap flagged within ~1 s
+            Timer(0.25, police.scan_sequences, writes=(SEQUENCES,)),
             Timer(300.0, reviews.sweep_pending, writes=(REMATCH,)),
         ),
         tables=Tables.NAMES,

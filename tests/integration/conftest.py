@@ -37,14 +37,18 @@ def kafka_bootstrap(local_kafka: LocalKafkaSettings) -> str:
 
 
 @pytest.fixture
-def settings(local_kafka: LocalKafkaSettings, tmp_path: Path) -> Settings:
+def settings(
+    local_kafka: LocalKafkaSettings, tmp_path: Path, request: pytest.FixtureRequest
+) -> Settings:
+    """Two partitions a topic, or as many as ``@pytest.mark.partitions(n)`` asks."""
     namespace = f"t{uuid.uuid4().hex[:10]}"
+    marker = request.node.get_closest_marker("partitions")
     made = client_settings(
         local_kafka,
         "admin",
         topic_prefix=f"{namespace}.",
         app_id=f"frontdoor-{namespace}",
-        partitions=2,
+        partitions=marker.args[0] if marker else 2,
         web_port=free_port(),
         state_dir=tmp_path / "state",
     )
@@ -89,9 +93,13 @@ def worker(start: StartWorker) -> WorkerProcess:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """The ACL matrix the security test measured, if it ran (see test_security.py)."""
-    matrix = Path(".local/security/acl-matrix.txt")
-    if matrix.exists():
-        terminalreporter.section("ACL matrix (also in " + str(matrix) + ")")
-        for line in matrix.read_text().splitlines():
-            terminalreporter.write_line(line)
+    """What the security and compliance tests measured, if they ran (see test_security.py
+    and test_compliance_workers.py)."""
+    for title, path in (
+        ("ACL matrix", Path(".local/security/acl-matrix.txt")),
+        ("Planted compliance cases", Path(".local/compliance/planted.txt")),
+    ):
+        if path.exists():
+            terminalreporter.section(f"{title} (also in {path})")
+            for line in path.read_text().splitlines():
+                terminalreporter.write_line(line)

@@ -3,9 +3,9 @@
 Acknowledgements (``notify.acks.v1``) and deadline commands (``frontdoor.deadlines.v2``)
 share one agent: both are keyed by the item id and co-partitioned, so one worker owns
 each deadline. Two timers on the worker's clock look only at partitions this worker
-owns: every second the items it wrote whose deadline has passed (a due-time heap), and
-every 15 s the whole table (open-work gauges, forgetting, items recovered from the
-changelog after a restart or a rebalance, which the heap does not know yet).
+owns: four times a second the items it wrote whose deadline has passed (a due-time
+heap), and every 15 s the whole table (open-work gauges, forgetting, items recovered
+from the changelog after a restart or a rebalance, which the heap does not know yet).
 """
 
 from __future__ import annotations

@@ -110,6 +110,7 @@ class PoliceSignals:
                     self.batching_window,
                     ctx.policy.signals.batching_min_events,
                     self.stale_after,
+                    now,
                 )
                 if burst is not None:
                     metrics.BATCHING.labels(force=force).inc()
