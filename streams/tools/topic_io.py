@@ -6,6 +6,7 @@ Every read has a timeout; nothing sleeps and hopes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -20,23 +21,36 @@ Record = Any  # aiokafka.structs.ConsumerRecord[bytes, bytes]
 
 
 async def _produce(
-    settings: Settings, spec: TopicSpec, items: Sequence[tuple[bytes | None, bytes | None]]
+    settings: Settings,
+    spec: TopicSpec,
+    items: Sequence[tuple[bytes | None, bytes | None]],
+    timeout_s: float | None,
 ) -> None:
     producer = AIOKafkaProducer(**settings.aiokafka_options(), acks="all", enable_idempotence=True)
-    await producer.start()
-    try:
+
+    async def send_all() -> None:
+        await producer.start()
         name = topic_name(spec, settings)
         pending = [await producer.send(name, value, key=key) for key, value in items]
         await asyncio.gather(*pending)
+
+    try:
+        await asyncio.wait_for(send_all(), timeout_s)
     finally:
-        await producer.stop()
+        # A producer stuck after a broker fault may never stop cleanly: abandon it.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(producer.stop(), timeout_s)
 
 
 def produce(
-    settings: Settings, spec: TopicSpec, items: Sequence[tuple[bytes | None, bytes | None]]
+    settings: Settings,
+    spec: TopicSpec,
+    items: Sequence[tuple[bytes | None, bytes | None]],
+    timeout_s: float | None = None,
 ) -> None:
-    """Send every (key, value) in order and wait until the broker has them all."""
-    asyncio.run(_produce(settings, spec, items))
+    """Send every (key, value) in order and wait until the broker has them all (raises
+    ``TimeoutError`` after ``timeout_s``, when given: some may have been sent)."""
+    asyncio.run(_produce(settings, spec, items, timeout_s))
 
 
 async def _consume(

@@ -246,9 +246,10 @@ class Publisher(threading.Thread):
     def _send(self, chunk: list[tuple[bytes, bytes]]) -> None:
         """As a force's system would: retry until the broker has it (a retry may repeat
         part of a chunk; frontdoor must take repeats in its stride)."""
-        for _ in range(120):
-            try:
-                produce(self.settings, topics.POLICE_INCIDENTS, chunk)
+        give_up = time.monotonic() + 120
+        while time.monotonic() < give_up:
+            try:  # each attempt bounded: a producer stuck after a broker restart is dropped
+                produce(self.settings, topics.POLICE_INCIDENTS, chunk, timeout_s=15)
                 return
             except Exception:
                 self.retries += 1
