@@ -33,7 +33,27 @@ class _IdempotentProducer(faust_aiokafka.Producer):
         return {"acks": "all", "enable_idempotence": True}
 
 
+# aiokafka leaves out of a fetch every partition whose records are not yet consumed, and
+# sends no other fetch to a broker while one is in flight; faust long-polls for 1,500 ms.
+# A partition drained just after a fetch went out (an incident on its way through the
+# intake, a deadline check) so waited up to 1.5 s: the signals' tail. 100 ms bounds it.
+FETCH_MAX_WAIT_MS = 100
+
+
+class _PromptConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS  # faust passes a fixed 1,500 ms
+        return consumer
+
+
+class _PromptConsumer(faust_aiokafka.Consumer):
+    def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
+        return _PromptConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
 class _Transport(faust_aiokafka.Transport):
+    Consumer = _PromptConsumer
     Producer = _IdempotentProducer
 
 
