@@ -19,9 +19,9 @@ from __future__ import annotations
 import re
 import statistics
 from datetime import datetime, timedelta
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from schemas import ComplianceAlert, PoliceIncident
 from schemas.compliance import AlertSubject
@@ -104,16 +104,13 @@ class Gap(BaseModel):
     alerted: bool = False
 
 
-class RecentArrival(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    arrived: datetime
-    age_s: float  # how long after it happened the incident reached frontdoor
-
-
 class SourceSequence(BaseModel):
     """What one force's incidents have shown so far: sequence numbers and gaps, and its
-    arrivals within the batching window."""
+    arrivals within the batching window.
+
+    Kept small, since it is read and written for every batch of the force's incidents:
+    arrivals that were not stale are only counted, per 1/60 of the window; stale ones
+    keep their arrival time and age (the median of a burst lies among them)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -125,12 +122,22 @@ class SourceSequence(BaseModel):
     lowest: int | None = None
     first_seen_at: datetime | None = None
     gaps: list[Gap] = []
-    recent: list[RecentArrival] = []
+    fresh: list[tuple[float, int]] = []  # (bucket start, arrivals not stale), in the window
+    stale: list[tuple[float, float]] = []  # (arrived, age), seconds, in the window
     raised: list[str] = []  # the latest batching alerts' ids: each is raised once
 
     MAX_GAPS: ClassVar[int] = 1000
-    MAX_RECENT: ClassVar[int] = 1000  # a bigger burst is judged on its latest 1,000
+    MAX_STALE: ClassVar[int] = 1000  # a bigger burst is judged on its latest 1,000
     MAX_RAISED: ClassVar[int] = 48
+    BUCKETS: ClassVar[int] = 60  # fresh arrivals are counted per 1/60 of the window
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_old_arrivals(cls, data: Any) -> Any:
+        """A state written before this form kept every arrival as ``recent``: start over."""
+        if isinstance(data, dict) and "recent" in data:
+            data = {k: v for k, v in data.items() if k != "recent"}
+        return data
 
 
 class SequenceObserved(BaseModel):
@@ -237,24 +244,42 @@ def observe_arrival(
     now: datetime | None = None,
 ) -> tuple[SourceSequence, ComplianceAlert | None]:
     """Batching: at least ``min_events`` of the force's incidents within ``window`` and
-    their median age over ``stale_after`` (more than half of them stale). One alert per
-    force per hour of arrival, observed ``now`` (default: on arrival); its lateness is the
-    burst's median age beyond the limit."""
-    recent = [r for r in state.recent if r.arrived >= arrived - window]
-    recent.append(RecentArrival(arrived=arrived, age_s=(arrived - occurred_at).total_seconds()))
-    recent = recent[-state.MAX_RECENT :]
-    state = state.model_copy(update={"recent": recent})
+    more than half of them older than ``stale_after`` on arrival. One alert per force per
+    hour of arrival, observed ``now`` (default: on arrival); its lateness is the burst's
+    median age beyond the limit (more than half are stale, so the median is among them).
+    Fresh arrivals are counted per 1/60 of the window, so the window's edge is that
+    coarse for them."""
+    at = arrived.timestamp()
+    age = at - occurred_at.timestamp()
     limit = stale_after.total_seconds()
-    stale = sum(r.age_s > limit for r in recent)
-    if len(recent) < min_events or 2 * stale <= len(recent):
+    cutoff = at - window.total_seconds()
+    width = window.total_seconds() / state.BUCKETS
+    fresh = [(start, n) for start, n in state.fresh if start + width > cutoff]
+    stale = [(t, a) for t, a in state.stale if t >= cutoff]
+    if age > limit:
+        stale = [*stale, (at, age)][-state.MAX_STALE :]
+    else:
+        start = at - at % width
+        counts = dict(fresh)
+        counts[start] = counts.get(start, 0) + 1
+        fresh = sorted(counts.items())
+    state = state.model_copy(update={"fresh": fresh, "stale": stale})
+    n_fresh = sum(n for _, n in fresh)
+    total = n_fresh + len(stale)
+    if total < min_events or 2 * len(stale) <= total:
         return state, None
     hour = arrived.replace(minute=0, second=0, microsecond=0)
+    alert_id_key = f"{state.source}:{hour.isoformat()}"
+    ages = sorted(a for _, a in stale)
+    # The median of every age in the window: fresh ones are all below the stale ones.
+    middle = [(total - 1) // 2 - n_fresh, total // 2 - n_fresh]
+    median = statistics.fmean(ages[i] for i in middle)
     alert = _alert(
         AlertKind.BATCHING,
-        f"{state.source}:{hour.isoformat()}",
+        alert_id_key,
         AlertSubject(police_source=state.source),
         now or arrived,
-        lateness=timedelta(seconds=statistics.median(r.age_s for r in recent) - limit),
+        lateness=timedelta(seconds=median - limit),
     )
     if alert.alert_id in state.raised:
         return state, None

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from schemas import PoliceIncident
 from schemas.enums import AlertKind
 from streams.compliance import (
@@ -157,7 +159,39 @@ def test_the_batching_window_slides_and_a_new_hour_raises_again() -> None:
             raised.append(alert)
     ids = [a.alert_id for a in raised if a is not None]
     assert len(ids) == 2 and ids[0] != ids[1]  # hours NOW and NOW+1h; the 2nd burst is NOW's
-    assert len(state.recent) == 6  # older arrivals left the 10-minute window
+    assert len(state.stale) == 6  # older arrivals left the 10-minute window
+
+
+def test_a_steady_stream_keeps_a_small_state_and_a_burst_among_it_is_still_judged() -> None:
+    """A force sending 5 fresh incidents a second: its state stays a few counts, not a
+    list of thousands; 30 stale ones among 20 fresh in the window are batching, and the
+    lateness is the median of all 50 ages."""
+    state = SourceSequence(source="MPS", highest=0)
+    for n in range(3000):  # ten minutes at 5 a second
+        arrived = NOW + timedelta(seconds=n / 5)
+        state, alert = observe_arrival(state, arrived - timedelta(minutes=5), arrived)
+        assert alert is None
+    assert len(state.model_dump_json()) < 3000 and state.stale == []
+    quiet = NOW + timedelta(minutes=30)  # the steady stream has left the window
+    for n in range(20):
+        arrived = quiet + timedelta(seconds=n)
+        state, _ = observe_arrival(state, arrived - timedelta(minutes=5), arrived)
+    ages = [timedelta(days=2 + n / 10) for n in range(30)]
+    raised = []
+    for n, age in enumerate(ages):
+        arrived = quiet + timedelta(seconds=20 + n)
+        state, alert = observe_arrival(state, arrived - age, arrived)
+        raised.append(alert)
+    (burst,) = [a for a in raised if a is not None]
+    assert raised.index(burst) == 20  # 21 stale of 41: more than half
+    # median of 20 fresh and 21 stale ages: the 21st value, the first stale one above 20
+    assert burst.lateness_seconds == pytest.approx((ages[0] - timedelta(days=1)).total_seconds())
+
+
+def test_a_state_written_in_the_old_form_is_read() -> None:
+    old = {"source": "MPS", "highest": 3, "recent": [{"arrived": NOW.isoformat(), "age_s": 1}]}
+    state = SourceSequence.model_validate(old)
+    assert state.highest == 3 and state.stale == [] and state.fresh == []
 
 
 def test_a_dead_lettered_incidents_sequence_number_counts_only_when_well_formed() -> None:

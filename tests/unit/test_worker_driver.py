@@ -291,7 +291,7 @@ def test_a_burst_spread_over_partitions_is_judged_once_by_the_forces_owner(
     assert batching.subject.police_source == "MPS"
     assert batching.lateness_seconds == timedelta(days=2).total_seconds()  # median age - 24 h
     state = json.loads(driver.table("sequences")[b"MPS"])
-    assert len(state["recent"]) == 24 and state["raised"] == [batching.alert_id]
+    assert len(state["stale"]) == 24 and state["raised"] == [batching.alert_id]
 
 
 def test_an_incident_held_back_upstream_is_late_to_frontdoor_and_not_the_agencys_fault(

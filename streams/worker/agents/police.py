@@ -90,38 +90,52 @@ class PoliceSignals:
 
     # -- frontdoor.sequences.v2
     def sequences_observed(self, out: Outbox, event: Incoming) -> None:
+        """Each force's numbers and arrivals in this batch, applied to its state read and
+        written once (a burst's state is not small)."""
         ctx = self.ctx
         now = ctx.clock()
         table = ctx.tables.sequences
+        by_force: dict[str, list[SequenceObserved]] = {}
         for seen in SequencesObserved.model_validate_json(event.value or b"").items:
-            key = seen.source.encode()
+            by_force.setdefault(seen.source, []).append(seen)
+        for source, seen_here in by_force.items():
+            key = source.encode()
             raw = table.get(key)
             state = SourceSequence.model_validate_json(raw) if raw else None
-            if seen.sequence is not None:
-                state = observe(state, seen.source, seen.sequence, now, self.window)
+            for seen in seen_here:
+                state = self._observe(out, state, seen, now)
             if state is None:
                 continue
-            force = ctx.policy.signals.force_label(seen.source)
-            if seen.occurred_at is not None and seen.arrived is not None:
-                state, burst = observe_arrival(
-                    state,
-                    seen.occurred_at,
-                    seen.arrived,
-                    self.batching_window,
-                    ctx.policy.signals.batching_min_events,
-                    self.stale_after,
-                    now,
-                )
-                if burst is not None:
-                    metrics.BATCHING.labels(force=force).inc()
-                    ctx.raise_alerts(out, [burst])
             state, alerts = overdue_gaps(state, self.window, now)
             table[key] = state.model_dump_json().encode()
+            force = ctx.policy.signals.force_label(source)
             for alert in alerts:
                 metrics.SEQUENCE_GAPS.labels(force=force).inc()
                 span = (alert.subject.sequence_to or 0) - (alert.subject.sequence_from or 0) + 1
                 metrics.SEQUENCE_MISSING.labels(force=force).inc(span)
             ctx.raise_alerts(out, alerts)
+
+    def _observe(
+        self, out: Outbox, state: SourceSequence | None, seen: SequenceObserved, now: datetime
+    ) -> SourceSequence | None:
+        if seen.sequence is not None:
+            state = observe(state, seen.source, seen.sequence, now, self.window)
+        if state is None or seen.occurred_at is None or seen.arrived is None:
+            return state
+        signals = self.ctx.policy.signals
+        state, burst = observe_arrival(
+            state,
+            seen.occurred_at,
+            seen.arrived,
+            self.batching_window,
+            signals.batching_min_events,
+            self.stale_after,
+            now,
+        )
+        if burst is not None:
+            metrics.BATCHING.labels(force=signals.force_label(seen.source)).inc()
+            self.ctx.raise_alerts(out, [burst])
+        return state
 
     async def scan_sequences(self) -> None:
         """Ask the force's owner to check every gap that has been open past the window."""
