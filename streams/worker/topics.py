@@ -58,7 +58,9 @@ POLICE_INCIDENTS = TopicSpec(
 
 def force_incidents(force: str) -> TopicSpec:
     """A force's own topic: only that force's principal may write it (ACL), so what is on
-    it comes from that force; frontdoor dead-letters an incident on it naming another."""
+    it comes from that force; frontdoor dead-letters an incident on it naming another.
+    The broker stamps each record when it arrives (LogAppendTime), so when an incident
+    reached frontdoor is the broker's word, not the force's clock (late_to_frontdoor)."""
     return TopicSpec(
         f"police.{force}.incidents.v1",
         key="<force code>:<incident reference>",
@@ -66,7 +68,7 @@ def force_incidents(force: str) -> TopicSpec:
         description=f"Incidents involving children, from the {force} force's systems.",
         publishers=(f"police force {force}",),
         consumers=("frontdoor",),
-        config={"retention.ms": str(30 * DAY_MS)},
+        config={"retention.ms": str(30 * DAY_MS), "message.timestamp.type": "LogAppendTime"},
     )
 
 
