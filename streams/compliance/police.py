@@ -40,21 +40,33 @@ def report_delay(incident: PoliceIncident) -> timedelta:
     return incident.reported_at - incident.occurred_at
 
 
-def late_report(
-    incident: PoliceIncident, limit: timedelta, now: datetime
+def _too_late(
+    kind: AlertKind,
+    incident: PoliceIncident,
+    since: datetime,
+    delay: timedelta,
+    limit: timedelta,
+    now: datetime,
 ) -> ComplianceAlert | None:
-    delay = report_delay(incident)
+    """An incident-level alert when ``delay`` (counted from ``since``) is over ``limit``."""
     if delay <= limit:
         return None
     return _alert(
-        AlertKind.LATE_POLICE_REPORT,
+        kind,
         incident.key,
         AlertSubject(incident_reference=incident.incident_reference, police_source=incident.source),
         now,
         lateness=delay - limit,
-        deadline=incident.occurred_at + limit,
+        deadline=since + limit,
         incident_type=incident.incident_type,
     )
+
+
+def late_report(
+    incident: PoliceIncident, limit: timedelta, now: datetime
+) -> ComplianceAlert | None:
+    kind = AlertKind.LATE_POLICE_REPORT
+    return _too_late(kind, incident, incident.occurred_at, report_delay(incident), limit, now)
 
 
 # -- late to frontdoor -------------------------------------------------------------------
@@ -79,17 +91,8 @@ def late_to_frontdoor(
     incident: PoliceIncident, arrived: datetime, limit: timedelta, now: datetime
 ) -> ComplianceAlert | None:
     delay = arrival_delay(incident, arrived)
-    if delay <= limit:
-        return None
-    return _alert(
-        AlertKind.LATE_TO_FRONTDOOR,
-        incident.key,
-        AlertSubject(incident_reference=incident.incident_reference, police_source=incident.source),
-        now,
-        lateness=delay - limit,
-        deadline=incident.reported_at + limit,
-        incident_type=incident.incident_type,
-    )
+    kind = AlertKind.LATE_TO_FRONTDOOR
+    return _too_late(kind, incident, incident.reported_at, delay, limit, now)
 
 
 # -- sequence gaps ------------------------------------------------------------------------
