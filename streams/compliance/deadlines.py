@@ -21,9 +21,10 @@ A missed notification that is acknowledged later is reported twice, on purpose: 
 ``missed`` alert when the deadline passes unacknowledged (someone must chase it now), and
 a ``late`` alert when the acknowledgement finally comes, saying how late it was. A
 notification acknowledged after its deadline but before the scanner noticed gets only
-the ``late`` alert. Both carry when frontdoor first sent the notification (``sent_at``) and
-whether it was already past its deadline then (``sent_past_deadline``: the incident
-reached frontdoor late, so the delay is upstream of the agency).
+the ``late`` alert. Both carry when frontdoor first sent the notification (``sent_at``)
+and whether it was already past its deadline then (``sent_past_deadline``: the incident,
+or the council record that let frontdoor match the child, reached frontdoor late, so the
+delay is upstream of the agency).
 """
 
 from __future__ import annotations

@@ -272,14 +272,13 @@ def observe_arrival(
     if total < min_events or 2 * len(stale) <= total:
         return state, None
     hour = arrived.replace(minute=0, second=0, microsecond=0)
-    alert_id_key = f"{state.source}:{hour.isoformat()}"
     ages = sorted(a for _, a in stale)
     # The median of every age in the window: fresh ones are all below the stale ones.
     middle = [(total - 1) // 2 - n_fresh, total // 2 - n_fresh]
     median = statistics.fmean(ages[i] for i in middle)
     alert = _alert(
         AlertKind.BATCHING,
-        alert_id_key,
+        f"{state.source}:{hour.isoformat()}",
         AlertSubject(police_source=state.source),
         now or arrived,
         lateness=timedelta(seconds=median - limit),

@@ -19,9 +19,8 @@ report`` and ``make demo`` alike:
   their acknowledgement, and the alerts section accounts for every missed alert this way.
 * **Sent past deadline**: late or missed notifications that frontdoor could only send
   after their deadline had passed (the incident, or the council record that let frontdoor
-  match the child, reached frontdoor late); the delay was
-  upstream of the agency, so **on time %** = on time / (on time + late + missed - sent
-  past deadline).
+  match the child, reached frontdoor late); the delay was upstream of the agency, so
+  **on time %** = on time / (on time + late + missed - sent past deadline).
 * **Acknowledgement time**: from first sending to first acknowledgement.
 
 Alerts are those observed in the period up to the same moment; police-side alerts are
