@@ -97,12 +97,11 @@ def run_demo(seed: int = 7, incidents_count: int = 700, council_size: int = 5000
     # The council's own schools, so a school elsewhere routes by R2 rather than R1.
     policy_file = Path(".local/demo-policy.yaml")
     policy_file.parent.mkdir(parents=True, exist_ok=True)
-    text = default_policy_text()
-    for default, demo in (("schools: null", f"schools: [{', '.join(the_council.schools)}]"),):
-        if default not in text:
-            raise RuntimeError(f"the default policy no longer has {default!r}")
-        text = text.replace(default, demo)
-    policy_file.write_text(text)
+    policy_file.write_text(
+        default_policy_text().replace(
+            "schools: null", f"schools: [{', '.join(the_council.schools)}]"
+        )
+    )
     # Topics, ACLs and the parties' publishing as the admin principal; the worker as its own.
     base = localkafka.client_settings(kafka, "admin", partitions=2, policy_file=policy_file)
     removed = admin.delete_prefixed(base, DEMO_PREFIX)
