@@ -17,8 +17,9 @@ details to another family's worker or school. So the matcher is conservative:
   of birth (exact, day/month swapped, or one digit off with the address or school also
   agreeing) agree, or a valid NHS number agrees together with one of them; never against
   a disagreeing NHS number; never when a sibling or twin in the same household is also a
-  plausible match;
-* otherwise ``review`` with a shortlist, or ``none``.
+  plausible match, nor while another record's valid NHS number agrees;
+* otherwise ``review`` with a shortlist, or ``none`` — never ``none`` when a valid NHS
+  number agrees (that record is always on the shortlist).
 
 Stable API (other tools import it): ``Matcher``, ``add``, ``remove``, ``match``,
 ``MatchResult`` with ``decision``, ``record_id``, ``candidates``, ``reasons``; and
@@ -372,6 +373,10 @@ class Matcher:
         )
         t = self.model
         shortlist = [entry for entry in scored[: t.shortlist] if -entry[0] >= t.review_bits]
+        # An agreeing valid NHS number is the strongest evidence there is: that record is
+        # always put to a reviewer, whatever else disagrees (never "none").
+        nhs = [entry for entry in scored if Level.NHS_AGREE in entry[2]]
+        shortlist = sorted({*shortlist, *nhs})
         if not shortlist:
             top = _candidates(scored[: t.shortlist])
             return MatchResult(MatchDecision.NONE, None, top, ("no candidate",))
@@ -387,6 +392,8 @@ class Matcher:
             why.append("safety gate: names/date of birth/NHS number do not agree enough")
         if self._plausible_sibling(best_id, best_levels, scored):
             why.append("a sibling or twin in the same household is also plausible")
+        if any(record_id != best_id for _, record_id, _ in nhs):
+            why.append("another record's NHS number agrees")
         if why:
             return MatchResult(MatchDecision.REVIEW, None, _candidates(shortlist), tuple(why))
         return MatchResult(MatchDecision.AUTO, best_id, _candidates(shortlist), best_levels)

@@ -216,3 +216,33 @@ def test_an_agreeing_nhs_number_settles_twins_with_similar_names() -> None:
     result = Matcher([aiden, aidan]).match(child(given_name="Aiden"))
     assert result.decision == "auto"
     assert result.record_id == "E09000030:C-1"
+
+
+def test_an_agreeing_valid_nhs_number_is_never_treated_as_unknown() -> None:
+    """Issue 14's safety bug: family name, date of birth, postcode and school all differ,
+    the valid NHS numbers agree: at least review, never none; and it stays on the
+    shortlist however many better-scoring strangers there are."""
+    stranger = {
+        "given_name": "Zebedee",
+        "family_name": "Quillfeather",
+        "date_of_birth": "2016-03-04",
+        "nhs_number": None,
+    }
+    strangers = [
+        record(f"C-{n}", **stranger, household_id=f"H-{n}", postcode="E1 6AN") for n in range(9)
+    ]
+    moved = record(
+        "C-NHS",
+        family_name="Okonkwo-Reyes",
+        date_of_birth="2011-11-21",
+        postcode="N1 9GU",
+        household_id="H-NHS",
+        school_urn=None,
+        given_name="Tobias",
+    )
+    result = Matcher([moved]).match(child())
+    assert result.decision == "review"
+    assert result.candidates[0].record_id == "E09000030:C-NHS"
+    crowded = Matcher([*strangers, moved]).match(child())
+    assert crowded.decision == "review"
+    assert "E09000030:C-NHS" in {c.record_id for c in crowded.candidates}
