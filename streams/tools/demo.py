@@ -253,7 +253,14 @@ def _respond(
     if topic == name[topics.REVIEW_MATCHES.name]:
         review = PossibleMatch.model_validate_json(value)
         best = review.candidates[0]
-        confirm = "dob:exact" in best.reasons or "nhs:agree" in best.reasons
+        # As a careful reviewer would: an agreeing NHS number or date of birth, and the
+        # names too (an NHS number alone, all else different, is someone's error; a twin
+        # shares the family name and date of birth; a stranger may share a given name and
+        # date of birth).
+        named = "family:disagree" not in best.reasons and any(
+            r.startswith("given:") and r != "given:disagree" for r in best.reasons
+        )
+        confirm = named and ("dob:exact" in best.reasons or "nhs:agree" in best.reasons)
         played.decisions["confirm" if confirm else "reject"] += 1
         decision = {
             "event_id": f"decision-{review.review_id}",
@@ -408,6 +415,15 @@ def _summarise(settings: Settings, day: Incidents, played: Played, metrics_text:
             ("  of which wrong (false link)", len(wrong)),
             ("possible match, to review", decisions.get("review", 0)),
             ("  confirmed by the reviewer", sum(1 for a in decided if a.child.record_id)),
+            (
+                "    of which wrong",
+                sum(
+                    1
+                    for a in decided
+                    if a.child.record_id
+                    and a.child.record_id != day.truth.get(a.child.person_reference)
+                ),
+            ),
             ("no match (not known)", decisions.get("none", 0)),
             ("  of which were known (missed)", len(missed_known)),
             ("  matched later to a late council record", len(rematched)),
