@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -88,14 +88,23 @@ def incident(ref: str, sequence: int, occurred: datetime, reported: datetime) ->
 
 
 def acknowledge(settings: Settings, notification: Notification, at: datetime) -> None:
-    ack = factories.example(
-        "acknowledgement",
-        notification_id=notification.notification_id,
-        agency="social_care",
-        organisation=notification.recipient.organisation,
-        acknowledged_at=at.isoformat(),
-        event_id=f"ack-{at.timestamp()}",
-    )
-    produce(
-        settings, topics.ACKS, [(notification.notification_id.encode(), json.dumps(ack).encode())]
-    )
+    acknowledge_all(settings, [notification], at)
+
+
+def acknowledge_all(
+    settings: Settings, sent: list[Notification], at: datetime | None = None
+) -> None:
+    """As each recipient would, in one publish: at ``at``, or now."""
+    items = []
+    for n in sent:
+        when = at or datetime.now(UTC)
+        ack = factories.example(
+            "acknowledgement",
+            notification_id=n.notification_id,
+            agency=n.recipient.agency.value,
+            organisation=n.recipient.organisation,
+            acknowledged_at=when.isoformat(),
+            event_id=f"ack-{n.notification_id}-{when.timestamp()}",
+        )
+        items.append((n.notification_id.encode(), json.dumps(ack).encode()))
+    produce(settings, topics.ACKS, items)

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from schemas import ComplianceAlert, Notification
+from schemas import ComplianceAlert
 from schemas.enums import Agency, AlertKind
 from streams.connection import TopicUnreadable
 from streams.routing import default_policy_text
@@ -38,7 +38,7 @@ from streams.tools.worker_process import WorkerProcess, wait_for
 from streams.worker import topics
 from tests import factories
 from tests.integration.conftest import StartWorker
-from tests.integration.helpers import incident, notifications
+from tests.integration.helpers import acknowledge_all, incident, notifications
 
 PARTITIONS = 4
 DEADLINE_S = 36  # every notification (R3, standard risk only) due 36 s after the report
@@ -111,23 +111,6 @@ class Force:
                 child["person_reference"] = f"{self.code}-P-{n}-{child['person_reference']}"
             made.append(data)
         return made
-
-
-def _acknowledge(settings: Settings, sent: list[Notification]) -> None:
-    """As the front door would, now, all at once."""
-    items = []
-    for n in sent:
-        at = datetime.now(UTC)
-        ack = factories.example(
-            "acknowledgement",
-            notification_id=n.notification_id,
-            agency=n.recipient.agency.value,
-            organisation=n.recipient.organisation,
-            acknowledged_at=at.isoformat(),
-            event_id=f"ack-{n.notification_id}",
-        )
-        items.append((n.notification_id.encode(), json.dumps(ack).encode()))
-    produce(settings, topics.ACKS, items)
 
 
 def _stamps(settings: Settings, specs: list[topics.TopicSpec], count: int) -> dict[str, datetime]:
@@ -234,7 +217,7 @@ def test_planted_signals_are_flagged_exactly_once_however_many_workers(
     missed_refs = ["CAD-MPS-1", "CAD-KENT-4", "CAD-SURREY-7"]
     late_refs = ["CAD-MPS-2", "CAD-SUSSEX-2"]
     unacknowledged = [*missed_refs, *late_refs, *(r for r in sent if r.startswith("CAD-ESSEX"))]
-    _acknowledge(settings, [n for r, n in sent.items() if r not in unacknowledged])
+    acknowledge_all(settings, [n for r, n in sent.items() if r not in unacknowledged])
     for ref in unacknowledged:
         n = sent[ref]
         due[(AlertKind.MISSED, f"{ref.split('-')[1]}:{ref}")] = max(n.deadline, n.produced_at)
@@ -244,7 +227,7 @@ def test_planted_signals_are_flagged_exactly_once_however_many_workers(
 
     latest_deadline = max(sent[r].deadline for r in late_refs)
     wait_for(past(latest_deadline + timedelta(seconds=3)), 90, "the late ones' deadlines")
-    _acknowledge(settings, [sent[ref] for ref in late_refs])
+    acknowledge_all(settings, [sent[ref] for ref in late_refs])
     acked = _stamps(settings, [topics.ACKS], len(sent) - len(unacknowledged) + len(late_refs))
     for ref in late_refs:
         due[(AlertKind.LATE, f"{ref.split('-')[1]}:{ref}")] = acked[sent[ref].notification_id]
