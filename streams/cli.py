@@ -171,7 +171,12 @@ def _bench(args: argparse.Namespace) -> int:
         )
     from streams.tools.bench import matching
 
-    return matching.run(size=args.records, queries=args.queries, seed=args.seed)
+    return matching.run(
+        size=args.records,
+        queries=args.queries,
+        seed=args.seed,
+        which=tuple(args.benchmark or ("standard", "harsh")),
+    )
 
 
 def _matching(args: argparse.Namespace) -> int:
@@ -307,6 +312,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--records", type=int, default=100_000, help="council records")
     bench.add_argument("--queries", type=int, default=20_000, help="police-side children")
     bench.add_argument("--seed", type=int, default=2, help="report on a seed not tuned on")
+    bench.add_argument(
+        "--benchmark",
+        action="append",
+        choices=["standard", "harsh"],
+        help="matching: only this benchmark (repeatable; default both)",
+    )
     bench.set_defaults(func=_bench)
 
     matching = sub.add_parser("matching", help="the matcher's model")

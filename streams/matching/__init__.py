@@ -8,12 +8,14 @@ worker's copy of the council's records with the match index over them.
 
 from streams.matching.levels import COMPARISONS, LEVELS, Level
 from streams.matching.matcher import (
+    Key,
     Matcher,
     MatchResult,
     Person,
     compare,
     compare_dob,
     compare_names,
+    gate_path,
     normalise_name,
     phonetic,
     safety_gate,
@@ -26,6 +28,7 @@ __all__ = [
     "COMPARISONS",
     "LEVELS",
     "NICKNAME_GROUPS",
+    "Key",
     "Level",
     "MatchModel",
     "MatchResult",
@@ -35,6 +38,7 @@ __all__ = [
     "compare",
     "compare_dob",
     "compare_names",
+    "gate_path",
     "normalise_name",
     "phonetic",
     "probability",

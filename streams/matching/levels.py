@@ -40,21 +40,36 @@ class Level(StrEnum):
         "a nickname common in England (Alfie/Alfred), or agrees with another or middle name",
     )
     GIVEN_TYPO = "given:typo", "one letter different, both at least four letters long"
-    GIVEN_FUZZY = "given:fuzzy", "Jaro-Winkler similarity of at least 0.92"
+    GIVEN_SWAPPED = (
+        "given:swapped",
+        "given and family names entered the wrong way round, each then agreeing",
+    )
+    GIVEN_FUZZY = (
+        "given:fuzzy",
+        "two letters different (both at least five letters long) or Jaro-Winkler of at least 0.9",
+    )
     GIVEN_PHONETIC = "given:phonetic", "same Metaphone code"
-    GIVEN_SWAPPED = "given:swapped", "given and family names entered the wrong way round"
     GIVEN_DISAGREE = "given:disagree", "none of the above"
 
     FAMILY_EXACT = "family:exact", "family names equal (weighed by how common the name is)"
     FAMILY_PART = "family:part", "share a part of a hyphenated or double-barrelled name"
-    FAMILY_FUZZY = "family:fuzzy", "Jaro-Winkler similarity of at least 0.92"
+    FAMILY_SWAPPED = (
+        "family:swapped",
+        "given and family names entered the wrong way round, each then agreeing",
+    )
+    FAMILY_FUZZY = (
+        "family:fuzzy",
+        "one or two letters different (both at least five letters long) or Jaro-Winkler "
+        "of at least 0.92",
+    )
     FAMILY_PHONETIC = "family:phonetic", "same Metaphone code for a part"
-    FAMILY_SWAPPED = "family:swapped", "given and family names entered the wrong way round"
     FAMILY_DISAGREE = "family:disagree", "none of the above"
 
     DOB_EXACT = "dob:exact", "dates of birth equal"
     DOB_SWAPPED = "dob:swapped", "day and month swapped"
     DOB_ONE_DIGIT = "dob:one_digit", "one digit different"
+    DOB_YEAR = "dob:year", "same day and month, year two or fewer apart"
+    DOB_TWO_DIGITS = "dob:two_digits", "two digits different"
     DOB_MONTH = "dob:month", "within 31 days"
     DOB_APPROXIMATE = "dob:approximate", "the police date is an estimate, within a year"
     DOB_SAME_YEAR = "dob:same_year", "same year of birth"
@@ -83,19 +98,23 @@ def _by_comparison() -> dict[str, tuple[Level, ...]]:
 COMPARISONS: dict[str, tuple[Level, ...]] = _by_comparison()
 LEVELS: tuple[Level, ...] = tuple(Level)
 
-# What the decision rules ask of a level.
-PLAUSIBLE_GIVEN = frozenset(
-    {
-        Level.GIVEN_EXACT,
-        Level.GIVEN_NICKNAME,
-        Level.GIVEN_TYPO,
-        Level.GIVEN_FUZZY,
-        Level.GIVEN_PHONETIC,
-    }
+# What the decision rules ask of a level (the safety gate's paths, docs/matching.md).
+STRONG_GIVEN = frozenset(
+    {Level.GIVEN_EXACT, Level.GIVEN_NICKNAME, Level.GIVEN_TYPO, Level.GIVEN_SWAPPED}
 )
-GATE_GIVEN = frozenset({Level.GIVEN_EXACT, Level.GIVEN_NICKNAME, Level.GIVEN_TYPO})
-GATE_DOB = frozenset({Level.DOB_EXACT, Level.DOB_SWAPPED, Level.DOB_ONE_DIGIT})
-# A one-digit date agrees only where one of these agrees too.
+# A given name with no spelling error: what a date a digit or two off is forgiven with.
+SURE_GIVEN = frozenset({Level.GIVEN_EXACT, Level.GIVEN_NICKNAME, Level.GIVEN_SWAPPED})
+WEAK_GIVEN = frozenset({Level.GIVEN_FUZZY, Level.GIVEN_PHONETIC})
+PLAUSIBLE_GIVEN = STRONG_GIVEN | WEAK_GIVEN
+SHARED_FAMILY = frozenset({Level.FAMILY_EXACT, Level.FAMILY_PART, Level.FAMILY_SWAPPED})
+STRONG_DOB = frozenset({Level.DOB_EXACT, Level.DOB_SWAPPED})
+# A date a digit or two off, or in the wrong year: agrees only where more agrees too.
+NEAR_DOB = frozenset({Level.DOB_ONE_DIGIT, Level.DOB_TWO_DIGITS, Level.DOB_YEAR})
+# A household member is plausible on these when the police have no given name.
+PLAUSIBLE_DOB = STRONG_DOB | NEAR_DOB | {Level.DOB_MONTH, Level.DOB_APPROXIMATE}
+# The address or school: what tells one child's household from another's.
 CORROBORATING = frozenset({Level.POSTCODE_FULL, Level.SCHOOL_AGREE})
+# The comparisons that identify a child (school and gender only corroborate).
+IDENTIFYING = ("nhs", "given", "family", "dob", "postcode")
 # Exact name agreements weighed by the name's frequency, and which name they count.
 TERM_FREQUENCY = {Level.GIVEN_EXACT: "given", Level.FAMILY_EXACT: "family"}

@@ -3,8 +3,11 @@
 A missed match leaves a social worker uninformed; a false match sends one child's
 details to another family's worker or school. So the matcher is conservative:
 
-* candidates come from blocking keys (NHS number, phonetic family name with birth
-  year, date of birth and its day/month swap, postcode);
+* candidates come from blocking keys, each two fields together so that no key's bucket
+  grows with the population (NHS number; postcode; date of birth with a phonetic name;
+  phonetic family name with birth month or with day and month; phonetic family and given
+  names with birth year, postcode district or school), looked up both ways round when
+  given and family names may have been swapped;
 * each candidate is scored by a Fellegi-Sunter model: every comparison (NHS number, given
   name, family name, date of birth, postcode, school, gender) lands on one named level,
   and each level adds log2(m/u) bits of evidence, where m is how often true matches show
@@ -13,13 +16,13 @@ details to another family's worker or school. So the matcher is conservative:
   is adjusted for how common the name is in the council's records (term frequency): two
   Smiths agreeing says less than two Quillfeathers;
 * ``auto`` needs the match weight to clear a threshold, beat the runner-up by a margin,
-  and the safety gate: given name (exact, a known nickname or a one-letter typo) and date
-  of birth (exact, day/month swapped, or one digit off with the address or school also
-  agreeing) agree, or a valid NHS number agrees together with one of them; never against
-  a disagreeing NHS number; never when a sibling or twin in the same household is also a
-  plausible match, nor while another record's valid NHS number agrees;
-* otherwise ``review`` with a shortlist, or ``none`` — never ``none`` when a valid NHS
-  number agrees (that record is always on the shortlist).
+  and pass the safety gate along one of its paths (``gate_path``; docs/matching.md):
+  never against a disagreeing NHS number; never when a sibling or twin in the same
+  household is also a plausible match, nor while another record's valid NHS number
+  agrees;
+* otherwise ``review`` with a shortlist, or ``none`` — never ``none`` on strong partial
+  evidence: a record whose valid NHS number agrees, or on which enough identifying
+  comparisons agree (``MatchModel.partial_evidence``), is always on the shortlist.
 
 Stable API (other tools import it): ``Matcher``, ``add``, ``remove``, ``match``,
 ``MatchResult`` with ``decision``, ``record_id``, ``candidates``, ``reasons``; and
@@ -28,10 +31,11 @@ Stable API (other tools import it): ``Matcher``, ``add``, ``remove``, ``match``,
 
 from __future__ import annotations
 
+import gc
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from typing import NamedTuple
@@ -43,14 +47,25 @@ from schemas import Candidate, ChildRecord, InvolvedChild
 from schemas.enums import MatchDecision
 from streams.matching.levels import (
     CORROBORATING,
-    GATE_DOB,
-    GATE_GIVEN,
+    NEAR_DOB,
+    PLAUSIBLE_DOB,
     PLAUSIBLE_GIVEN,
+    SHARED_FAMILY,
+    STRONG_DOB,
+    STRONG_GIVEN,
+    SURE_GIVEN,
     TERM_FREQUENCY,
+    WEAK_GIVEN,
     Level,
 )
 from streams.matching.model import MatchModel
 from streams.matching.nicknames import same_person_names
+
+# A blocking key: a tag and the values it joins. Tuples (not their hashes) so that a
+# pickled index (the worker's snapshot) is re-hashed correctly in another process.
+Key = tuple[object, ...]
+# A names-only bucket larger than this is not searched for a child with a date of birth.
+WIDE = 64
 
 
 @dataclass(frozen=True)
@@ -89,7 +104,7 @@ def _swapped(day: date) -> date | None:
         return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Person:
     """The fields the matcher compares, normalised once."""
 
@@ -102,56 +117,98 @@ class Person:
     school: str | None
     gender: str | None
     household: str | None = None
-    keys: frozenset[str] = field(default=frozenset())
-    # Precomputed for the comparison loop (it runs some forty times per police child).
+    # Precomputed for the comparison loop (it runs some hundred times per police child).
     sector: str | None = None
     district: str | None = None
+    family_codes: tuple[str, ...] = ()  # phonetic code of each family name part
+    given_code: str | None = None  # phonetic code of the first given name
 
     @classmethod
     def of(cls, person: ChildRecord | InvolvedChild) -> Person:
-        given = _name_parts(person.given_name) + tuple(
-            part for other in person.other_names for part in _name_parts(other)
-        )
+        given = _name_parts(person.given_name)
+        for other in person.other_names:
+            given += _name_parts(other)
         family = _name_parts(person.family_name)
-        gender = person.gender.value if person.gender.value != "unknown" else None
-        approximate = getattr(person, "date_of_birth_approximate", False)
-        dob = person.date_of_birth
-        keys = set()
-        if person.nhs_number:
-            keys.add(f"nhs:{person.nhs_number}")
-        if dob:
-            years = {dob.year} if not approximate else {dob.year - 1, dob.year, dob.year + 1}
-            keys.update(f"fy:{phonetic(p)}:{y}" for p in family for y in years)
-            keys.add(f"dob:{dob.isoformat()}")
-        if person.postcode:
-            keys.add(f"pc:{person.postcode}")
-        if family and given:  # for a child with no usable date of birth and a new address
-            keys.add(f"fg:{phonetic(family[0])}:{phonetic(given[0])}")
+        gender = person.gender.value
+        police = isinstance(person, InvolvedChild)
+        postcode = person.postcode
         return cls(
             given=given,
             family=family,
-            dob=dob,
-            dob_approximate=approximate,
+            dob=person.date_of_birth,
+            dob_approximate=police and person.date_of_birth_approximate,  # type: ignore[union-attr]
             nhs=person.nhs_number,
-            postcode=person.postcode,
+            postcode=postcode,
             school=person.school_urn,
-            gender=gender,
-            household=getattr(person, "household_id", None),
-            keys=frozenset(keys),
-            sector=person.postcode[:-2] if person.postcode else None,
-            district=person.postcode.split()[0] if person.postcode else None,
+            gender=gender if gender != "unknown" else None,
+            household=None if police else person.household_id,  # type: ignore[union-attr]
+            sector=postcode[:-2] if postcode else None,
+            district=postcode.split()[0] if postcode else None,
+            family_codes=tuple(dict.fromkeys(phonetic(p) for p in family)),
+            given_code=phonetic(given[0]) if given else None,
         )
 
-    def query_keys(self) -> set[str]:
-        keys = set(self.keys)
-        if self.dob is not None and not self.dob_approximate:
-            # Names alone are a wide block; a usable date of birth narrows the search.
-            keys = {k for k in keys if not k.startswith("fg:")}
-        if self.dob:
-            swapped = _swapped(self.dob)
-            if swapped:
-                keys.add(f"dob:{swapped.isoformat()}")
+    def index_keys(self) -> set[Key]:
+        """The keys a council record is indexed under."""
+        keys: set[Key] = set()
+        if self.nhs:
+            keys.add(("n", self.nhs))
+        if self.postcode:
+            keys.add(("p", self.postcode))
+        _name_keys(keys, self.family_codes, self.given_code, self, (self.dob,) if self.dob else ())
         return keys
+
+    def query_keys(self) -> set[Key]:
+        """The keys a police-side child is looked up by: its record's keys as they would
+        be had the police written the date day/month swapped, or the names swapped."""
+        keys: set[Key] = set()
+        if self.nhs:
+            keys.add(("n", self.nhs))
+        if self.postcode:
+            keys.add(("p", self.postcode))
+        dobs: tuple[date, ...] = ()
+        if self.dob is not None and not self.dob_approximate:
+            swapped = _swapped(self.dob)
+            dobs = (self.dob, swapped) if swapped else (self.dob,)
+        _name_keys(keys, self.family_codes, self.given_code, self, dobs)
+        if self.given and self.family:  # the names may be the wrong way round
+            codes = tuple(dict.fromkeys(phonetic(p) for p in self.given))
+            _name_keys(keys, codes, phonetic(self.family[0]), self, dobs)
+        return keys
+
+
+def _name_keys(
+    keys: set[Key],
+    family: tuple[str, ...],
+    given: str | None,
+    person: Person,
+    dobs: tuple[date, ...],
+    names_only: bool = True,
+) -> None:
+    """Every key pairs two fields, so no bucket grows with the population as a date of
+    birth or a common surname alone would (a million children share a birthday in
+    groups of some 150; Smiths born in one year number over a thousand)."""
+    names = (*family, given) if given else family
+    for day in dobs:
+        keys.update(("dn", day, code) for code in names)
+        keys.update(("di", day, code[0]) for code in names if code)  # a misspelt name's initial
+    dob = person.dob
+    if dob is not None and not person.dob_approximate:
+        for code in family:
+            keys.add(("fm", code, dob.year, dob.month))
+            keys.add(("fd", code, dob.month, dob.day))
+    if given is None:
+        return
+    if names_only:
+        keys.update(("fg", code, given) for code in family)
+    if dob is not None:
+        year = dob.year
+        years = (year - 1, year, year + 1) if person.dob_approximate else (year,)
+        keys.update(("fgy", code, given, year) for code in family for year in years)
+    if person.district:
+        keys.update(("fgd", code, given, person.district) for code in family)
+    if person.school:
+        keys.update(("fgs", code, given, person.school) for code in family)
 
 
 class _NameLevels(NamedTuple):
@@ -185,13 +242,23 @@ def compare_names(a: tuple[str, ...], b: tuple[str, ...], kind: str) -> Level | 
         return Level.FAMILY_PART
     if kind == "given" and any(x == y or same_person_names(x, y) for x in a for y in b):
         return Level.GIVEN_NICKNAME  # agrees with an other/middle name
-    if kind == "given" and min(len(a[0]), len(b[0])) >= 4 and Levenshtein.distance(a[0], b[0]) == 1:
+    x, y = (a[0], b[0]) if kind == "given" else (" ".join(a), " ".join(b))
+    shortest = min(len(x), len(y))
+    edits = Levenshtein.distance(x, y, score_cutoff=2)  # 3 means "more than two"
+    if kind == "given" and shortest >= 4 and edits == 1:
         return Level.GIVEN_TYPO
-    if JaroWinkler.similarity(" ".join(a), " ".join(b)) >= 0.92:
+    if (shortest >= 5 and edits <= 2) or JaroWinkler.similarity(x, y) >= _JARO_WINKLER[kind]:
         return levels.fuzzy
-    if any(phonetic(x) == phonetic(y) for x in a for y in b):
+    if any(phonetic(p) == phonetic(q) for p in a for q in b):
         return levels.phonetic
     return levels.disagree
+
+
+_JARO_WINKLER = {"given": 0.9, "family": 0.92}
+
+
+def _digits_apart(a: date, b: date) -> int:
+    return sum(x != y for x, y in zip(a.isoformat(), b.isoformat(), strict=True))
 
 
 @lru_cache(maxsize=262_144)
@@ -204,13 +271,22 @@ def compare_dob(a: date | None, b: date | None, approximate: bool) -> Level | No
         return Level.DOB_APPROXIMATE if abs((a - b).days) <= 366 else Level.DOB_DISAGREE
     if _swapped(a) == b:
         return Level.DOB_SWAPPED
-    if sum(x != y for x, y in zip(a.isoformat(), b.isoformat(), strict=True)) == 1:
+    digits = _digits_apart(a, b)
+    if digits == 1:
         return Level.DOB_ONE_DIGIT
+    if (a.month, a.day) == (b.month, b.day) and abs(a.year - b.year) <= 2:
+        return Level.DOB_YEAR
+    if digits == 2:
+        return Level.DOB_TWO_DIGITS
     if abs((a - b).days) <= 31:
         return Level.DOB_MONTH
     if a.year == b.year:
         return Level.DOB_SAME_YEAR
     return Level.DOB_DISAGREE
+
+
+_SWAPPED_FAMILY = frozenset({Level.FAMILY_EXACT, Level.FAMILY_PART})
+_SWAPPED_GIVEN = frozenset({Level.GIVEN_EXACT, Level.GIVEN_NICKNAME, Level.GIVEN_TYPO})
 
 
 def compare(police: Person, record: Person) -> tuple[Level, ...]:
@@ -222,11 +298,14 @@ def compare(police: Person, record: Person) -> tuple[Level, ...]:
         add(Level.NHS_AGREE if police.nhs == record.nhs else Level.NHS_DISAGREE)
     given = compare_names(police.given, record.given, "given")
     family = compare_names(police.family, record.family, "family")
-    # Given and family names entered the wrong way round.
+    # Given and family names entered the wrong way round: each agrees with the other.
     if (
-        given is Level.GIVEN_DISAGREE
-        and family is Level.FAMILY_DISAGREE
-        and compare_names(police.given, record.family, "family") in _FAMILY_SHARED
+        given not in STRONG_GIVEN
+        and family not in _SWAPPED_FAMILY
+        and given is not None
+        and family is not None
+        and compare_names(police.given, record.family, "family") in _SWAPPED_FAMILY
+        and compare_names(police.family, record.given, "given") in _SWAPPED_GIVEN
     ):
         given, family = Level.GIVEN_SWAPPED, Level.FAMILY_SWAPPED
     if given:
@@ -255,17 +334,49 @@ def compare(police: Person, record: Person) -> tuple[Level, ...]:
     return tuple(levels)
 
 
-def safety_gate(reasons: tuple[Level, ...]) -> bool:
+def _has(levels: Iterable[str], comparison: str) -> bool:
+    return any(level.partition(":")[0] == comparison for level in levels)
+
+
+def gate_path(reasons: tuple[Level, ...]) -> str | None:
+    """Which of the safety gate's paths a candidate's levels take, or None. Each path
+    asks that what identifies a child agrees; a weaker or missing field is made up for by
+    more fields agreeing, and the address or school (which tells households apart) is
+    asked for whenever the given name or date of birth is not both present and strong."""
     levels = set(reasons)
-    given = bool(GATE_GIVEN & levels)
-    # A date one digit off agrees only where the address or school also does: alone, it
-    # is how two different children with a common name end up looking alike.
-    corroborated = bool(CORROBORATING & levels)
-    dob = bool(GATE_DOB & levels) and (Level.DOB_ONE_DIGIT not in levels or corroborated)
     if Level.NHS_DISAGREE in levels:
-        return False
-    nhs = Level.NHS_AGREE in levels
-    return (given and dob) or (nhs and (given or dob))
+        return None
+    given = STRONG_GIVEN & levels
+    weak_given = WEAK_GIVEN & levels
+    no_given = not _has(levels, "given")
+    family = SHARED_FAMILY & levels
+    dob = STRONG_DOB & levels
+    near_dob = NEAR_DOB & levels
+    no_dob = not _has(levels, "dob") or Level.DOB_APPROXIMATE in levels
+    address = CORROBORATING & levels
+    if Level.NHS_AGREE in levels:
+        if given or weak_given or dob or near_dob or Level.DOB_APPROXIMATE in levels:
+            return "nhs number and a name or date of birth"
+        if family and Level.GIVEN_DISAGREE not in levels:
+            return "nhs number and family name"
+    sure_given = SURE_GIVEN & levels
+    if given and dob and Level.FAMILY_DISAGREE not in levels:
+        return "given name and date of birth"
+    if sure_given and Level.DOB_ONE_DIGIT in levels and address:
+        return "given name, date of birth a digit off, address or school"
+    if sure_given and near_dob and family and address:
+        return "given and family names, date of birth nearly, address or school"
+    if weak_given and dob and family and address:
+        return "given name nearly, family name, date of birth, address or school"
+    if no_given and dob and family and address and Level.GENDER_AGREE in levels:
+        return "no given name: family name, date of birth, gender, address or school"
+    if no_dob and given and family and address:
+        return "no date of birth: given and family names, address or school"
+    return None
+
+
+def safety_gate(reasons: tuple[Level, ...]) -> bool:
+    return gate_path(reasons) is not None
 
 
 _Scored = tuple[float, str, tuple[Level, ...]]  # (-score, record id, levels)
@@ -279,11 +390,10 @@ class Matcher:
     ) -> None:
         self.model = model or MatchModel.load()
         self._people: dict[str, Person] = {}
-        self._index: dict[str, set[str]] = {}
+        self._index: dict[Key, list[str]] = {}
         # Name frequencies in the council's records, for the term-frequency adjustment.
         self._names: dict[str, Counter[str]] = {"given": Counter(), "family": Counter()}
-        for record in records:
-            self.add(record)
+        self.add_many(records)
 
     def __len__(self) -> int:
         return len(self._people)
@@ -294,12 +404,30 @@ class Matcher:
     def add(self, record: ChildRecord) -> None:
         """Insert or replace the record with this key."""
         record_id = record.key
-        self.remove(record_id)
+        if record_id in self._people:
+            self.remove(record_id)
         person = Person.of(record)
         self._people[record_id] = person
-        for key in person.keys:
-            self._index.setdefault(key, set()).add(record_id)
+        index = self._index
+        for key in person.index_keys():
+            bucket = index.get(key)
+            if bucket is None:
+                index[key] = [record_id]
+            else:
+                bucket.append(record_id)
         self._count_names(person, +1)
+
+    def add_many(self, records: Iterable[ChildRecord]) -> None:
+        """``add`` each; the collector waits (a million long-lived objects made in one go
+        would otherwise be walked again and again)."""
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            for record in records:
+                self.add(record)
+        finally:
+            if collecting:
+                gc.enable()
 
     def remove(self, record_id: str) -> bool:
         """Forget a record (a tombstone); True if it was there."""
@@ -307,10 +435,10 @@ class Matcher:
         if person is None:
             return False
         self._count_names(person, -1)
-        for key in person.keys:
+        for key in person.index_keys():
             ids = self._index.get(key)
-            if ids is not None:
-                ids.discard(record_id)
+            if ids is not None and record_id in ids:
+                ids.remove(record_id)
                 if not ids:
                     del self._index[key]
         return True
@@ -328,10 +456,11 @@ class Matcher:
         """Match weight in bits: prior log2-odds plus each level's log2(m/u)."""
         model = self.model
         total = model.prior_bits
+        weights = model.weights
         for level in reasons:
             kind = TERM_FREQUENCY.get(level)
             if kind is None:
-                total += model.weights[level]
+                total += weights[level]
             else:
                 name = record.given[0] if kind == "given" else " ".join(record.family)
                 total += model.tf_weight(level, self.name_frequency(kind, name))
@@ -341,42 +470,50 @@ class Matcher:
         """Whether ``record_id`` would be among ``child``'s candidates (for late records)."""
         return bool(self.record_keys(record_id) & self.child_keys(child))
 
-    def record_keys(self, record_id: str) -> frozenset[str]:
+    def record_keys(self, record_id: str) -> frozenset[Key]:
         """The blocking keys a record is indexed under (empty if unknown)."""
         person = self._people.get(record_id)
-        return person.keys if person is not None else frozenset()
+        return frozenset(person.index_keys()) if person is not None else frozenset()
 
     @staticmethod
-    def child_keys(child: InvolvedChild) -> frozenset[str]:
+    def child_keys(child: InvolvedChild) -> frozenset[Key]:
         """The blocking keys a police-side child is looked up by."""
         return frozenset(Person.of(child).query_keys())
 
     def candidates(self, child: InvolvedChild) -> set[str]:
         """The record ids that share a blocking key with ``child``."""
+        return self._candidates(Person.of(child))
+
+    def _candidates(self, police: Person) -> set[str]:
         ids: set[str] = set()
-        for key in Person.of(child).query_keys():
-            ids |= self._index.get(key, set())
+        index = self._index
+        # Names alone are a wide block where names are common; with a date of birth to go
+        # on, a common name pair is searched through the keys that pair it with more.
+        dated = police.dob is not None and not police.dob_approximate
+        for key in police.query_keys():
+            bucket = index.get(key)
+            if bucket is not None and not (dated and key[0] == "fg" and len(bucket) > WIDE):
+                ids.update(bucket)
         return ids
 
     def match(self, child: InvolvedChild) -> MatchResult:
         police = Person.of(child)
-        ids: set[str] = set()
-        for key in police.query_keys():
-            ids |= self._index.get(key, set())
         people = self._people
         # (-score, record id, levels): sorts best first, ties by id; Candidate objects
         # are built only for what is returned.
         scored = sorted(
             (-round(self.score(levels, people[record_id]), 3), record_id, levels)
-            for record_id in ids
+            for record_id in self._candidates(police)
             for levels in (compare(police, people[record_id]),)
         )
         t = self.model
         shortlist = [entry for entry in scored[: t.shortlist] if -entry[0] >= t.review_bits]
-        # An agreeing valid NHS number is the strongest evidence there is: that record is
-        # always put to a reviewer, whatever else disagrees (never "none").
+        # An agreeing valid NHS number is the strongest evidence there is, and enough
+        # identifying fields agreeing is strong evidence too, whatever else disagrees:
+        # such a record is always put to a reviewer (never "none").
         nhs = [entry for entry in scored if Level.NHS_AGREE in entry[2]]
-        shortlist = sorted({*shortlist, *nhs})
+        partial = [entry for entry in scored if t.partial_evidence(entry[2])]
+        shortlist = sorted({*shortlist, *nhs, *partial})
         if not shortlist:
             top = _candidates(scored[: t.shortlist])
             return MatchResult(MatchDecision.NONE, None, top, ("no candidate",))
@@ -401,17 +538,23 @@ class Matcher:
     def _plausible_sibling(
         self, best_id: str, best_levels: tuple[Level, ...], scored: list[_Scored]
     ) -> bool:
+        """Whether another child of the chosen record's household could be the one the
+        police mean: by given name, or (when the police have none) by date of birth."""
         chosen = self._people[best_id]
-        nhs_settles_it = Level.NHS_AGREE in best_levels
+        # The NHS number tells twins apart only when the given name agrees with it too: a
+        # sibling's number written on the wrong child is a known mistake.
+        nhs_settles_it = Level.NHS_AGREE in best_levels and bool(PLAUSIBLE_GIVEN & set(best_levels))
         for negative, record_id, levels in scored:
             if -negative < self.model.review_bits:
                 break  # sorted best first: the rest score lower still
-            if (
-                record_id != best_id
-                and _same_household(chosen, self._people[record_id])
-                and PLAUSIBLE_GIVEN & set(levels)
-                and not (nhs_settles_it and Level.NHS_DISAGREE in levels)
-            ):
+            if record_id == best_id or not _same_household(chosen, self._people[record_id]):
+                continue
+            if nhs_settles_it and Level.NHS_DISAGREE in levels:
+                continue
+            found = set(levels)
+            if PLAUSIBLE_GIVEN & found:
+                return True
+            if not _has(found, "given") and (PLAUSIBLE_DOB & found or not _has(found, "dob")):
                 return True
         return False
 

@@ -16,7 +16,7 @@ from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
-from streams.matching.levels import LEVELS, Level
+from streams.matching.levels import IDENTIFYING, LEVELS, Level
 
 PACKAGED = resources.files("streams.policies").joinpath("match_model.json")
 
@@ -33,6 +33,10 @@ class MatchModel:
     review_bits: float  # below this a candidate is not worth a person's time
     shortlist: int = 5
     tf_floor: float = 1e-5  # lowest name frequency used in the term-frequency adjustment
+    # Strong partial evidence (never "none"): this many identifying comparisons (NHS
+    # number, names, date of birth, postcode) on levels worth at least this many bits.
+    partial_agreements: int = 3
+    partial_level_bits: float = 3.0
 
     def __post_init__(self) -> None:
         missing = [level for level in LEVELS if level not in self.m or level not in self.u]
@@ -48,6 +52,23 @@ class MatchModel:
     @cached_property
     def weights(self) -> dict[Level, float]:
         return {level: math.log2(self.m[level] / self.u[level]) for level in LEVELS}
+
+    @cached_property
+    def agreeing(self) -> frozenset[Level]:
+        """The identifying levels that count towards strong partial evidence."""
+        return frozenset(
+            level
+            for level in LEVELS
+            if level.comparison in IDENTIFYING and self.weights[level] >= self.partial_level_bits
+        )
+
+    def partial_evidence(self, levels: tuple[Level, ...]) -> bool:
+        """Whether enough identifying comparisons agree that the record must be put to a
+        reviewer whatever else disagrees (an agreeing NHS number alone is enough)."""
+        if Level.NHS_AGREE in levels:
+            return True
+        agreeing = self.agreeing
+        return sum(level in agreeing for level in levels) >= self.partial_agreements
 
     @cached_property
     def prior_bits(self) -> float:

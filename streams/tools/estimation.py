@@ -6,8 +6,10 @@
   date of birth, get a fair u): no labels needed, so a deployment re-estimates it on its
   own population (``frontdoor matching estimate --from-topic``).
 * **m** (how often the *same* child shows each level, police side against council side)
-  from labelled synthetic pairs with realistic corruption; a deployment without labels
-  keeps the packaged m.
+  from labelled synthetic pairs, half with the standard corruption and half with the
+  harsh one (``synthetic.HARSH``: two-letter misspellings, dates two digits off or in
+  the wrong year, missing names), so that every level has an m seen in data; a
+  deployment without labels keeps the packaged m.
 * **prior**: the share of blocked candidate pairs that are true matches.
 Levels never seen get a small smoothed probability rather than zero.
 """
@@ -22,7 +24,15 @@ from dataclasses import replace
 from schemas import ChildRecord, InvolvedChild
 from schemas.envelope import PERSON_IDENTIFIER_CHECKS, drop_malformed
 from streams.matching import COMPARISONS, Matcher, MatchModel, Person, compare
-from streams.tools.synthetic import Council, council, matching_cases, police_view
+from streams.tools.synthetic import (
+    HARSH,
+    STANDARD,
+    Corruption,
+    Council,
+    council,
+    matching_cases,
+    police_view,
+)
 
 SMOOTHING = 0.5
 M_FLOOR = 0.001  # real data has errors the synthetic noise does not: no level is impossible
@@ -43,7 +53,8 @@ def _frequencies(levels: Iterable[tuple[str, ...]], floor: float = 0.0) -> dict[
 
 def _police_person(rng: random.Random, record: ChildRecord) -> Person:
     raw = record.model_dump(mode="json", exclude_none=True)
-    data = police_view(rng, raw, with_nhs=rng.random() < 0.5)
+    noise = HARSH if rng.random() < 0.5 else STANDARD
+    data = police_view(rng, raw, with_nhs=rng.random() < 0.5, noise=noise)
     drop_malformed(data, PERSON_IDENTIFIER_CHECKS)
     return Person.of(InvolvedChild.model_validate(data))
 
@@ -61,11 +72,11 @@ def estimate_u(
 
 
 def labelled(
-    known: Council, seed: int, count: int, with_nhs: bool
+    known: Council, seed: int, count: int, with_nhs: bool, noise: Corruption = STANDARD
 ) -> list[tuple[InvolvedChild, ChildRecord]]:
     by_key = {f"{r['council_code']}:{r['child_id']}": r for r in known.records}
     pairs = []
-    for case in matching_cases(seed, known, count, with_nhs, unknown_share=0.0):
+    for case in matching_cases(seed, known, count, with_nhs, unknown_share=0.0, noise=noise):
         data = dict(case.child)
         drop_malformed(data, PERSON_IDENTIFIER_CHECKS)
         pairs.append(
@@ -94,9 +105,16 @@ def estimate_synthetic(
     known = council(seed, size)
     records = [ChildRecord.model_validate(r) for r in known.records]
     u = estimate_u(records, seed=seed)
-    pairs = labelled(known, seed + 100, queries // 2, True) + labelled(
-        known, seed + 200, queries // 2, False
-    )
+    pairs = [
+        pair
+        for offset, with_nhs, noise in (
+            (100, True, STANDARD),
+            (200, False, STANDARD),
+            (300, True, HARSH),
+            (400, False, HARSH),
+        )
+        for pair in labelled(known, seed + offset, queries // 4, with_nhs, noise)
+    ]
     m = estimate_m(pairs)
     matcher = Matcher(records, model=replace(base, m=m, u=u))
     return replace(base, m=m, u=u, prior=estimate_prior(matcher, [c for c, _ in pairs]))

@@ -135,9 +135,18 @@ class Council:
         ]
 
 
-def council(seed: int, size: int = 5000, code: str = COUNCIL, at: datetime = DEMO_DAY) -> Council:
+def council(
+    seed: int,
+    size: int = 5000,
+    code: str = COUNCIL,
+    at: datetime = DEMO_DAY,
+    twins: float = 0.03,
+    siblings_for_all: bool = False,
+) -> Council:
     """About ``size`` child records in households: siblings share a family name, address
-    and household id; about 3 % of births are twins."""
+    and household id; a share ``twins`` of births are twins. ``siblings_for_all`` gives
+    every child at least one sibling in the records (the hardest case for the household
+    rule)."""
     rng = random.Random(seed)
     schools = sorted({str(rng.randrange(100_000, 150_000)) for _ in range(60)})
     records: list[dict[str, Any]] = []
@@ -155,10 +164,11 @@ def council(seed: int, size: int = 5000, code: str = COUNCIL, at: datetime = DEM
             weights=[70, 12, 6, 5, 7],
         )[0]
         births: list[date] = []
-        for _ in range(rng.choice((1, 1, 2, 2, 3, 4))):
+        sizes = (2, 2, 2, 3, 3, 4) if siblings_for_all else (1, 1, 2, 2, 3, 4)
+        for _ in range(rng.choice(sizes)):
             born = (at - timedelta(days=rng.randrange(0, 18 * 365))).date()
             births.append(born)
-            if rng.random() < 0.03:
+            if rng.random() < twins:
                 births.append(born)  # a twin
         used: set[str] = set()
         for born in births:
@@ -379,6 +389,42 @@ class Corruption:
     school_missing: float = 0.30
     gender_unknown: float = 0.03
     nhs_typo: float = 0.02  # a digit wrong: usually fails the check digit
+    # Harsher corruption, off by default (the default benchmark and the demo keep their
+    # data); ``HARSH`` turns them on.
+    given_typo2: float = 0.0  # two letters wrong
+    given_replaced: float = 0.0  # another name entirely (a "known as" name, a mistake)
+    given_missing: float = 0.0
+    family_typo2: float = 0.0
+    dob_two_digits: float = 0.0
+    dob_wrong_year: float = 0.0
+    nhs_missing: float = 0.0  # not carried although the police could have it
+
+
+STANDARD = Corruption()
+HARSH = Corruption(
+    nickname=0.10,
+    given_typo=0.05,
+    given_typo2=0.05,
+    given_replaced=0.05,
+    given_missing=0.05,
+    family_variant=0.04,
+    family_typo=0.04,
+    family_typo2=0.03,
+    names_swapped=0.05,
+    dob_swapped=0.03,
+    dob_one_digit=0.04,
+    dob_missing=0.06,
+    dob_approximate=0.02,
+    dob_two_digits=0.03,
+    dob_wrong_year=0.03,
+    moved=0.20,
+    postcode_missing=0.10,
+    school_changed=0.10,
+    school_missing=0.40,
+    gender_unknown=0.05,
+    nhs_typo=0.03,
+    nhs_missing=0.10,
+)
 
 
 def _typo(rng: random.Random, name: str) -> str:
@@ -391,6 +437,22 @@ def _typo(rng: random.Random, name: str) -> str:
     if kind == 1:
         return name[:i] + name[i + 1 :]  # deletion
     return name[:i] + rng.choice("aeiounrst") + name[i + 1 :]  # substitution
+
+
+def _digits_changed(rng: random.Random, born: date, digits: int) -> date:
+    """``born`` with ``digits`` of its day, month and year's last digit mistyped."""
+    positions = (3, 4, 5, 6, 7)  # of YYYYMMDD: the year's last digit, month, day
+    for _ in range(50):
+        text = list(born.strftime("%Y%m%d"))
+        for i in rng.sample(positions, digits):
+            text[i] = rng.choice([d for d in "0123456789" if d != text[i]])
+        try:
+            changed = datetime.strptime("".join(text), "%Y%m%d").date()
+        except ValueError:
+            continue
+        if changed != born:
+            return changed
+    return born
 
 
 def police_view(
@@ -409,13 +471,22 @@ def police_view(
         child["given_name"] = rng.choice(NICKNAMES[given])
     elif rng.random() < noise.given_typo:
         child["given_name"] = _typo(rng, given)
+    elif noise.given_typo2 and rng.random() < noise.given_typo2:
+        child["given_name"] = _typo(rng, _typo(rng, given))
+    elif noise.given_replaced and rng.random() < noise.given_replaced:
+        while child["given_name"] == given:
+            child["given_name"] = given_name(rng, record["gender"] == "female")
     if rng.random() < noise.family_variant:
         parts = child["family_name"].split("-")
         child["family_name"] = parts[0] if len(parts) > 1 else f"{parts[0]}-{family_name(rng)}"
     elif rng.random() < noise.family_typo:
         child["family_name"] = _typo(rng, child["family_name"])
+    elif noise.family_typo2 and rng.random() < noise.family_typo2:
+        child["family_name"] = _typo(rng, _typo(rng, child["family_name"]))
     if rng.random() < noise.names_swapped:
         child["given_name"], child["family_name"] = child["family_name"], child["given_name"]
+    if noise.given_missing and rng.random() < noise.given_missing:
+        del child["given_name"]
     born = date.fromisoformat(record["date_of_birth"]) if record.get("date_of_birth") else None
     roll = rng.random()
     if born is None or roll < noise.dob_missing:
@@ -437,6 +508,15 @@ def police_view(
         child["date_of_birth"] = changed.isoformat()
     else:
         child["date_of_birth"] = born.isoformat()
+    if born is not None and "date_of_birth" in child and "date_of_birth_approximate" not in child:
+        if noise.dob_two_digits and rng.random() < noise.dob_two_digits:
+            child["date_of_birth"] = _digits_changed(rng, born, 2).isoformat()
+        elif noise.dob_wrong_year and rng.random() < noise.dob_wrong_year:
+            year = born.year + rng.choice((-2, -1, 1, 1, 2))
+            try:
+                child["date_of_birth"] = born.replace(year=year).isoformat()
+            except ValueError:  # 29 February
+                child["date_of_birth"] = born.replace(year=year, day=28).isoformat()
     if rng.random() < noise.moved:
         child["postcode"] = postcode(rng)
     elif rng.random() >= noise.postcode_missing and record.get("postcode"):
@@ -448,6 +528,8 @@ def police_view(
         )
     if rng.random() < noise.gender_unknown:
         child["gender"] = "unknown"
+    if noise.nhs_missing and with_nhs and rng.random() < noise.nhs_missing:
+        with_nhs = False
     if with_nhs and record.get("nhs_number"):
         nhs = record["nhs_number"]
         if rng.random() < noise.nhs_typo:
@@ -457,31 +539,67 @@ def police_view(
     return child
 
 
+def _unknown_sibling(rng: random.Random, known: dict[str, Any]) -> dict[str, Any]:
+    """A brother, sister or (one time in twenty) twin of a known child, not on record."""
+    female = rng.random() < 0.5
+    given = known["given_name"]
+    while given == known["given_name"]:
+        given = given_name(rng, female)
+    theirs = date.fromisoformat(known["date_of_birth"])
+    born = theirs
+    if rng.random() >= 0.05:  # not a twin: born at least ten months apart
+        while abs((born - theirs).days) < 300:
+            born = (DEMO_DAY - timedelta(days=rng.randrange(0, 18 * 365))).date()
+    sibling = {k: known[k] for k in ("family_name", "address", "postcode", "household_id")}
+    sibling |= {
+        "child_id": "unknown",
+        "given_name": given,
+        "date_of_birth": born.isoformat(),
+        "gender": "female" if female else "male",
+        "nhs_number": nhs_number(rng),
+    }
+    if known.get("school_urn") and rng.random() < 0.5:
+        sibling["school_urn"] = known["school_urn"]
+    return sibling
+
+
 @dataclass
 class MatchingCase:
     child: dict[str, Any]
     truth: str | None  # the council record key, None for a child the council does not know
+    household: str | None = None  # an unrecorded sibling's household on the council's side
 
 
 def matching_cases(
-    seed: int, known: Council, count: int, with_nhs: bool, unknown_share: float = 0.2
+    seed: int,
+    known: Council,
+    count: int,
+    with_nhs: bool,
+    unknown_share: float = 0.2,
+    noise: Corruption = Corruption(),
+    unknown_siblings: float = 0.0,
 ) -> list[MatchingCase]:
-    """Police-side children: most derived from council records with realistic noise, the
-    rest children the council has never heard of (drawn from the same population)."""
+    """Police-side children: most derived from council records with ``noise``, the rest
+    children the council has never heard of (drawn from the same population; a share
+    ``unknown_siblings`` of them a brother, sister or twin of a known child)."""
     rng = random.Random(seed)
     strangers = council(seed + 10_000, max(1, int(count * unknown_share)), code="OTHER")
     cases = []
     for n in range(count):
         if rng.random() < unknown_share:
             record = strangers.records[n % len(strangers.records)]
-            child = police_view(rng, record, with_nhs)
+            household = None
+            if unknown_siblings and rng.random() < unknown_siblings:
+                record = _unknown_sibling(rng, rng.choice(known.records))
+                household = record["household_id"]
+            child = police_view(rng, record, with_nhs, noise)
             child["person_reference"] = f"U-{n}"
-            cases.append(MatchingCase(child, None))
+            cases.append(MatchingCase(child, None, household))
         else:
             record = rng.choice(known.records)
             cases.append(
                 MatchingCase(
-                    police_view(rng, record, with_nhs),
+                    police_view(rng, record, with_nhs, noise),
                     f"{record['council_code']}:{record['child_id']}",
                 )
             )

@@ -90,7 +90,7 @@ def test_an_incident_notifies_each_agency_with_the_right_rules_and_deadlines(
 def test_a_possible_match_waits_for_a_person_then_routing_resumes(
     settings: Settings, start: StartWorker
 ) -> None:
-    publish_records(settings, zebedee(date_of_birth="2016-03-20", nhs_number=None))
+    publish_records(settings, zebedee(date_of_birth="2016-02-27", nhs_number=None))
     start()
     publish_incident(
         settings,

@@ -65,7 +65,7 @@ def test_every_notification_opens_its_deadline_and_nothing_else_is_opened() -> N
 
 def test_a_possible_match_opens_a_review_and_the_decision_closes_it() -> None:
     replica = Replica()
-    replica.upsert(record(date_of_birth="2016-03-20", nhs_number=None))
+    replica.upsert(record(date_of_birth="2016-02-27", nhs_number=None))
     inc = incident()
     (outcome,) = process_incident(inc, replica, POLICY, CAL, NOW)
     assert outcome.review is not None

@@ -38,12 +38,14 @@ def names(text: str) -> tuple[str, ...]:
         ("Zebedee Jon", "Zeb Jon", "given", "given:nickname"),  # agrees on the middle name
         ("Isabela", "Isabella", "given", "given:typo"),
         ("Annabelle", "Anabell", "given", "given:fuzzy"),
-        ("Stephen", "Steven", "given", "given:phonetic"),
+        ("Nathaniel", "Natanael", "given", "given:fuzzy"),  # two letters
+        ("Catherine", "Kathryn", "given", "given:phonetic"),
         ("Zebedee", "Ottoline", "given", "given:disagree"),
         ("Quillfeather", "Quillfeather", "family", "family:exact"),
         ("Quillfeather", "Quillfeather okafor", "family", "family:part"),
         ("Quilfeather", "Quillfeather", "family", "family:fuzzy"),
-        ("Smyth", "Smith", "family", "family:phonetic"),
+        ("Smyth", "Smith", "family", "family:fuzzy"),
+        ("Filipps", "Philips", "family", "family:phonetic"),
         ("Jones", "Quillfeather", "family", "family:disagree"),
     ],
 )
@@ -57,7 +59,10 @@ def test_name_levels(police: str, council_side: str, kind: str, level: str) -> N
         (date(2016, 3, 4), date(2016, 3, 4), False, "dob:exact"),
         (date(2016, 4, 3), date(2016, 3, 4), False, "dob:swapped"),
         (date(2016, 3, 14), date(2016, 3, 4), False, "dob:one_digit"),
-        (date(2016, 3, 29), date(2016, 3, 4), False, "dob:month"),
+        (date(2016, 3, 28), date(2016, 3, 4), False, "dob:two_digits"),
+        (date(2018, 3, 4), date(2016, 3, 4), False, "dob:one_digit"),
+        (date(2019, 3, 4), date(2021, 3, 4), False, "dob:year"),
+        (date(2016, 2, 27), date(2016, 3, 4), False, "dob:month"),
         (date(2016, 7, 1), date(2016, 3, 4), True, "dob:approximate"),
         (date(2016, 11, 30), date(2016, 3, 4), False, "dob:same_year"),
         (date(2012, 1, 1), date(2016, 3, 4), False, "dob:disagree"),
@@ -93,12 +98,30 @@ def test_nhs_postcode_school_and_gender_levels() -> None:
         (("given:exact", "dob:exact"), True),
         (("given:nickname", "dob:swapped"), True),
         (("given:typo", "dob:exact"), True),
+        (("given:exact", "family:disagree", "dob:exact"), False),  # another family's child
+        (("given:swapped", "family:swapped", "dob:exact"), True),  # names the wrong way round
         (("given:exact", "dob:one_digit"), False),  # needs the address or school too
         (("given:exact", "dob:one_digit", "postcode:full"), True),
+        (("given:typo", "dob:one_digit", "postcode:full"), False),  # two errors: a sibling?
+        (("given:exact", "family:exact", "dob:two_digits", "postcode:full"), True),
+        (("given:exact", "family:exact", "dob:year", "school:agree"), True),
+        (("given:exact", "family:exact", "dob:two_digits"), False),
         (("given:fuzzy", "dob:exact"), False),
+        (("given:fuzzy", "family:exact", "dob:exact", "postcode:full"), True),
         (("given:exact", "dob:month"), False),
+        # No given name: the rest must agree, gender included (the household rule then
+        # keeps a twin out).
+        (("family:exact", "dob:exact", "postcode:full", "gender:agree"), True),
+        (("family:exact", "dob:exact", "postcode:full"), False),
+        (("given:disagree", "family:exact", "dob:exact", "postcode:full", "gender:agree"), False),
+        # No date of birth (or only an estimate): both names and the address or school.
+        (("given:exact", "family:exact", "postcode:full"), True),
+        (("given:exact", "family:exact", "dob:approximate", "school:agree"), True),
+        (("given:exact", "family:exact"), False),
         (("nhs:agree", "given:exact"), True),
         (("nhs:agree", "dob:exact", "given:disagree"), True),
+        (("nhs:agree", "family:exact"), True),
+        (("nhs:agree", "family:exact", "given:disagree"), False),  # a sibling's number?
         (("nhs:agree", "postcode:full"), False),
         (("nhs:disagree", "given:exact", "dob:exact"), False),
     ],

@@ -58,7 +58,7 @@ def test_an_unmatched_child_stays_pending_and_a_late_record_settles_it() -> None
 
 def test_a_review_is_published_and_a_confirmation_routes_with_the_record() -> None:
     replica = Replica()
-    replica.upsert(record(date_of_birth="2016-03-20", nhs_number=None))
+    replica.upsert(record(date_of_birth="2016-02-27", nhs_number=None))
     inc = incident()
     (outcome,) = process_incident(inc, replica, POLICY, CAL, NOW)
     assert outcome.decision == "review" and outcome.review is not None
@@ -82,7 +82,7 @@ def test_a_review_is_published_and_a_confirmation_routes_with_the_record() -> No
 
 def test_a_rejected_review_routes_as_a_child_not_known() -> None:
     replica = Replica()
-    replica.upsert(record(date_of_birth="2016-03-20", nhs_number=None))
+    replica.upsert(record(date_of_birth="2016-02-27", nhs_number=None))
     inc = incident()
     (outcome,) = process_incident(inc, replica, POLICY, CAL, NOW)
     pending = pending_after(inc, [outcome], NOW)

@@ -148,7 +148,7 @@ def test_an_acknowledgement_keyed_otherwise_is_dead_lettered(driver: WorkerTestD
 
 
 def test_a_review_decision_resumes_routing_and_closes_the_review() -> None:
-    unsure = record(date_of_birth="2016-03-20", nhs_number=None)
+    unsure = record(date_of_birth="2016-02-27", nhs_number=None)
     with WorkerTestDriver(NOW, records=[unsure]) as driver:
         driver.send(POLICE_INCIDENTS, KEY, one_child_incident(nhs_number=None))
         (review,) = [s.model(PossibleMatch) for s in driver.sent_to(REVIEW_MATCHES)]

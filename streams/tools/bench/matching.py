@@ -1,6 +1,13 @@
 """`frontdoor bench matching`: how good and how fast the matcher is, with and without NHS
-numbers, on a synthetic UK council (siblings, twins, common surnames, moves, nicknames,
-day/month swaps, NHS typos and gaps, school changes).
+numbers, on two synthetic UK councils:
+
+* **standard**: households with siblings and twins, common surnames, moves, nicknames,
+  day/month swaps, NHS typos and gaps, school changes (the noise the model is tuned on);
+* **harsh**: every child has a sibling on record and 5 % of births are twins; police-side
+  children carry several errors at once (two-letter misspellings, given names replaced
+  or missing, names swapped, dates two digits off or in the wrong year, missing dates,
+  moves, NHS numbers dropped), and a quarter of the children the council does not know
+  are an unrecorded brother, sister or twin of a child it does.
 
 Definitions, per police-side child:
 
@@ -9,7 +16,8 @@ Definitions, per police-side child:
 * review rate: children sent to review / all children;
 * missed entirely: known children whose record was neither linked nor shortlisted /
   children the council knows;
-* sibling/twin false links: auto links to a different child in the true child's household.
+* sibling/twin false links: auto links to a different child in the true child's household
+  (for an unrecorded sibling, to any child of its household).
 """
 
 from __future__ import annotations
@@ -25,7 +33,38 @@ from dataclasses import dataclass
 from schemas import ChildRecord, InvolvedChild
 from schemas.envelope import PERSON_IDENTIFIER_CHECKS, drop_malformed
 from streams.matching import Matcher
-from streams.tools.synthetic import Council, council, matching_cases
+from streams.tools.synthetic import HARSH, Corruption, Council, council, matching_cases
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str
+    twins: float
+    siblings_for_all: bool
+    noise: Corruption
+    unknown_siblings: float
+    # scenario -> minimum recall, maximum review rate, maximum missed-entirely rate
+    targets: dict[str, tuple[float, float, float]]
+
+
+BENCHMARKS = (
+    Benchmark(
+        "standard",
+        0.03,
+        False,
+        Corruption(),
+        0.0,
+        {"with NHS numbers": (0.99, 0.05, 0.002), "without NHS numbers": (0.95, 0.10, 0.002)},
+    ),
+    Benchmark(
+        "harsh",
+        0.05,
+        True,
+        HARSH,
+        0.25,
+        {"with NHS numbers": (0.98, 0.05, 0.002), "without NHS numbers": (0.85, 0.15, 0.005)},
+    ),
+)
 
 
 @dataclass
@@ -59,15 +98,20 @@ class Result:
         return self.missed_entirely / self.known if self.known else 0.0
 
 
-def build(records: list[ChildRecord]) -> tuple[Matcher, float]:
-    """The matcher and its index memory in bytes per record."""
+def build(records: list[ChildRecord]) -> tuple[Matcher, float, float]:
+    """The matcher, its build rate in records/s and its index memory in bytes per record
+    (traced in a second build: tracing slows building threefold)."""
     gc.collect()
+    began = time.perf_counter()
+    matcher = Matcher(records)
+    rate = len(records) / (time.perf_counter() - began)
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
-    matcher = Matcher(records)
-    after = tracemalloc.get_traced_memory()[0]
+    traced = Matcher(records)
+    size = tracemalloc.get_traced_memory()[0] - before
     tracemalloc.stop()
-    return matcher, (after - before) / max(len(records), 1)
+    del traced
+    return matcher, rate, size / max(len(records), 1)
 
 
 def evaluate(
@@ -77,8 +121,16 @@ def evaluate(
     count: int,
     with_nhs: bool,
     known_council: Council,
+    bench: Benchmark = BENCHMARKS[0],
 ) -> Result:
-    cases = matching_cases(seed, known_council, count, with_nhs)
+    cases = matching_cases(
+        seed,
+        known_council,
+        count,
+        with_nhs,
+        noise=bench.noise,
+        unknown_siblings=bench.unknown_siblings,
+    )
     known = auto = correct = false_links = siblings = review = missed = 0
     timings = []
     for case in cases:
@@ -96,8 +148,9 @@ def evaluate(
             else:
                 false_links += 1
                 truth = records.get(case.truth or "")
+                household = truth.household_id if truth else case.household
                 linked = records.get(result.record_id or "")
-                if truth and linked and truth.household_id == linked.household_id:
+                if household and linked and linked.household_id == household:
                     siblings += 1
         elif result.decision == "review":
             review += 1
@@ -123,34 +176,7 @@ def evaluate(
     )
 
 
-TARGETS = {
-    "with NHS numbers": {"recall": 0.99, "review": 0.05},
-    "without NHS numbers": {"recall": 0.97, "review": 0.10},
-}
-
-
-def run(size: int = 100_000, queries: int = 20_000, seed: int = 2) -> int:
-    print(
-        f"matching benchmark: {size} council records (seed {seed}), {queries} police-side "
-        f"children per scenario (20 % not known to the council)",
-        flush=True,
-    )
-    began = time.monotonic()
-    known_council = council(seed, size)
-    records = {
-        f"{r['council_code']}:{r['child_id']}": ChildRecord.model_validate(r)
-        for r in known_council.records
-    }
-    matcher, bytes_per_record = build(list(records.values()))
-    gc.freeze()  # as the worker does once its replica has caught up
-    print(
-        f"  index built in {time.monotonic() - began:.1f} s; "
-        f"{bytes_per_record:.0f} bytes per record",
-        flush=True,
-    )
-    results = [
-        evaluate(matcher, records, seed + 1, queries, nhs, known_council) for nhs in (True, False)
-    ]
+def _table(results: list[Result]) -> None:
     header = (
         "scenario",
         "precision",
@@ -177,7 +203,6 @@ def run(size: int = 100_000, queries: int = 20_000, seed: int = 2) -> int:
         for r in results
     ]
     widths = [max(len(x) for x in col) for col in zip(header, *rows, strict=True)]
-    print()
     for line in (header, tuple("-" * w for w in widths), *rows):
         print(
             "  "
@@ -186,30 +211,77 @@ def run(size: int = 100_000, queries: int = 20_000, seed: int = 2) -> int:
                 for i, (c, w) in enumerate(zip(line, widths, strict=True))
             )
         )
-    print(
-        f"\n  index memory: {bytes_per_record:.0f} bytes per record "
-        f"({bytes_per_record * size / 2**20:.1f} MiB for {size} records)"
-    )
-    print(
-        f"  machine: {os.cpu_count()} cores, {platform.python_implementation()} "
-        f"{platform.python_version()}, {platform.machine()}; took "
-        f"{time.monotonic() - began:.0f} s"
-    )
+
+
+def _judge(bench: Benchmark, results: list[Result], p99_ms: float) -> bool:
     met = True
     for r in results:
-        want = TARGETS[r.scenario]
+        recall, review, missed = bench.targets[r.scenario]
         checks = {
             "precision >= 0.9995": r.precision >= 0.9995,
             "no sibling/twin false links": r.sibling_false_links == 0,
-            f"recall >= {want['recall']}": r.recall >= want["recall"],
-            f"review <= {want['review']:.0%}": r.review_rate <= want["review"],
-            "missed entirely <= 0.2%": r.missed_rate <= 0.002,
-            "p99 <= 2 ms": r.p99_ms <= 2.0,
+            f"recall >= {recall}": r.recall >= recall,
+            f"review <= {review:.0%}": r.review_rate <= review,
+            f"missed entirely <= {missed:.1%}": r.missed_rate <= missed,
+            f"p99 <= {p99_ms:g} ms": r.p99_ms <= p99_ms,
         }
         failed = [name for name, ok in checks.items() if not ok]
         met &= not failed
         print(
-            f"  {r.scenario}: "
+            f"  {bench.name}, {r.scenario}: "
             + ("all targets met" if not failed else "NOT met: " + ", ".join(failed))
         )
+    return met
+
+
+def run(
+    size: int = 100_000,
+    queries: int = 20_000,
+    seed: int = 2,
+    which: tuple[str, ...] = ("standard", "harsh"),
+) -> int:
+    """Both benchmarks (or ``which``); 0 when every target is met."""
+    began = time.monotonic()
+    # Latency target: 2 ms a child at a council's size, 5 ms at a national hub's.
+    p99_ms = 2.0 if size <= 100_000 else 5.0
+    met = True
+    for bench in BENCHMARKS:
+        if bench.name not in which:
+            continue
+        print(
+            f"\n{bench.name} benchmark: {size} council records (seed {seed}), {queries} "
+            f"police-side children per scenario (20 % not known to the council)",
+            flush=True,
+        )
+        known_council = council(
+            seed, size, twins=bench.twins, siblings_for_all=bench.siblings_for_all
+        )
+        records = {
+            f"{r['council_code']}:{r['child_id']}": ChildRecord.model_validate(r)
+            for r in known_council.records
+        }
+        matcher, rate, bytes_per_record = build(list(records.values()))
+        gc.freeze()  # as the worker does once its replica has caught up
+        print(
+            f"  index built at {rate:,.0f} records/s ({size / rate:.1f} s); "
+            f"{bytes_per_record:,.0f} bytes per record "
+            f"({bytes_per_record * size / 2**20:,.1f} MiB)",
+            flush=True,
+        )
+        results = [
+            evaluate(matcher, records, seed + 1, queries, nhs, known_council, bench)
+            for nhs in (True, False)
+        ]
+        print()
+        _table(results)
+        print()
+        met &= _judge(bench, results, p99_ms)
+        gc.unfreeze()
+        del matcher, records, known_council
+        gc.collect()
+    print(
+        f"\n  machine: {os.cpu_count()} cores, {platform.python_implementation()} "
+        f"{platform.python_version()}, {platform.machine()}; took "
+        f"{time.monotonic() - began:.0f} s"
+    )
     return 0 if met else 1

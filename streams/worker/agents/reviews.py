@@ -12,6 +12,7 @@ from __future__ import annotations
 from schemas import ReviewDecision
 from streams.compliance import close_command
 from streams.incidents import apply_review_decision, rematch
+from streams.matching import Key
 from streams.worker import metrics, topics
 from streams.worker.agents.outcomes import Pending, publish
 from streams.worker.context import Incoming, WorkerContext
@@ -67,7 +68,7 @@ class Reviews:
         """Ask the owner of each waiting incident that these changed records could affect
         to match it again; ``None`` asks for all (the periodic sweep)."""
         matcher = self.ctx.replica.matcher
-        keys: frozenset[str] = frozenset().union(*(matcher.record_keys(r) for r in changed or []))
+        keys: frozenset[Key] = frozenset().union(*(matcher.record_keys(r) for r in changed or []))
         if changed is not None and not keys:
             return
         request = RematchRequest(reason="record_changed" if changed else "sweep")
