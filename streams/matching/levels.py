@@ -59,8 +59,8 @@ class Level(StrEnum):
     )
     FAMILY_FUZZY = (
         "family:fuzzy",
-        "one or two letters different (both at least five letters long) or Jaro-Winkler "
-        "of at least 0.92",
+        "one letter different (both at least four letters long), two (both at least seven) "
+        "or Jaro-Winkler of at least 0.92",
     )
     FAMILY_PHONETIC = "family:phonetic", "same Metaphone code for a part"
     FAMILY_DISAGREE = "family:disagree", "none of the above"

@@ -21,8 +21,11 @@ details to another family's worker or school. So the matcher is conservative:
   household is also a plausible match, nor while another record's valid NHS number
   agrees;
 * otherwise ``review`` with a shortlist, or ``none`` — never ``none`` on strong partial
-  evidence: a record whose valid NHS number agrees, or on which enough identifying
-  comparisons agree (``MatchModel.partial_evidence``), is always on the shortlist.
+  evidence: a record whose valid NHS number agrees, or whose agreeing identifying
+  comparisons add up to ``MatchModel.partial_bits``, is always on the shortlist;
+* a population larger than the one the model was estimated on holds more lookalikes:
+  the prior is lowered, and the review and partial-evidence bars raised, by log2 of the
+  ratio.
 
 Stable API (other tools import it): ``Matcher``, ``add``, ``remove``, ``match``,
 ``MatchResult`` with ``decision``, ``record_id``, ``candidates``, ``reasons``; and
@@ -33,7 +36,7 @@ from __future__ import annotations
 
 import gc
 import unicodedata
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -91,6 +94,7 @@ def phonetic(word: str) -> str:
     return str(jellyfish.metaphone(word)) if word else ""
 
 
+@lru_cache(maxsize=65536)
 def _name_parts(name: str | None) -> tuple[str, ...]:
     return tuple(p for p in normalise_name(name or "").split() if len(p) > 1)
 
@@ -102,6 +106,11 @@ def _swapped(day: date) -> date | None:
         return day.replace(month=day.day, day=day.month)
     except ValueError:
         return None
+
+
+@lru_cache(maxsize=65536)
+def _codes(parts: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(phonetic(p) for p in parts))
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,71 +153,69 @@ class Person:
             household=None if police else person.household_id,  # type: ignore[union-attr]
             sector=postcode[:-2] if postcode else None,
             district=postcode.split()[0] if postcode else None,
-            family_codes=tuple(dict.fromkeys(phonetic(p) for p in family)),
+            family_codes=_codes(family),
             given_code=phonetic(given[0]) if given else None,
         )
 
-    def index_keys(self) -> set[Key]:
-        """The keys a council record is indexed under."""
-        keys: set[Key] = set()
+    def index_keys(self) -> list[Key]:
+        """The keys a council record is indexed under (no key twice)."""
+        keys: list[Key] = []
         if self.nhs:
-            keys.add(("n", self.nhs))
+            keys.append(("n", self.nhs))
         if self.postcode:
-            keys.add(("p", self.postcode))
-        _name_keys(keys, self.family_codes, self.given_code, self, (self.dob,) if self.dob else ())
+            keys.append(("p", self.postcode))
+        dobs = (self.dob.toordinal(),) if self.dob else ()
+        _name_keys(keys, self.family_codes, self.given_code, self, dobs)
         return keys
 
     def query_keys(self) -> set[Key]:
         """The keys a police-side child is looked up by: its record's keys as they would
         be had the police written the date day/month swapped, or the names swapped."""
-        keys: set[Key] = set()
+        keys: list[Key] = []
         if self.nhs:
-            keys.add(("n", self.nhs))
+            keys.append(("n", self.nhs))
         if self.postcode:
-            keys.add(("p", self.postcode))
-        dobs: tuple[date, ...] = ()
+            keys.append(("p", self.postcode))
+        dobs: tuple[int, ...] = ()
         if self.dob is not None and not self.dob_approximate:
             swapped = _swapped(self.dob)
-            dobs = (self.dob, swapped) if swapped else (self.dob,)
+            dobs = (self.dob.toordinal(),)
+            if swapped:
+                dobs += (swapped.toordinal(),)
         _name_keys(keys, self.family_codes, self.given_code, self, dobs)
         if self.given and self.family:  # the names may be the wrong way round
-            codes = tuple(dict.fromkeys(phonetic(p) for p in self.given))
-            _name_keys(keys, codes, phonetic(self.family[0]), self, dobs)
-        return keys
+            _name_keys(keys, _codes(self.given), phonetic(self.family[0]), self, dobs)
+        return set(keys)
 
 
 def _name_keys(
-    keys: set[Key],
+    keys: list[Key],
     family: tuple[str, ...],
     given: str | None,
     person: Person,
-    dobs: tuple[date, ...],
-    names_only: bool = True,
+    dobs: tuple[int, ...],
 ) -> None:
     """Every key pairs two fields, so no bucket grows with the population as a date of
     birth or a common surname alone would (a million children share a birthday in
-    groups of some 150; Smiths born in one year number over a thousand)."""
-    names = (*family, given) if given else family
+    groups of some 150; Smiths born in one year number over a thousand). A date of birth
+    is paired with a name's initial, which survives most misspellings."""
+    initials = {code[0] for code in family if code}
+    if given:
+        initials.add(given[0])
     for day in dobs:
-        keys.update(("dn", day, code) for code in names)
-        keys.update(("di", day, code[0]) for code in names if code)  # a misspelt name's initial
+        keys.extend(("di", day, initial) for initial in initials)
     dob = person.dob
-    if dob is not None and not person.dob_approximate:
-        for code in family:
-            keys.add(("fm", code, dob.year, dob.month))
-            keys.add(("fd", code, dob.month, dob.day))
-    if given is None:
-        return
-    if names_only:
-        keys.update(("fg", code, given) for code in family)
-    if dob is not None:
-        year = dob.year
-        years = (year - 1, year, year + 1) if person.dob_approximate else (year,)
-        keys.update(("fgy", code, given, year) for code in family for year in years)
-    if person.district:
-        keys.update(("fgd", code, given, person.district) for code in family)
-    if person.school:
-        keys.update(("fgs", code, given, person.school) for code in family)
+    dated = dob is not None and not person.dob_approximate
+    for code in family:
+        if dob is not None and dated:
+            keys.append(("fm", code, dob.year, dob.month))  # the day wrong
+            keys.append(("fd", code, dob.month, dob.day))  # the year wrong
+        if not given:
+            continue
+        # Names alone: for a child with no date of birth, and for one whose date is wrong
+        # where the names are not too common (``WIDE``); a date wrong and the names common
+        # leaves the address (the postcode key).
+        keys.append(("fg", code, given))
 
 
 class _NameLevels(NamedTuple):
@@ -247,7 +254,11 @@ def compare_names(a: tuple[str, ...], b: tuple[str, ...], kind: str) -> Level | 
     edits = Levenshtein.distance(x, y, score_cutoff=2)  # 3 means "more than two"
     if kind == "given" and shortest >= 4 and edits == 1:
         return Level.GIVEN_TYPO
-    if (shortest >= 5 and edits <= 2) or JaroWinkler.similarity(x, y) >= _JARO_WINKLER[kind]:
+    if (
+        (kind == "family" and shortest >= 4 and edits == 1)
+        or (shortest >= _TWO_EDITS[kind] and edits <= 2)
+        or JaroWinkler.similarity(x, y) >= _JARO_WINKLER[kind]
+    ):
         return levels.fuzzy
     if any(phonetic(p) == phonetic(q) for p in a for q in b):
         return levels.phonetic
@@ -255,6 +266,8 @@ def compare_names(a: tuple[str, ...], b: tuple[str, ...], kind: str) -> Level | 
 
 
 _JARO_WINKLER = {"given": 0.9, "family": 0.92}
+# Two letters wrong is a misspelling only in a name this long (Jones and James are not).
+_TWO_EDITS = {"given": 5, "family": 7}
 
 
 def _digits_apart(a: date, b: date) -> int:
@@ -360,7 +373,13 @@ def gate_path(reasons: tuple[Level, ...]) -> str | None:
         if family and Level.GIVEN_DISAGREE not in levels:
             return "nhs number and family name"
     sure_given = SURE_GIVEN & levels
-    if given and dob and Level.FAMILY_DISAGREE not in levels:
+    # A date with day and month swapped is a lookalike's as often as a typing slip in a
+    # large population: it needs the address or school too.
+    if (
+        given
+        and Level.FAMILY_DISAGREE not in levels
+        and (Level.DOB_EXACT in levels or (Level.DOB_SWAPPED in levels and address))
+    ):
         return "given name and date of birth"
     if sure_given and Level.DOB_ONE_DIGIT in levels and address:
         return "given name, date of birth a digit off, address or school"
@@ -390,7 +409,7 @@ class Matcher:
     ) -> None:
         self.model = model or MatchModel.load()
         self._people: dict[str, Person] = {}
-        self._index: dict[Key, list[str]] = {}
+        self._index: defaultdict[Key, list[str]] = defaultdict(list)
         # Name frequencies in the council's records, for the term-frequency adjustment.
         self._names: dict[str, Counter[str]] = {"given": Counter(), "family": Counter()}
         self.add_many(records)
@@ -410,11 +429,7 @@ class Matcher:
         self._people[record_id] = person
         index = self._index
         for key in person.index_keys():
-            bucket = index.get(key)
-            if bucket is None:
-                index[key] = [record_id]
-            else:
-                bucket.append(record_id)
+            index[key].append(record_id)
         self._count_names(person, +1)
 
     def add_many(self, records: Iterable[ChildRecord]) -> None:
@@ -445,26 +460,46 @@ class Matcher:
 
     def _count_names(self, person: Person, step: int) -> None:
         if person.given:
-            self._names["given"][person.given[0]] += step
+            given = self._names["given"]
+            given[person.given[0]] = given.get(person.given[0], 0) + step
         if person.family:
-            self._names["family"][" ".join(person.family)] += step
+            family = self._names["family"]
+            name = " ".join(person.family)
+            family[name] = family.get(name, 0) + step
 
     def name_frequency(self, kind: str, name: str) -> float:
         return self._names[kind][name] / max(len(self._people), 1)
 
     def score(self, reasons: tuple[Level, ...], record: Person) -> float:
         """Match weight in bits: prior log2-odds plus each level's log2(m/u)."""
+        return self._weigh(reasons, record, self.model.prior_bits - self._crowding())[0]
+
+    def _crowding(self) -> float:
+        return self.model.crowding_bits(len(self._people))
+
+    def _weigh(
+        self, reasons: tuple[Level, ...], record: Person, prior: float
+    ) -> tuple[float, float, int]:
+        """The match weight, the bits of the identifying levels that agree, and how many
+        identifying comparisons agree."""
         model = self.model
-        total = model.prior_bits
         weights = model.weights
+        identifying = model.identifying
+        total = prior
+        evidence = 0.0
+        agreeing = 0
         for level in reasons:
             kind = TERM_FREQUENCY.get(level)
             if kind is None:
-                total += weights[level]
+                weight = weights[level]
             else:
                 name = record.given[0] if kind == "given" else " ".join(record.family)
-                total += model.tf_weight(level, self.name_frequency(kind, name))
-        return total
+                weight = model.tf_weight(level, self.name_frequency(kind, name))
+            total += weight
+            if level in identifying and weight > 0:
+                evidence += weight
+                agreeing += 1
+        return total, evidence, agreeing
 
     def could_match(self, child: InvolvedChild, record_id: str) -> bool:
         """Whether ``record_id`` would be among ``child``'s candidates (for late records)."""
@@ -499,20 +534,30 @@ class Matcher:
     def match(self, child: InvolvedChild) -> MatchResult:
         police = Person.of(child)
         people = self._people
+        t = self.model
+        crowding = self._crowding()
+        prior = t.prior_bits - crowding
+        partial_bits = t.partial_bits + crowding
         # (-score, record id, levels): sorts best first, ties by id; Candidate objects
         # are built only for what is returned.
-        scored = sorted(
-            (-round(self.score(levels, people[record_id]), 3), record_id, levels)
-            for record_id in self._candidates(police)
-            for levels in (compare(police, people[record_id]),)
-        )
-        t = self.model
-        shortlist = [entry for entry in scored[: t.shortlist] if -entry[0] >= t.review_bits]
+        scored: list[_Scored] = []
         # An agreeing valid NHS number is the strongest evidence there is, and enough
         # identifying fields agreeing is strong evidence too, whatever else disagrees:
         # such a record is always put to a reviewer (never "none").
-        nhs = [entry for entry in scored if Level.NHS_AGREE in entry[2]]
-        partial = [entry for entry in scored if t.partial_evidence(entry[2])]
+        nhs: list[_Scored] = []
+        partial: list[_Scored] = []
+        for record_id in self._candidates(police):
+            levels = compare(police, people[record_id])
+            total, evidence, agreeing = self._weigh(levels, people[record_id], prior)
+            entry = (-round(total, 3), record_id, levels)
+            scored.append(entry)
+            if Level.NHS_AGREE in levels:
+                nhs.append(entry)
+            elif evidence >= partial_bits and agreeing >= 2:
+                partial.append(entry)
+        scored.sort()
+        review_bits = t.review_bits + crowding  # as many lookalikes worth a look as before
+        shortlist = [entry for entry in scored[: t.shortlist] if -entry[0] >= review_bits]
         shortlist = sorted({*shortlist, *nhs, *partial})
         if not shortlist:
             top = _candidates(scored[: t.shortlist])
@@ -539,11 +584,11 @@ class Matcher:
         self, best_id: str, best_levels: tuple[Level, ...], scored: list[_Scored]
     ) -> bool:
         """Whether another child of the chosen record's household could be the one the
-        police mean: by given name, or (when the police have none) by date of birth."""
+        police mean: by given name (or none given) and date of birth (or none given)."""
         chosen = self._people[best_id]
-        # The NHS number tells twins apart only when the given name agrees with it too: a
+        # The NHS number tells twins apart unless the given name points elsewhere: a
         # sibling's number written on the wrong child is a known mistake.
-        nhs_settles_it = Level.NHS_AGREE in best_levels and bool(PLAUSIBLE_GIVEN & set(best_levels))
+        nhs_settles_it = Level.NHS_AGREE in best_levels and Level.GIVEN_DISAGREE not in best_levels
         for negative, record_id, levels in scored:
             if -negative < self.model.review_bits:
                 break  # sorted best first: the rest score lower still
@@ -552,9 +597,10 @@ class Matcher:
             if nhs_settles_it and Level.NHS_DISAGREE in levels:
                 continue
             found = set(levels)
-            if PLAUSIBLE_GIVEN & found:
-                return True
-            if not _has(found, "given") and (PLAUSIBLE_DOB & found or not _has(found, "dob")):
+            # A brother or sister years apart is not who the police mean however alike
+            # the names: a twin, or a date of birth that could be theirs, is.
+            dob = bool(PLAUSIBLE_DOB & found) or not _has(found, "dob")
+            if dob and (PLAUSIBLE_GIVEN & found or not _has(found, "given")):
                 return True
         return False
 

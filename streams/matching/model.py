@@ -33,10 +33,14 @@ class MatchModel:
     review_bits: float  # below this a candidate is not worth a person's time
     shortlist: int = 5
     tf_floor: float = 1e-5  # lowest name frequency used in the term-frequency adjustment
-    # Strong partial evidence (never "none"): this many identifying comparisons (NHS
-    # number, names, date of birth, postcode) on levels worth at least this many bits.
-    partial_agreements: int = 3
-    partial_level_bits: float = 3.0
+    # Strong partial evidence (never "none"): identifying comparisons (NHS number, names,
+    # date of birth, postcode) whose agreeing levels add up to at least this many bits,
+    # from at least two of them, at the population the prior was estimated on.
+    partial_bits: float = 24.0
+    # The council size the prior was estimated at: a larger population holds more
+    # lookalikes per blocked candidate, so the prior (and the partial-evidence bar) is
+    # scaled by it (never loosened for a smaller one).
+    population: int = 100_000
 
     def __post_init__(self) -> None:
         missing = [level for level in LEVELS if level not in self.m or level not in self.u]
@@ -54,21 +58,16 @@ class MatchModel:
         return {level: math.log2(self.m[level] / self.u[level]) for level in LEVELS}
 
     @cached_property
-    def agreeing(self) -> frozenset[Level]:
-        """The identifying levels that count towards strong partial evidence."""
+    def identifying(self) -> frozenset[Level]:
+        """The agreeing identifying levels: what counts towards strong partial evidence."""
         return frozenset(
-            level
-            for level in LEVELS
-            if level.comparison in IDENTIFYING and self.weights[level] >= self.partial_level_bits
+            level for level in LEVELS if level.comparison in IDENTIFYING and self.weights[level] > 0
         )
 
-    def partial_evidence(self, levels: tuple[Level, ...]) -> bool:
-        """Whether enough identifying comparisons agree that the record must be put to a
-        reviewer whatever else disagrees (an agreeing NHS number alone is enough)."""
-        if Level.NHS_AGREE in levels:
-            return True
-        agreeing = self.agreeing
-        return sum(level in agreeing for level in levels) >= self.partial_agreements
+    def crowding_bits(self, size: int) -> float:
+        """How many bits more lookalikes a population of ``size`` holds than the one the
+        prior was estimated on (0 for a smaller one)."""
+        return math.log2(size / self.population) if size > self.population else 0.0
 
     @cached_property
     def prior_bits(self) -> float:

@@ -117,7 +117,8 @@ def estimate_synthetic(
     ]
     m = estimate_m(pairs)
     matcher = Matcher(records, model=replace(base, m=m, u=u))
-    return replace(base, m=m, u=u, prior=estimate_prior(matcher, [c for c, _ in pairs]))
+    prior = estimate_prior(matcher, [c for c, _ in pairs])
+    return replace(base, m=m, u=u, prior=prior, population=size)
 
 
 def estimate_for_records(
