@@ -237,24 +237,32 @@ PERSON_FIELDS = (  # what a police record and a council record both hold about a
 )
 
 
+def _stranger(rng: random.Random, at: datetime, taken: set[str]) -> dict[str, Any]:
+    """A child the council does not know, from a stream of its own (a stream shared with
+    the council's would repeat its children), never with a known child's NHS number."""
+    female = rng.random() < 0.5
+    born = (at - timedelta(days=rng.randrange(0, 17 * 365))).date()
+    rec = {
+        "given_name": given_name(rng, female),
+        "family_name": family_name(rng),
+        "date_of_birth": born.isoformat(),
+        "gender": "female" if female else "male",
+        "postcode": postcode(rng),
+        "address": f"{rng.randrange(1, 300)} {rng.choice(STREETS)} Road",
+    }
+    if rng.random() < 0.5:
+        number = nhs_number(rng)
+        while number in taken:
+            number = nhs_number(rng)
+        rec["nhs_number"] = number
+    if (at.date() - born).days > 4 * 365:
+        rec["school_urn"] = str(rng.randrange(100_000, 150_000))
+    return rec
+
+
 def _police_child(
-    rng: random.Random, rec: dict[str, Any] | None, noise: float, at: datetime
+    rng: random.Random, rec: dict[str, Any], noise: float, at: datetime
 ) -> dict[str, Any]:
-    if rec is None:  # a child the council does not know
-        female = rng.random() < 0.5
-        born = (at - timedelta(days=rng.randrange(0, 17 * 365))).date()
-        rec = {
-            "given_name": given_name(rng, female),
-            "family_name": family_name(rng),
-            "date_of_birth": born.isoformat(),
-            "gender": "female" if female else "male",
-            "postcode": postcode(rng),
-            "address": f"{rng.randrange(1, 300)} {rng.choice(STREETS)} Road",
-        }
-        if rng.random() < 0.5:
-            rec["nhs_number"] = nhs_number(rng)
-        if (at.date() - born).days > 4 * 365:
-            rec["school_urn"] = str(rng.randrange(100_000, 150_000))
     child: dict[str, Any] = {k: rec[k] for k in PERSON_FIELDS if k in rec}
     if rng.random() < 0.45:
         child.pop("nhs_number", None)  # police rarely have it
@@ -283,9 +291,11 @@ def incidents(spec: IncidentStream, count: int, known: Council | None = None) ->
     publishes them (sequence numbers follow that order), and the true council record of
     each child (None for children the council does not know)."""
     rng = random.Random(spec.seed)
+    strangers = random.Random(f"strangers-{spec.seed}")
+    taken = {r["nhs_number"] for r in known.records if r.get("nhs_number")} if known else set()
     by_household: dict[str, list[dict[str, Any]]] = {}
-    for held in known.records if known else []:
-        by_household.setdefault(held["household_id"], []).append(held)
+    for record in known.records if known else []:
+        by_household.setdefault(record["household_id"], []).append(record)
     households = list(by_household.values())
     step = spec.span / max(count, 1)
     out = Incidents([])
@@ -305,7 +315,9 @@ def incidents(spec: IncidentStream, count: int, known: Council | None = None) ->
         else:
             chosen = [None] * rng.choice((1, 1, 2))
         children: list[dict[str, Any]] = []
-        for rec in chosen:
+        for held in chosen:
+            # None: a child the council does not know
+            rec = held if held is not None else _stranger(strangers, occurred, taken)
             child = _police_child(rng, rec, spec.noise_rate, occurred)
             child["person_reference"] = f"P-{spec.seed}-{n}-{len(children)}"
             roles = [ChildRole.VICTIM, ChildRole.WITNESS, ChildRole.PRESENT]
@@ -317,7 +329,7 @@ def incidents(spec: IncidentStream, count: int, known: Council | None = None) ->
             if rng.random() < 0.05:
                 child["home_council"] = rng.choice(OTHER_COUNCILS)
             out.truth[child["person_reference"]] = (
-                f"{rec['council_code']}:{rec['child_id']}" if rec else None
+                f"{held['council_code']}:{held['child_id']}" if held else None
             )
             children.append(child)
         incident: dict[str, Any] = {

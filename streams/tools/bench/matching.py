@@ -80,6 +80,8 @@ class Result:
     missed_entirely: int
     p50_ms: float
     p99_ms: float
+    candidates: float  # mean blocked candidates a child (what the cost grows with)
+    candidates_p99: int
 
     @property
     def precision(self) -> float:
@@ -133,6 +135,7 @@ def evaluate(
     )
     known = auto = correct = false_links = siblings = review = missed = 0
     timings = []
+    blocked = []
     for case in cases:
         data = dict(case.child)
         drop_malformed(data, PERSON_IDENTIFIER_CHECKS)  # as incident validation does
@@ -140,6 +143,7 @@ def evaluate(
         began = time.perf_counter()
         result = matcher.match(child)
         timings.append(time.perf_counter() - began)
+        blocked.append(len(matcher.candidates(child)))
         known += case.truth is not None
         if result.decision == "auto":
             auto += 1
@@ -161,6 +165,7 @@ def evaluate(
         ):
             missed += 1
     timings.sort()
+    blocked.sort()
     return Result(
         "with NHS numbers" if with_nhs else "without NHS numbers",
         len(cases),
@@ -173,6 +178,8 @@ def evaluate(
         missed,
         statistics.median(timings) * 1000,
         timings[int(0.99 * (len(timings) - 1))] * 1000,
+        statistics.fmean(blocked),
+        blocked[int(0.99 * (len(blocked) - 1))],
     )
 
 
@@ -187,6 +194,7 @@ def _table(results: list[Result]) -> None:
         "of them sibling/twin",
         "p50 ms",
         "p99 ms",
+        "candidates mean/p99",
     )
     rows = [
         (
@@ -199,6 +207,7 @@ def _table(results: list[Result]) -> None:
             str(r.sibling_false_links),
             f"{r.p50_ms:.3f}",
             f"{r.p99_ms:.3f}",
+            f"{r.candidates:.0f}/{r.candidates_p99}",
         )
         for r in results
     ]
