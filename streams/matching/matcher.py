@@ -351,7 +351,7 @@ def _has(levels: Iterable[str], comparison: str) -> bool:
     return any(level.partition(":")[0] == comparison for level in levels)
 
 
-def gate_path(reasons: tuple[Level, ...]) -> str | None:
+def gate_path(reasons: tuple[Level, ...], crowded: bool = False) -> str | None:
     """Which of the safety gate's paths a candidate's levels take, or None. Each path
     asks that what identifies a child agrees; a weaker or missing field is made up for by
     more fields agreeing, and the address or school (which tells households apart) is
@@ -373,13 +373,18 @@ def gate_path(reasons: tuple[Level, ...]) -> str | None:
         if family and Level.GIVEN_DISAGREE not in levels:
             return "nhs number and family name"
     sure_given = SURE_GIVEN & levels
-    # A date with day and month swapped is a lookalike's as often as a typing slip in a
-    # large population: it needs the address or school too.
-    if (
-        given
-        and Level.FAMILY_DISAGREE not in levels
-        and (Level.DOB_EXACT in levels or (Level.DOB_SWAPPED in levels and address))
-    ):
+    # Without the address or school, the date as recorded (a day/month swap is a
+    # lookalike's as often as a slip); in a population larger than the model's (crowded),
+    # every name as recorded too: a one-letter neighbour of a name or a double-barrelled
+    # variant is then a lookalike's as often as a slip.
+    exact = Level.DOB_EXACT in levels and (
+        not crowded
+        or bool(
+            SURE_GIVEN & levels
+            and ({Level.FAMILY_EXACT, Level.FAMILY_SWAPPED} & levels or not _has(levels, "family"))
+        )
+    )
+    if given and Level.FAMILY_DISAGREE not in levels and dob and (exact or address):
         return "given name and date of birth"
     if sure_given and Level.DOB_ONE_DIGIT in levels and address:
         return "given name, date of birth a digit off, address or school"
@@ -394,8 +399,8 @@ def gate_path(reasons: tuple[Level, ...]) -> str | None:
     return None
 
 
-def safety_gate(reasons: tuple[Level, ...]) -> bool:
-    return gate_path(reasons) is not None
+def safety_gate(reasons: tuple[Level, ...], crowded: bool = False) -> bool:
+    return gate_path(reasons, crowded) is not None
 
 
 _Scored = tuple[float, str, tuple[Level, ...]]  # (-score, record id, levels)
@@ -496,7 +501,7 @@ class Matcher:
                 name = record.given[0] if kind == "given" else " ".join(record.family)
                 weight = model.tf_weight(level, self.name_frequency(kind, name))
             total += weight
-            if level in identifying and weight > 0:
+            if weight > 0 and level in identifying:
                 evidence += weight
                 agreeing += 1
         return total, evidence, agreeing
@@ -570,7 +575,7 @@ class Matcher:
             why.append("match weight below the auto-link threshold")
         if best_score - runner_up < t.margin_bits:
             why.append("runner-up too close")
-        if not safety_gate(best_levels):
+        if not safety_gate(best_levels, crowded=crowding > 0):
             why.append("safety gate: names/date of birth/NHS number do not agree enough")
         if self._plausible_sibling(best_id, best_levels, scored):
             why.append("a sibling or twin in the same household is also plausible")

@@ -131,6 +131,38 @@ def test_the_safety_gate(levels: tuple[str, ...], passes: bool) -> None:
     assert safety_gate(levels) is passes
 
 
+@pytest.mark.parametrize(
+    "levels",
+    [
+        ("given:typo", "family:exact", "dob:exact"),
+        ("given:exact", "family:part", "dob:exact"),
+        ("given:exact", "family:fuzzy", "dob:exact"),
+    ],
+)
+def test_a_crowded_population_wants_the_address_for_a_name_not_as_recorded(
+    levels: tuple[str, ...],
+) -> None:
+    """A million children hold a one-letter neighbour of most names born on most days."""
+    assert safety_gate(levels)
+    assert not safety_gate(levels, crowded=True)
+    assert safety_gate((*levels, "postcode:full"), crowded=True)
+    assert safety_gate(("given:exact", "family:exact", "dob:exact"), crowded=True)
+
+
+def test_a_population_larger_than_the_models_lowers_the_prior() -> None:
+    model = dataclasses.replace(MatchModel.load(), population=10)
+    records = [
+        ChildRecord.model_validate(factories.example("child-record", child_id=f"C-{n}"))
+        for n in range(40)
+    ]
+    small, large = Matcher(records[:10], model), Matcher(records, model)
+    levels = ("dob:exact",)
+    assert small.score(levels, Person.of(records[0])) - large.score(
+        levels, Person.of(records[0])
+    ) == pytest.approx(2.0)  # log2(40 / 10)
+    assert model.crowding_bits(5) == 0  # a smaller council is not loosened
+
+
 def test_a_common_name_agreeing_is_weaker_evidence_than_a_rare_one() -> None:
     records = [
         ChildRecord.model_validate(
