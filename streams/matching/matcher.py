@@ -64,9 +64,10 @@ from streams.matching.levels import (
 from streams.matching.model import MatchModel
 from streams.matching.nicknames import same_person_names
 
-# A blocking key: a tag and the values it joins. Tuples (not their hashes) so that a
-# pickled index (the worker's snapshot) is re-hashed correctly in another process.
-Key = tuple[object, ...]
+# A blocking key: an NHS number, a postcode, or a tag and the values it joins. Values (not
+# their hashes) so that a pickled index (the worker's snapshot) is re-hashed correctly in
+# another process.
+Key = str | tuple[object, ...]
 # A names-only bucket larger than this is not searched for a child with a date of birth.
 WIDE = 64
 
@@ -159,11 +160,13 @@ class Person:
 
     def index_keys(self) -> list[Key]:
         """The keys a council record is indexed under (no key twice)."""
+        # The NHS number and the postcode are keys as they are (ten digits; letters and a
+        # space): no tuple to make for a million records.
         keys: list[Key] = []
         if self.nhs:
-            keys.append(("n", self.nhs))
+            keys.append(self.nhs)
         if self.postcode:
-            keys.append(("p", self.postcode))
+            keys.append(self.postcode)
         dobs = (self.dob.toordinal(),) if self.dob else ()
         _name_keys(keys, self.family_codes, self.given_code, self, dobs)
         return keys
@@ -173,9 +176,9 @@ class Person:
         be had the police written the date day/month swapped, or the names swapped."""
         keys: list[Key] = []
         if self.nhs:
-            keys.append(("n", self.nhs))
+            keys.append(self.nhs)
         if self.postcode:
-            keys.append(("p", self.postcode))
+            keys.append(self.postcode)
         dobs: tuple[int, ...] = ()
         if self.dob is not None and not self.dob_approximate:
             swapped = _swapped(self.dob)
@@ -532,8 +535,11 @@ class Matcher:
         dated = police.dob is not None and not police.dob_approximate
         for key in police.query_keys():
             bucket = index.get(key)
-            if bucket is not None and not (dated and key[0] == "fg" and len(bucket) > WIDE):
-                ids.update(bucket)
+            if bucket is None:
+                continue
+            if dated and len(bucket) > WIDE and isinstance(key, tuple) and key[0] == "fg":
+                continue
+            ids.update(bucket)
         return ids
 
     def match(self, child: InvolvedChild) -> MatchResult:
