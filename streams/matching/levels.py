@@ -46,7 +46,8 @@ class Level(StrEnum):
     )
     GIVEN_FUZZY = (
         "given:fuzzy",
-        "two letters different (both at least five letters long) or Jaro-Winkler of at least 0.9",
+        "two letters different (same first letter, both at least five letters long) or "
+        "Jaro-Winkler of at least 0.9",
     )
     GIVEN_PHONETIC = "given:phonetic", "same Metaphone code"
     GIVEN_DISAGREE = "given:disagree", "none of the above"
@@ -59,8 +60,8 @@ class Level(StrEnum):
     )
     FAMILY_FUZZY = (
         "family:fuzzy",
-        "one letter different (both at least four letters long), two (both at least seven) "
-        "or Jaro-Winkler of at least 0.92",
+        "one or two letters different (same first letter; both at least four letters long "
+        "for one, seven for two) or Jaro-Winkler of at least 0.92",
     )
     FAMILY_PHONETIC = "family:phonetic", "same Metaphone code for a part"
     FAMILY_DISAGREE = "family:disagree", "none of the above"

@@ -200,13 +200,14 @@ def _name_keys(
 ) -> None:
     """Every key pairs two fields, so no bucket grows with the population as a date of
     birth or a common surname alone would (a million children share a birthday in
-    groups of some 150; Smiths born in one year number over a thousand). A date of birth
-    is paired with a name's initial, which survives most misspellings."""
-    initials = {code[0] for code in family if code}
-    if given:
-        initials.add(given[0])
+    groups of some 150; Smiths born in one year number over a thousand)."""
+    # The first two letters of every name part, given and family alike (so names the
+    # wrong way round find the same keys): most misspellings leave one name's intact.
+    starts = {part[:2] for part in person.family}
+    if person.given:
+        starts.add(person.given[0][:2])
     for day in dobs:
-        keys.extend(("di", day, initial) for initial in initials)
+        keys.extend(("di", day, start) for start in starts)
     dob = person.dob
     dated = dob is not None and not person.dob_approximate
     for code in family:
@@ -257,9 +258,11 @@ def compare_names(a: tuple[str, ...], b: tuple[str, ...], kind: str) -> Level | 
     edits = Levenshtein.distance(x, y, score_cutoff=2)  # 3 means "more than two"
     if kind == "given" and shortest >= 4 and edits == 1:
         return Level.GIVEN_TYPO
+    # A misspelling keeps the first letter (Kelworth and Fenworth are two names).
+    same_start = x[0] == y[0]
     if (
-        (kind == "family" and shortest >= 4 and edits == 1)
-        or (shortest >= _TWO_EDITS[kind] and edits <= 2)
+        (kind == "family" and same_start and shortest >= 4 and edits == 1)
+        or (same_start and shortest >= _TWO_EDITS[kind] and edits <= 2)
         or JaroWinkler.similarity(x, y) >= _JARO_WINKLER[kind]
     ):
         return levels.fuzzy
@@ -397,7 +400,7 @@ def gate_path(reasons: tuple[Level, ...], crowded: bool = False) -> str | None:
         return "given name nearly, family name, date of birth, address or school"
     if no_given and dob and family and address and Level.GENDER_AGREE in levels:
         return "no given name: family name, date of birth, gender, address or school"
-    if no_dob and given and family and address:
+    if no_dob and sure_given and family and address:
         return "no date of birth: given and family names, address or school"
     return None
 
@@ -600,6 +603,7 @@ class Matcher:
         # The NHS number tells twins apart unless the given name points elsewhere: a
         # sibling's number written on the wrong child is a known mistake.
         nhs_settles_it = Level.NHS_AGREE in best_levels and Level.GIVEN_DISAGREE not in best_levels
+        unsure = not STRONG_GIVEN & set(best_levels)
         for negative, record_id, levels in scored:
             if -negative < self.model.review_bits:
                 break  # sorted best first: the rest score lower still
@@ -609,9 +613,11 @@ class Matcher:
                 continue
             found = set(levels)
             # A brother or sister years apart is not who the police mean however alike
-            # the names: a twin, or a date of birth that could be theirs, is.
+            # the names: a twin, or a date of birth that could be theirs, is; and when
+            # the chosen record's given name is only close (or none was given), a twin
+            # is plausible whatever name the police wrote.
             dob = bool(PLAUSIBLE_DOB & found) or not _has(found, "dob")
-            if dob and (PLAUSIBLE_GIVEN & found or not _has(found, "given")):
+            if dob and (PLAUSIBLE_GIVEN & found or not _has(found, "given") or unsure):
                 return True
         return False
 
