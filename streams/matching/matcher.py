@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import gc
 import unicodedata
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -420,7 +420,9 @@ class Matcher:
     ) -> None:
         self.model = model or MatchModel.load()
         self._people: dict[str, Person] = {}
-        self._index: defaultdict[Key, list[str]] = defaultdict(list)
+        # A key's records: one record id as it is (most keys have one, and a million
+        # one-element lists cost time and memory), or a list of them.
+        self._index: dict[Key, str | list[str]] = {}
         # Name frequencies in the council's records, for the term-frequency adjustment.
         self._names: dict[str, Counter[str]] = {"given": Counter(), "family": Counter()}
         self.add_many(records)
@@ -440,7 +442,13 @@ class Matcher:
         self._people[record_id] = person
         index = self._index
         for key in person.index_keys():
-            index[key].append(record_id)
+            held = index.get(key)
+            if held is None:
+                index[key] = record_id
+            elif isinstance(held, str):
+                index[key] = [held, record_id]
+            else:
+                held.append(record_id)
         self._count_names(person, +1)
 
     def add_many(self, records: Iterable[ChildRecord]) -> None:
@@ -461,12 +469,15 @@ class Matcher:
         if person is None:
             return False
         self._count_names(person, -1)
+        index = self._index
         for key in person.index_keys():
-            ids = self._index.get(key)
-            if ids is not None and record_id in ids:
-                ids.remove(record_id)
-                if not ids:
-                    del self._index[key]
+            held = index.get(key)
+            if held == record_id:
+                del index[key]
+            elif isinstance(held, list) and record_id in held:
+                held.remove(record_id)
+                if len(held) == 1:
+                    index[key] = held[0]
         return True
 
     def _count_names(self, person: Person, step: int) -> None:
@@ -537,12 +548,13 @@ class Matcher:
         # on, a common name pair is searched through the keys that pair it with more.
         dated = police.dob is not None and not police.dob_approximate
         for key in police.query_keys():
-            bucket = index.get(key)
-            if bucket is None:
+            held = index.get(key)
+            if held is None:
                 continue
-            if dated and len(bucket) > WIDE and isinstance(key, tuple) and key[0] == "fg":
-                continue
-            ids.update(bucket)
+            if isinstance(held, str):
+                ids.add(held)
+            elif not (dated and len(held) > WIDE and isinstance(key, tuple) and key[0] == "fg"):
+                ids.update(held)
         return ids
 
     def match(self, child: InvolvedChild) -> MatchResult:
@@ -567,7 +579,7 @@ class Matcher:
             scored.append(entry)
             if Level.NHS_AGREE in levels:
                 nhs.append(entry)
-            elif evidence >= partial_bits and agreeing >= 2:
+            elif evidence >= partial_bits and agreeing >= 3:
                 partial.append(entry)
         scored.sort()
         review_bits = t.review_bits + crowding  # as many lookalikes worth a look as before

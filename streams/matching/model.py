@@ -35,7 +35,8 @@ class MatchModel:
     tf_floor: float = 1e-5  # lowest name frequency used in the term-frequency adjustment
     # Strong partial evidence (never "none"): identifying comparisons (NHS number, names,
     # date of birth, postcode) whose agreeing levels add up to at least this many bits,
-    # from at least two of them, at the population the prior was estimated on.
+    # from at least three of them (a brother or sister shares two: the family name and
+    # the address), at the population the prior was estimated on.
     partial_bits: float = 24.0
     # The council size the prior was estimated at: a larger population holds more
     # lookalikes per blocked candidate, so the prior (and the partial-evidence bar) is

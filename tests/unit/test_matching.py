@@ -170,6 +170,21 @@ def test_a_tombstone_removes_the_record_and_an_update_replaces_it() -> None:
     assert "postcode:full" not in result.reasons
 
 
+def test_records_sharing_keys_come_and_go_independently() -> None:
+    twin = record("C-101", given_name="Ottoline", nhs_number="4010232137")
+    third = record("C-102", given_name="Ada", nhs_number=None)
+    matcher = Matcher([ZEB, twin, third])
+    assert matcher.candidates(child()) == {ZEB.key, twin.key, third.key}
+    assert matcher.remove(ZEB.key)
+    assert matcher.candidates(child()) == {twin.key, third.key}
+    assert matcher.remove(third.key)
+    assert matcher.candidates(child()) == {twin.key}
+    assert matcher.remove(twin.key)
+    assert matcher.candidates(child()) == set()
+    matcher.add(ZEB)
+    assert matcher.match(child()).record_id == ZEB.key
+
+
 def test_the_right_twin_is_linked_when_the_names_differ() -> None:
     twin = record("C-101", given_name="Ottoline", nhs_number="4010232137")
     result = Matcher([ZEB, twin]).match(child(nhs_number=None))
