@@ -4,10 +4,10 @@ A missed match leaves a social worker uninformed; a false match sends one child'
 details to another family's worker or school. So the matcher is conservative:
 
 * candidates come from blocking keys, each two fields together so that no key's bucket
-  grows with the population (NHS number; postcode; date of birth with a phonetic name;
-  phonetic family name with birth month or with day and month; phonetic family and given
-  names with birth year, postcode district or school), looked up both ways round when
-  given and family names may have been swapped;
+  grows with the population (NHS number; postcode; date of birth with the first two
+  letters of a name; phonetic family name with birth year and month, or with month and
+  day; phonetic family and given names), looked up both ways round in case given and
+  family names were swapped;
 * each candidate is scored by a Fellegi-Sunter model: every comparison (NHS number, given
   name, family name, date of birth, postcode, school, gender) lands on one named level,
   and each level adds log2(m/u) bits of evidence, where m is how often true matches show
@@ -386,7 +386,7 @@ def gate_path(reasons: tuple[Level, ...], crowded: bool = False) -> str | None:
     exact = Level.DOB_EXACT in levels and (
         not crowded
         or bool(
-            SURE_GIVEN & levels
+            sure_given
             and ({Level.FAMILY_EXACT, Level.FAMILY_SWAPPED} & levels or not _has(levels, "family"))
         )
     )
