@@ -160,6 +160,24 @@ class Person:
 
     def index_keys(self) -> list[Key]:
         """The keys a council record is indexed under (no key twice)."""
+        return self._keys((self.dob.toordinal(),) if self.dob else ())
+
+    def query_keys(self) -> set[Key]:
+        """The keys a police-side child is looked up by: its record's keys as they would
+        be had the police written the date day/month swapped, or the names swapped."""
+        dobs: tuple[int, ...] = ()
+        if self.dob is not None and not self.dob_approximate:
+            swapped = _swapped(self.dob)
+            dobs = (self.dob.toordinal(),)
+            if swapped:
+                dobs += (swapped.toordinal(),)
+        keys = self._keys(dobs)
+        if self.given and self.family:  # the names may be the wrong way round
+            # No dates: the date keys pair it with every name part's letters already.
+            _name_keys(keys, _codes(self.given), phonetic(self.family[0]), self, ())
+        return set(keys)
+
+    def _keys(self, dobs: tuple[int, ...]) -> list[Key]:
         # The NHS number and the postcode are keys as they are (ten digits; letters and a
         # space): no tuple to make for a million records.
         keys: list[Key] = []
@@ -167,28 +185,8 @@ class Person:
             keys.append(self.nhs)
         if self.postcode:
             keys.append(self.postcode)
-        dobs = (self.dob.toordinal(),) if self.dob else ()
         _name_keys(keys, self.family_codes, self.given_code, self, dobs)
         return keys
-
-    def query_keys(self) -> set[Key]:
-        """The keys a police-side child is looked up by: its record's keys as they would
-        be had the police written the date day/month swapped, or the names swapped."""
-        keys: list[Key] = []
-        if self.nhs:
-            keys.append(self.nhs)
-        if self.postcode:
-            keys.append(self.postcode)
-        dobs: tuple[int, ...] = ()
-        if self.dob is not None and not self.dob_approximate:
-            swapped = _swapped(self.dob)
-            dobs = (self.dob.toordinal(),)
-            if swapped:
-                dobs += (swapped.toordinal(),)
-        _name_keys(keys, self.family_codes, self.given_code, self, dobs)
-        if self.given and self.family:  # the names may be the wrong way round
-            _name_keys(keys, _codes(self.given), phonetic(self.family[0]), self, dobs)
-        return set(keys)
 
 
 def _name_keys(
