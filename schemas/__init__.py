@@ -15,6 +15,7 @@ from schemas.meeting import StrategyMeeting
 from schemas.notification import Notification
 from schemas.police import InvolvedChild, PoliceIncident
 from schemas.review import Candidate, PossibleMatch, ReviewDecision
+from schemas.webhook import WebhookRegistration
 
 __all__ = [
     "Acknowledgement",
@@ -32,4 +33,5 @@ __all__ = [
     "PossibleMatch",
     "ReviewDecision",
     "StrategyMeeting",
+    "WebhookRegistration",
 ]

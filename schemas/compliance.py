@@ -27,17 +27,22 @@ class AlertSubject(BaseModel):
         "concerns one child.",
     )
     review_id: str | None = None
+    organisation: str | None = Field(
+        default=None,
+        description="undeliverable: the recipient organisation (a school's URN, a team).",
+    )
     sequence_from: int | None = Field(default=None, ge=0)
     sequence_to: int | None = Field(default=None, ge=0)
 
 
 class ComplianceAlert(OutboundEvent):
     """Version 1.1 added ``subject.person_reference``, ``sent_at``, ``sent_past_deadline``
-    and the ``late_to_frontdoor`` kind."""
+    and the ``late_to_frontdoor`` kind; 1.2 the ``undeliverable`` kind (the gateway gave
+    up pushing a notification to the recipient's webhook) and ``subject.organisation``."""
 
     event_type: Literal["compliance_alert"] = "compliance_alert"
     schema_version: str = Field(
-        default="1.1", pattern=VERSION_PATTERN, description="<major>.<minor>; 1.1 here."
+        default="1.2", pattern=VERSION_PATTERN, description="<major>.<minor>; 1.2 here."
     )
     alert_id: str = Field(description="Deterministic: one alert per subject and kind.")
     kind: AlertKind

@@ -73,6 +73,7 @@ class AlertKind(StrEnum):
     SEQUENCE_GAP = "sequence_gap"
     REVIEW_OVERDUE = "review_overdue"
     LATE_TO_FRONTDOOR = "late_to_frontdoor"
+    UNDELIVERABLE = "undeliverable"
 
 
 class DeadlineClock(StrEnum):

@@ -18,6 +18,7 @@ from schemas import (
     PossibleMatch,
     ReviewDecision,
     StrategyMeeting,
+    WebhookRegistration,
 )
 from schemas.enums import Agency
 from streams.settings import Settings
@@ -224,6 +225,19 @@ def notify_topic(agency: Agency) -> TopicSpec:
     )
 
 
+WEBHOOKS = TopicSpec(
+    "frontdoor.webhooks.v1",
+    key="<agency>/<organisation>; a null value removes the registration",
+    message=WebhookRegistration,
+    description="Internal to the HTTP gateway: each organisation's webhook, registered "
+    "through the gateway. Compacted.",
+    publishers=("frontdoor",),
+    consumers=("frontdoor",),
+    config={"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"},
+)
+# Topics only the gateway uses (the worker neither reads nor writes them).
+EDGE_OWN: tuple[TopicSpec, ...] = (WEBHOOKS,)
+
 NOTIFY = {agency: notify_topic(agency) for agency in Agency}
 AGENCY_ACKS = {agency: agency_acks(agency) for agency in Agency}
 
@@ -243,6 +257,7 @@ ALL: tuple[TopicSpec, ...] = (
     CHILD_HISTORY,
     DEADLINES,
     SEQUENCES,
+    WEBHOOKS,
 )
 
 

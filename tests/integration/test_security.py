@@ -56,7 +56,19 @@ INTERNAL = {
 def intended(principal: str, spec: TopicSpec) -> tuple[bool, bool]:
     """(may read, may write), from the roles in issue 12 and docs/security.md."""
     if principal == acl.WORKER:  # its inputs, its own topics, and what it sends out
+        if spec in topics.EDGE_OWN:
+            return False, False
         return spec.name in INPUTS | INTERNAL, spec.name not in INPUTS
+    if principal == acl.EDGE:  # publishes for the parties it authenticated, delivers to them
+        reads = {*(s.name for s in topics.NOTIFY.values()), topics.ACKS.name}
+        writes = {
+            *(topics.force_incidents(f).name for f in FORCES),
+            topics.CHILD_RECORDS.name,
+            *(s.name for s in topics.AGENCY_ACKS.values()),
+            topics.COMPLIANCE_ALERTS.name,
+        }
+        own = spec in topics.EDGE_OWN
+        return spec.name in reads or own, spec.name in writes or own
     if principal.startswith("police-"):  # its own topic only: provenance by the broker
         return False, spec.name == topics.force_incidents(principal.removeprefix("police-")).name
     if principal == acl.COUNCIL_RECORDS:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CONCEPTS = ("matching", "routing", "incidents", "compliance", "worker", "tools")
+CONCEPTS = ("matching", "routing", "incidents", "compliance", "worker", "access", "edge", "tools")
 
 
 def concept(module: str) -> str:

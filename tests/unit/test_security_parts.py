@@ -24,7 +24,8 @@ def test_the_plan_gives_every_party_something_and_no_one_more_than_its_role() ->
     for force in policy.signals.police_sources:  # each force writes only its own topic
         own = topics.topic_name(topics.force_incidents(force), settings)
         writers = {a.principal for a in planned if a.name == own and a.operation == Operation.WRITE}
-        assert writers == {acl.force_principal(force)}
+        # and the gateway, for a force it authenticated as that force (streams.edge)
+        assert writers == {acl.force_principal(force), acl.EDGE}
     merged = topics.topic_name(topics.POLICE_INCIDENTS, settings)
     writers = {a.principal for a in planned if a.name == merged and a.operation == Operation.WRITE}
     assert writers == {acl.WORKER}

@@ -1,0 +1,101 @@
+"""A gateway in-process for tests: fake publisher, real everything else."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from schemas import Notification
+from streams.access import Permissions
+from streams.edge import (
+    Credentials,
+    EdgeMetrics,
+    Gateway,
+    Inbox,
+    RateLimiter,
+    Registrations,
+    Replies,
+    add_key,
+)
+from streams.routing import load_policy
+from streams.settings import Settings
+from tests.factories import example
+
+# Who holds a key, and for which organisation.
+PARTIES = {
+    "force": ("police-MPS", None),
+    "other_force": ("police-BTP", None),
+    "council": ("council-records", "E09000030"),
+    "school": ("agency-school", "urn:100000"),
+    "other_school": ("agency-school", "urn:200000"),
+    "health": ("agency-health", "E09000030:health-visiting"),
+    "front_door": ("agency-social_care", "E09000030:front-door"),
+}
+
+
+@dataclass
+class FakePublisher:
+    sent: list[tuple[str, str, bytes | None]] = field(default_factory=list)
+    failing: bool = False
+
+    async def send(self, topic: str, key: str, value: bytes | None) -> None:
+        if self.failing:
+            from aiokafka.errors import KafkaTimeoutError
+
+            raise KafkaTimeoutError()
+        self.sent.append((topic, key, value))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def notification(
+    number: int, organisation: str, deadline: str, agency: str = "school"
+) -> Notification:
+    data = example("notification")
+    data["notification_id"] = f"ntf-00000000-0000-0000-0000-{number:012d}"
+    data["event_id"] = f"ntf-evt-{number}"
+    data["recipient"] = {"agency": agency, "organisation": organisation}
+    data["deadline"] = deadline
+    return Notification.model_validate(data)
+
+
+def build(
+    tmp_path: Path, rate: float = 1000.0, burst: int = 1000
+) -> tuple[Gateway, dict[str, str], FakePublisher]:
+    policy = load_policy(None)
+    forces = set(policy.signals.police_sources)
+    keys_file = tmp_path / "keys.json"
+    keys = {
+        name: add_key(keys_file, principal, organisation, name, forces)
+        for name, (principal, organisation) in PARTIES.items()
+    }
+    settings = Settings(topic_prefix="t.")
+    publisher = FakePublisher()
+    clock = Clock()
+    from datetime import UTC, datetime
+
+    gw = Gateway(
+        settings=settings,
+        permissions=Permissions(policy, settings),
+        credentials=Credentials.load(keys_file, forces),
+        publisher=publisher,
+        inbox=Inbox(),
+        registrations=Registrations(),
+        replies=Replies(clock),
+        limiter=RateLimiter(rate, burst, clock),
+        metrics=EdgeMetrics(),
+        clock=lambda: datetime(2026, 11, 26, 10, 0, tzinfo=UTC),
+        gateway_key=b"k" * 32,
+        ready=lambda: True,
+        publish_timeout_s=2.0,
+        allow_http_webhooks=True,
+    )
+    assert json.loads(keys_file.read_text())[0]["key_sha256"]  # hashes only on disk
+    return gw, keys, publisher
