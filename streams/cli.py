@@ -255,6 +255,46 @@ def _verify(args: argparse.Namespace) -> int:
     return verify.run(args.since, args.until)
 
 
+def _gateway(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from streams.edge import CredentialsError, EdgeSettings, add_key, run_gateway
+    from streams.settings import Settings
+
+    try:  # a key is made without the TLS settings serving needs
+        edge = EdgeSettings(insecure_http=True) if args.action == "key" else EdgeSettings()
+    except ValidationError as error:
+        for problem in error.errors(include_input=False, include_url=False):
+            where = ".".join(str(p) for p in problem["loc"]) or "settings"
+            print(f"frontdoor gateway: {where}: {problem['msg']}", file=sys.stderr)
+        return 2
+    if args.action == "key":
+        if not args.principal:
+            print("frontdoor gateway key: name the principal (e.g. police-MPS)", file=sys.stderr)
+            return 2
+        forces = set(_policy().signals.police_sources)
+        try:
+            key = add_key(edge.keys_file, args.principal, args.organisation, args.label, forces)
+        except CredentialsError as error:
+            print(f"frontdoor gateway key: {error}", file=sys.stderr)
+            return 2
+        print(key)
+        print(
+            f"(shown once; its SHA-256 is in {edge.keys_file}; restart the gateway to use it)",
+            file=sys.stderr,
+        )
+        return 0
+    settings = Settings()
+    if not _connects(settings, "gateway"):
+        return 1
+    try:
+        run_gateway(settings, edge)
+    except CredentialsError as error:
+        print(f"frontdoor gateway: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="frontdoor", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -335,6 +375,17 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run a stream-processing worker")
     worker.add_argument("-l", "--loglevel", default="info")
     worker.set_defaults(func=_worker)
+
+    gateway = sub.add_parser(
+        "gateway", help="the HTTPS gateway (FRONTDOOR_EDGE_*), or make an API key for it"
+    )
+    gateway.add_argument("action", nargs="?", choices=["serve", "key"], default="serve")
+    gateway.add_argument("principal", nargs="?", help="key: the party (e.g. police-MPS)")
+    gateway.add_argument(
+        "--organisation", help="key: its organisation ('urn:123456', '<council>:front-door')"
+    )
+    gateway.add_argument("--label", default="", help="key: who it is for (not secret)")
+    gateway.set_defaults(func=_gateway)
 
     rep = sub.add_parser(
         "report",

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from schemas import Notification
@@ -99,3 +102,39 @@ def build(
     )
     assert json.loads(keys_file.read_text())[0]["key_sha256"]  # hashes only on disk
     return gw, keys, publisher
+
+
+class Receiver:
+    """Answers each POST with the next planned behaviour: a status, or 'hang' (no answer
+    within the sender's timeout); then 200 for ever."""
+
+    def __init__(self, plan: list[int | str]) -> None:
+        self.plan = list(plan)
+        self.received: list[tuple[dict[str, str], bytes, float]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["content-length"]))
+                receiver.received.append(
+                    ({k.lower(): v for k, v in self.headers.items()}, body, time.monotonic())
+                )
+                step = receiver.plan.pop(0) if receiver.plan else 200
+                if step == "hang":
+                    time.sleep(0.6)
+                    step = 200  # too late: the sender has given up on this attempt
+                self.send_response(int(step))
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def __enter__(self) -> Receiver:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()

@@ -189,11 +189,22 @@ class Health(BaseModel):
 
 # -- the application ---------------------------------------------------------------------------
 
+
+def _problem(description: str) -> dict[str, Any]:
+    schema = {"$ref": "#/components/schemas/ProblemBody"}
+    return {"description": description, "content": {PROBLEM: {"schema": schema}}}
+
+
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ProblemBody, "description": text}
+    code: _problem(text)
     for code, text in (
         (401, "No valid API key."),
         (403, "The key's party may not do this."),
+        (404, "No such thing for this party."),
+        (409, "This event id was published before with other content."),
+        (413, "The body is over the size limit."),
+        (415, "The body is not application/json."),
+        (422, "Invalid: every reason, by field and kind, never a value."),
         (429, "Too many requests from this party: see Retry-After."),
         (503, "The broker did not acknowledge in time: retry with the same body."),
     )
@@ -401,12 +412,7 @@ def _routes(app: FastAPI, gw: Gateway) -> None:  # the API on one page
         status_code=202,
         response_model=Accepted,
         tags=["publish"],
-        responses={
-            **ERRORS,
-            409: {"model": ProblemBody},
-            413: {"model": ProblemBody},
-            422: {"model": ProblemBody},
-        },
+        responses=ERRORS,
         openapi_extra=_json_body(PoliceIncident),
     )
     async def publish_incident(request: Request) -> JSONResponse:
@@ -447,12 +453,7 @@ def _routes(app: FastAPI, gw: Gateway) -> None:  # the API on one page
         status_code=202,
         response_model=Accepted,
         tags=["publish"],
-        responses={
-            **ERRORS,
-            409: {"model": ProblemBody},
-            413: {"model": ProblemBody},
-            422: {"model": ProblemBody},
-        },
+        responses=ERRORS,
         openapi_extra=_json_body(ChildRecord),
     )
     async def put_child_record(
@@ -496,7 +497,7 @@ def _routes(app: FastAPI, gw: Gateway) -> None:  # the API on one page
         status_code=202,
         response_model=Deleted,
         tags=["publish"],
-        responses={**ERRORS, 422: {"model": ProblemBody}},
+        responses=ERRORS,
     )
     async def delete_child_record(request: Request, child_id: Annotated[str, _CHILD_ID]) -> Deleted:
         party = _caller(gw, request)
@@ -518,7 +519,7 @@ def _routes(app: FastAPI, gw: Gateway) -> None:  # the API on one page
         "/v1/notifications",
         response_model=NotificationPage,
         tags=["receive"],
-        responses={**ERRORS, 422: {"model": ProblemBody}},
+        responses=ERRORS,
     )
     async def list_notifications(
         request: Request,
@@ -563,7 +564,7 @@ def _routes(app: FastAPI, gw: Gateway) -> None:  # the API on one page
         "/v1/notifications/{notification_id}",
         response_model=NotificationItem,
         tags=["receive"],
-        responses={**ERRORS, 404: {"model": ProblemBody}, 422: {"model": ProblemBody}},
+        responses=ERRORS,
     )
     async def get_notification(
         request: Request, notification_id: Annotated[str, _NOTIFICATION_ID]
@@ -588,7 +589,7 @@ def _routes(app: FastAPI, gw: Gateway) -> None:  # the API on one page
         status_code=202,
         response_model=AcknowledgementAccepted,
         tags=["receive"],
-        responses={**ERRORS, 404: {"model": ProblemBody}, 422: {"model": ProblemBody}},
+        responses=ERRORS,
         openapi_extra=_json_body(AcknowledgementRequest),
     )
     async def acknowledge(
@@ -659,7 +660,7 @@ def _routes(app: FastAPI, gw: Gateway) -> None:  # the API on one page
         "/v1/webhook",
         response_model=WebhookView,
         tags=["push"],
-        responses={**ERRORS, 422: {"model": ProblemBody}},
+        responses=ERRORS,
         openapi_extra=_json_body(WebhookRequest),
     )
     async def register_webhook(request: Request) -> WebhookView:
@@ -712,7 +713,7 @@ def _routes(app: FastAPI, gw: Gateway) -> None:  # the API on one page
         "/v1/webhook",
         response_model=WebhookView,
         tags=["push"],
-        responses={**ERRORS, 404: {"model": ProblemBody}},
+        responses=ERRORS,
     )
     async def show_webhook(request: Request) -> WebhookView:
         party = _caller(gw, request)
@@ -730,7 +731,7 @@ def _routes(app: FastAPI, gw: Gateway) -> None:  # the API on one page
             raise Problem(404, "Not Found", "no webhook is registered for this organisation")
         return WebhookView(url=registration.url, secret_version=registration.secret_version)
 
-    @app.delete("/v1/webhook", status_code=204, tags=["push"], responses={**ERRORS})
+    @app.delete("/v1/webhook", status_code=204, tags=["push"], responses=ERRORS)
     async def remove_webhook(request: Request) -> Response:
         party = _caller(gw, request)
         agency = party.agency
@@ -810,7 +811,7 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
         title=app.title, version=app.version, description=app.description, routes=app.routes
     )
     components = document.setdefault("components", {}).setdefault("schemas", {})
-    for model in (PoliceIncident, ChildRecord, AcknowledgementRequest, WebhookRequest):
+    for model in (PoliceIncident, ChildRecord, AcknowledgementRequest, WebhookRequest, ProblemBody):
         schema = model.model_json_schema(
             ref_template="#/components/schemas/{model}", mode="validation"
         )

@@ -164,3 +164,16 @@ def ensure(root: Path, principals: list[str], hosts: tuple[str, ...] = HOSTS) ->
         if not path.exists():
             write_private(path, secrets.token_urlsafe(24).encode())
     return store
+
+
+def server_certificate(store: Secrets, name: str, hosts: tuple[str, ...] = HOSTS) -> Path:
+    """A key and certificate of its own for a local service (the HTTPS gateway), signed by
+    the local CA, made once: ``<name>.pem`` (key first, then the chain)."""
+    path = store.root / f"{name}.pem"
+    if not path.exists():
+        ca_key = serialization.load_pem_private_key((store.root / "ca.key").read_bytes(), None)
+        ca_cert = x509.load_pem_x509_certificate(store.ca_file.read_bytes())
+        if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+            raise ValueError("the local CA key is not an EC key")
+        write_private(path, issue(ca_key, ca_cert, name, dt.datetime.now(dt.UTC), hosts))
+    return path

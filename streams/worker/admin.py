@@ -9,7 +9,7 @@ from typing import Any
 
 from streams.routing import load_policy
 from streams.settings import Settings
-from streams.worker.topics import TopicSpec, for_forces, topic_name
+from streams.worker.topics import EDGE_OWN, TopicSpec, for_forces, topic_name
 
 _TOPIC_ALREADY_EXISTS = 36
 
@@ -19,10 +19,12 @@ def declared(settings: Settings) -> tuple[TopicSpec, ...]:
     return for_forces(load_policy(settings.policy_file).signals.police_sources)
 
 
-async def _create_all(settings: Settings) -> dict[str, bool]:
+async def _create_all(settings: Settings, worker_only: bool) -> dict[str, bool]:
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
     every = declared(settings)
+    if worker_only:  # the gateway's own topics are not the worker's to see or make
+        every = tuple(s for s in every if s not in EDGE_OWN)
     admin = AIOKafkaAdminClient(**settings.aiokafka_options())
     await admin.start()
     try:
@@ -98,9 +100,9 @@ async def partitions_of(consumer: Any, name: str) -> list[int]:
     return sorted(found)
 
 
-def create_all(settings: Settings) -> dict[str, bool]:
+def create_all(settings: Settings, worker_only: bool = False) -> dict[str, bool]:
     """Create every missing topic; existing ones are left as they are. Name -> created?"""
-    return asyncio.run(_create_all(settings))
+    return asyncio.run(_create_all(settings, worker_only))
 
 
 async def _delete_prefixed(settings: Settings, prefix: str) -> list[str]:

@@ -180,7 +180,7 @@ def run_worker(loglevel: str = "info", settings: Settings | None = None) -> None
         print(f"frontdoor worker: cannot connect to Kafka: {reason}", file=sys.stderr)
         raise SystemExit(2)
     try:
-        admin.create_all(settings)
+        admin.create_all(settings, worker_only=True)
     except RuntimeError as exc:  # e.g. topics with another partition count
         print(f"frontdoor worker: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

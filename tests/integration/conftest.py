@@ -98,6 +98,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     for title, path in (
         ("ACL matrix", Path(".local/security/acl-matrix.txt")),
         ("Planted compliance cases", Path(".local/compliance/planted.txt")),
+        ("Gateway authorisation matrix", Path(".local/security/edge-matrix.txt")),
+        ("Gateway hostile input", Path(".local/security/edge-schemathesis.txt")),
     ):
         if path.exists():
             terminalreporter.section(f"{title} (also in {path})")

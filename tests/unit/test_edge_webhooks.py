@@ -8,7 +8,6 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -23,47 +22,11 @@ from streams.edge import (
     verify,
 )
 from streams.settings import Settings
-from tests.edge_support import FakePublisher, notification
+from tests.edge_support import FakePublisher, Receiver, notification
 from tests.factories import PERSONAL_VALUES
 
 KEY = b"g" * 32
 REG = "school/urn:100000"
-
-
-class Receiver:
-    """Answers each POST with the next planned behaviour: a status, or 'hang' (no answer
-    within the sender's timeout); then 200 for ever."""
-
-    def __init__(self, plan: list[int | str]) -> None:
-        self.plan = list(plan)
-        self.received: list[tuple[dict[str, str], bytes, float]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["content-length"]))
-                receiver.received.append(
-                    ({k.lower(): v for k, v in self.headers.items()}, body, time.monotonic())
-                )
-                step = receiver.plan.pop(0) if receiver.plan else 200
-                if step == "hang":
-                    time.sleep(0.6)
-                    step = 200  # too late: the sender has given up on this attempt
-                self.send_response(int(step))
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def __enter__(self) -> Receiver:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
 
 
 @pytest.fixture
