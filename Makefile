@@ -69,9 +69,11 @@ bench-matching: venv
 	  $(BIN)/frontdoor bench matching --records 1000000 --queries 4000; b=$$?; \
 	  exit $$((a || b))
 
-# Throughput and latency on the real local broker (a few minutes).
+# Throughput and latency on the real local broker (a few minutes), then the HTTPS
+# gateway beside the direct Kafka path.
 bench: venv
 	$(BIN)/frontdoor bench pipeline
+	$(BIN)/frontdoor bench gateway
 
 contracts: venv
 	$(BIN)/frontdoor contracts write

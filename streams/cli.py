@@ -159,6 +159,10 @@ def _docs(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    if args.what == "gateway":
+        from streams.tools.bench import gateway
+
+        return gateway.run(args.gateway_rate, args.gateway_seconds, args.clients)
     if args.what == "pipeline":
         from streams.tools.bench import pipeline
 
@@ -339,7 +343,12 @@ def build_parser() -> argparse.ArgumentParser:
     docs.set_defaults(func=_docs)
 
     bench = sub.add_parser("bench", help="benchmarks (printed with units)")
-    bench.add_argument("what", choices=["matching", "pipeline"])
+    bench.add_argument("what", choices=["matching", "pipeline", "gateway"])
+    bench.add_argument(
+        "--gateway-rate", type=float, default=100.0, help="gateway: offered requests/s"
+    )
+    bench.add_argument("--gateway-seconds", type=float, default=30.0, help="gateway: duration")
+    bench.add_argument("--clients", type=int, default=32, help="gateway: clients at saturation")
     bench.add_argument("--incidents", type=int, default=50_000, help="pipeline: incidents")
     bench.add_argument("--rate", type=float, default=500.0, help="latency: incidents/s")
     bench.add_argument("--seconds", type=float, default=60.0, help="latency: duration")

@@ -40,6 +40,7 @@ from streams.routing import default_policy_text, load_policy
 from streams.settings import Settings
 from streams.tools import acl, localkafka
 from streams.tools.compliance_report import from_topics
+from streams.tools.demo_edge import DemoEdge
 from streams.tools.synthetic import (
     COUNCIL,
     DEMO_DAY,
@@ -58,6 +59,7 @@ SPEED = 3600.0  # simulated seconds per wall-clock second: an hour a second
 LEAD = timedelta(hours=10)  # simulated time before the day, while the worker starts
 TAIL = timedelta(hours=30)  # after the day: deadlines pass, late acknowledgements arrive
 LOST = 2  # incidents the force never delivers (sequence gaps)
+HTTPS_ACK = "https"  # a scheduled acknowledgement the gateway is asked to make
 LATE_RECORDS = 10
 ON_TIME, LATE = 0.82, 0.10  # the rest are never acknowledged
 
@@ -132,6 +134,8 @@ def run_demo(seed: int = 7, incidents_count: int = 700, council_size: int = 5000
     log_path = Path(".local/demo-worker.log")
     worker = start_worker(localkafka.acting_as(settings, acl.WORKER), log_path)
     clock = simulated(DEMO_DAY - LEAD, epoch, SPEED)
+    forces = set(load_policy(policy_file).signals.police_sources)
+    edge = DemoEdge(kafka, settings, forces, f"{COUNCIL}:front-door", Path(".local/demo-edge"))
     try:
         worker.wait_ready(120)
         _say(
@@ -139,15 +143,24 @@ def run_demo(seed: int = 7, incidents_count: int = 700, council_size: int = 5000
             f"ready ({worker.base_url}, log {log_path}); simulated clock "
             f"{clock():%a %d %b %H:%M} running at {SPEED:.0f}x",
         )
+        edge.start()
+        _say(
+            "gateway",
+            f"ready ({edge.process.base_url}, HTTPS, log {edge.process.log_path}); an API key "
+            "per force and one for the council's front door, whose webhook is registered",
+        )
         day = incidents(IncidentStream(seed=seed), incidents_count, the_council)
-        played = asyncio.run(_play(settings, clock, day, seed))
+        played = asyncio.run(_play(settings, clock, day, seed, edge))
         expected = _expected_children(day, played)
         wait_for(lambda: _routed(settings) >= expected, 60, "the last incidents to be routed")
         _, metrics_body = worker.get("/metrics")
     finally:
         code = worker.stop()
         _say("worker", f"stopped (exit code {code})")
+        gateway_code, gateway_metrics = edge.stop()
+        _say("gateway", f"stopped (exit code {gateway_code})")
     try:
+        _summarise_edge(edge, gateway_metrics)
         ok = _summarise(settings, day, played, metrics_body.decode())
     finally:
         if not broker.reused:
@@ -167,8 +180,12 @@ class Played:
     late_records: int = 0
 
 
-async def _play(settings: Settings, clock: Clock, day: Incidents, seed: int) -> Played:
-    """Publish what the force, the agencies and the reviewers do, as simulated time passes."""
+async def _play(
+    settings: Settings, clock: Clock, day: Incidents, seed: int, edge: DemoEdge
+) -> Played:
+    """Publish what the force, the agencies and the reviewers do, as simulated time passes:
+    every other valid incident over HTTPS (the rest, and the invalid ones, on the force's
+    topic), the front door's acknowledgements over HTTPS, everyone else's on Kafka."""
     rng = random.Random(seed)
     played = Played(lost=sorted(rng.sample(range(len(day.events) // 4, len(day.events)), LOST)))
     name = {spec.name: topics.topic_name(spec, settings) for spec in topics.ALL}
@@ -182,6 +199,7 @@ async def _play(settings: Settings, clock: Clock, day: Incidents, seed: int) -> 
     )
     await producer.start()
     await consumer.start()
+    await edge.open()
     scheduled: list[tuple[datetime, int, str, bytes, bytes]] = []  # (when, n, topic, key, value)
     seen: set[str] = set()
     unknown: list[tuple[str, str]] = []  # (incident reference, person reference) not matched
@@ -198,7 +216,13 @@ async def _play(settings: Settings, clock: Clock, day: Incidents, seed: int) -> 
                     key, value = day.events[upcoming]
                     force = key.split(b":", 1)[0].decode()  # each force on its own topic
                     own = topics.topic_name(topics.force_incidents(force), settings)
-                    await producer.send(own, value, key=key)
+                    valid = isinstance(
+                        validate(PoliceIncident, value, Origin("demo"), now), PoliceIncident
+                    )
+                    if not (
+                        valid and upcoming % 2 == 0 and await edge.publish(force, value) == 202
+                    ):
+                        await producer.send(own, value, key=key)
                     played.published += 1
                     played.sent.append(upcoming)
                 upcoming += 1
@@ -207,12 +231,23 @@ async def _play(settings: Settings, clock: Clock, day: Incidents, seed: int) -> 
                 for message in messages:
                     n += 1
                     for item in _respond(
-                        message.topic, message.value, name, seen, unknown, played, seed
+                        message.topic,
+                        message.value,
+                        name,
+                        seen,
+                        unknown,
+                        played,
+                        seed,
+                        edge.front_door,
                     ):
                         heapq.heappush(scheduled, (item[0], n, *item[1:]))
             while scheduled and scheduled[0][0] <= now:
                 _, _, topic, key, value = heapq.heappop(scheduled)
-                await producer.send(topic, value, key=key)
+                if topic != HTTPS_ACK:
+                    await producer.send(topic, value, key=key)
+                elif await edge.acknowledge(key.decode()) == 404:  # not yet at the gateway
+                    n += 1
+                    heapq.heappush(scheduled, (now + timedelta(minutes=10), n, topic, key, value))
             if now >= late_records_at and not played.late_records:
                 for key, value in _late_records(day, unknown):
                     await producer.send(name[topics.CHILD_RECORDS.name], value, key=key)
@@ -226,6 +261,7 @@ async def _play(settings: Settings, clock: Clock, day: Incidents, seed: int) -> 
                 next_report += timedelta(hours=12)
         await producer.flush()
     finally:
+        await edge.close()
         await consumer.stop()
         await producer.stop()
     return played
@@ -239,8 +275,10 @@ def _respond(
     unknown: list[tuple[str, str]],
     played: Played,
     seed: int,
+    over_https: str,
 ) -> list[tuple[datetime, str, bytes, bytes]]:
-    """What the agencies and the reviewer will do about one message, and when."""
+    """What the agencies and the reviewer will do about one message, and when
+    (``over_https``: the organisation that acknowledges through the gateway)."""
     if topic == name[topics.AUDIT.name]:
         audit = AuditRecord.model_validate_json(value)
         if (
@@ -299,6 +337,8 @@ def _respond(
     else:
         played.acks["never"] += 1
         return []
+    if notification.recipient.organisation == over_https:
+        return [(at, HTTPS_ACK, notification.notification_id.encode(), b"")]
     ack = {
         "event_id": f"ack-{notification.notification_id}",
         "source": f"{notification.recipient.agency.value}-gateway",
@@ -358,6 +398,28 @@ def _expected_children(day: Incidents, played: Played) -> int:
 
 def _routed(settings: Settings) -> int:
     return sum(b'"stage":"routed"' in m.value for m in read_all(settings, [topics.AUDIT]))
+
+
+def _summarise_edge(edge: DemoEdge, metrics_text: str) -> None:
+    wanted = (
+        "frontdoor_edge_published_total",
+        "frontdoor_edge_webhook_deliveries_total",
+        "frontdoor_edge_webhook_retries_total",
+    )
+    series = [
+        (line.rsplit(" ", 1)[0], int(float(line.rsplit(" ", 1)[1])))
+        for line in metrics_text.splitlines()
+        if line.startswith(wanted)
+    ]
+    _table(
+        "The HTTPS edge (frontdoor gateway)",
+        ("", "count"),
+        [
+            *sorted(edge.counts.items()),
+            *((f"webhook receiver: {k}", v) for k, v in sorted(edge.receiver.counts.items())),
+            *series,
+        ],
+    )
 
 
 def _summarise(settings: Settings, day: Incidents, played: Played, metrics_text: str) -> bool:

@@ -1,0 +1,258 @@
+"""`frontdoor bench gateway` (in `make bench`): what the HTTPS edge costs a publisher.
+
+In one run on the real local broker, with the same incidents: POST /v1/incidents to a
+real `frontdoor gateway` (HTTPS, API key, the full validator, acks=all before 202), and
+the direct Kafka path (an aiokafka producer as the force, acks=all, idempotent), each
+at a fixed offered load (open loop: latency runs from when a request was due, so a
+stalled server is not hidden by the client waiting), then the gateway at saturation
+(closed loop, a fixed number of clients). The load generator shares the machine with the
+gateway and the broker; the figures are therefore a floor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import ssl
+import statistics
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import httpx
+from aiokafka import AIOKafkaProducer
+
+from schemas import PoliceIncident
+from streams.incidents import Origin, validate
+from streams.routing import load_policy
+from streams.settings import Settings
+from streams.tools import acl, localkafka
+from streams.tools.bench.pipeline import WORK, Figure, logging_quiet
+from streams.tools.gateway_process import start_gateway
+from streams.tools.synthetic import DEMO_DAY, IncidentStream, council, incidents
+from streams.worker import topics
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def _open_loop(
+    send: Callable[[int], Awaitable[bool]], rate: float, count: int
+) -> tuple[list[float], int, float]:
+    """Offer ``count`` requests at ``rate``/s; latency (s) of each from when it was due."""
+    latencies: list[float] = []
+    failed = 0
+    started = time.perf_counter()
+
+    async def one(i: int) -> None:
+        nonlocal failed
+        due = started + i / rate
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        ok = await send(i)
+        if ok:
+            latencies.append(time.perf_counter() - due)
+        else:
+            failed += 1
+
+    await asyncio.gather(*(one(i) for i in range(count)))
+    return latencies, failed, time.perf_counter() - started
+
+
+async def _closed_loop(
+    send: Callable[[int], Awaitable[bool]], clients: int, count: int
+) -> tuple[int, int, float]:
+    done = failed = 0
+    started = time.perf_counter()
+    numbers = iter(range(count))
+
+    async def client() -> None:
+        nonlocal done, failed
+        for i in numbers:
+            if await send(i):
+                done += 1
+            else:
+                failed += 1
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return done, failed, time.perf_counter() - started
+
+
+def run(rate: float = 100.0, seconds: float = 30.0, clients: int = 32) -> int:
+    logging_quiet()
+    kafka = localkafka.LocalKafkaSettings()
+    broker = localkafka.start(kafka, acl.parties(load_policy(None)))
+    forces = set(load_policy(None).signals.police_sources)
+    run_id = uuid.uuid4().hex[:8]
+    settings = localkafka.client_settings(
+        kafka, "admin", topic_prefix=f"bench.gw{run_id}.", app_id=f"frontdoor-bench-gw{run_id}"
+    )
+    acl.provision(settings)
+    count = int(rate * seconds)
+    saturation = max(2000, count)
+    events = _incidents(2 * count + saturation)
+    print(
+        f"gateway benchmark on the local broker {kafka.bootstrap}, {kafka.security.upper()}: "
+        f"{count} incidents at {rate:.0f}/s each way, then {saturation} with {clients} clients",
+        flush=True,
+    )
+    gateway, keys = start_gateway(
+        kafka,
+        settings,
+        WORK / f"gateway-{run_id}",
+        {f: (f"police-{f}", None) for f in forces},
+        forces,
+        rate_per_second="1000000",
+        rate_burst="1000000",
+    )
+    try:
+        gateway.wait_ready(60)
+        figures = asyncio.run(
+            _measure(
+                settings,
+                gateway.base_url,
+                gateway.ssl_context(),
+                keys,
+                events,
+                rate,
+                count,
+                clients,
+                saturation,
+                gateway.process.pid,
+            )
+        )
+    finally:
+        gateway.stop()
+        if not broker.reused:
+            localkafka.stop(kafka)
+    print()
+    width = max(len(f.name) for f in figures)
+    for f in figures:
+        value = f"{f.value:,.2f}" if f.value < 100 else f"{f.value:,.0f}"
+        print(f"  {f.name:<{width}}  {value:>10} {f.unit:<6} {f.note}")
+    return 0
+
+
+def _incidents(count: int) -> list[tuple[str, bytes]]:
+    day = incidents(IncidentStream(seed=11, invalid_rate=0.0), count, council(11, 2000))
+    made = []
+    for _, value in day.events:
+        checked = validate(PoliceIncident, value, Origin("bench"), DEMO_DAY)
+        if isinstance(checked, PoliceIncident):
+            made.append((checked.source, value))
+    return made
+
+
+async def _measure(
+    settings: Settings,
+    base_url: str,
+    context: ssl.SSLContext,
+    keys: dict[str, str],
+    events: list[tuple[str, bytes]],
+    rate: float,
+    count: int,
+    clients: int,
+    saturation: int,
+    gateway_pid: int,
+) -> list[Figure]:
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(
+        base_url=base_url, verify=context, limits=limits, timeout=60
+    ) as http:
+
+        def post(offset: int) -> Callable[[int], Awaitable[bool]]:
+            async def send(i: int) -> bool:
+                force, value = events[offset + i]
+                answer = await http.post(
+                    "/v1/incidents",
+                    content=value,
+                    headers={
+                        "authorization": f"Bearer {keys[force]}",
+                        "content-type": "application/json",
+                    },
+                )
+                return answer.status_code == 202
+
+            return send
+
+        await post(0)(0)  # a warm connection, as a publisher keeps
+        via_gateway, gateway_failed, gateway_took = await _open_loop(post(1), rate, count - 1)
+        cpu_before = _cpu_s(gateway_pid)
+        done, failed, took = await _closed_loop(post(count), clients, saturation)
+        cpu_per_request = (_cpu_s(gateway_pid) - cpu_before) / max(done, 1)
+
+    producers: dict[str, AIOKafkaProducer] = {}
+    try:
+        for force in sorted({f for f, _ in events}):
+            own = localkafka.acting_as(settings, f"police-{force}")
+            producers[force] = AIOKafkaProducer(
+                **own.aiokafka_options(), acks="all", enable_idempotence=True
+            )
+            await producers[force].start()
+
+        async def produce(i: int) -> bool:
+            force, value = events[count + saturation + i]
+            topic = topics.topic_name(topics.force_incidents(force), settings)
+            await producers[force].send_and_wait(topic, value)
+            return True
+
+        direct, direct_failed, direct_took = await _open_loop(produce, rate, count)
+    finally:
+        for producer in producers.values():
+            await producer.stop()
+    ms = 1000
+    return [
+        Figure(
+            "offered load (each way)", rate, "req/s", f"{seconds_of(count, rate):.0f} s, open loop"
+        ),
+        Figure(
+            "gateway: answered 202",
+            len(via_gateway) / gateway_took,
+            "req/s",
+            f"{gateway_failed} failed",
+        ),
+        Figure(
+            "gateway: p50 to 202",
+            statistics.median(via_gateway) * ms,
+            "ms",
+            "HTTPS, key, validation, acks=all",
+        ),
+        Figure("gateway: p99 to 202", _percentile(via_gateway, 0.99) * ms, "ms"),
+        Figure(
+            "direct Kafka: acknowledged",
+            len(direct) / direct_took,
+            "msg/s",
+            f"{direct_failed} failed",
+        ),
+        Figure(
+            "direct Kafka: p50 to ack",
+            statistics.median(direct) * ms,
+            "ms",
+            "aiokafka, acks=all, idempotent",
+        ),
+        Figure("direct Kafka: p99 to ack", _percentile(direct, 0.99) * ms, "ms"),
+        Figure(
+            "gateway at saturation",
+            done / took,
+            "req/s",
+            f"{clients} clients, {done} answered 202, {failed} not",
+        ),
+        Figure(
+            "gateway CPU per request",
+            cpu_per_request * ms,
+            "ms",
+            f"at saturation; one core's worth: {1 / max(cpu_per_request, 1e-9):,.0f} req/s",
+        ),
+    ]
+
+
+def seconds_of(count: int, rate: float) -> float:
+    return count / rate
