@@ -46,7 +46,7 @@ unit: venv tools
 # broker-fault tests start brokers of their own).
 integration: venv
 	rm -f .local/faults/results.jsonl .local/security/acl-matrix.txt \
-	  .local/compliance/planted.txt
+	  .local/compliance/planted.txt .local/security/edge-*.txt
 	$(TEST_KAFKA) $(BIN)/frontdoor kafka start
 	$(TEST_KAFKA) $(BIN)/pytest -q tests/integration tests/faults; rc=$$?; \
 	  $(TEST_KAFKA) $(BIN)/frontdoor kafka stop; exit $$rc

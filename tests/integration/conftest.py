@@ -100,6 +100,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         ("Planted compliance cases", Path(".local/compliance/planted.txt")),
         ("Gateway authorisation matrix", Path(".local/security/edge-matrix.txt")),
         ("Gateway hostile input", Path(".local/security/edge-schemathesis.txt")),
+        ("Gateway webhooks observed", Path(".local/security/edge-webhooks.txt")),
     ):
         if path.exists():
             terminalreporter.section(f"{title} (also in {path})")

@@ -5,6 +5,7 @@ webhook receiver that fails, times out, recovers or never answers."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import subprocess
@@ -32,6 +33,13 @@ pytestmark = pytest.mark.integration
 FORCES = set(load_policy(None).signals.police_sources)
 MATRIX = Path(".local/security/edge-matrix.txt")
 FUZZ = Path(".local/security/edge-schemathesis.txt")
+WEBHOOKS = Path(".local/security/edge-webhooks.txt")
+
+
+def _observed(line: str) -> None:
+    WEBHOOKS.parent.mkdir(parents=True, exist_ok=True)
+    with WEBHOOKS.open("a") as out:
+        out.write(line + "\n")
 
 
 @pytest.fixture
@@ -117,6 +125,13 @@ def test_a_force_and_a_council_publish_over_https_and_a_school_receives_acknowle
             assert verify(secret, headers, raw, time.time())
             assert Notification.model_validate_json(raw).notification_id == sent.notification_id
         assert len({h["webhook-id"] for h, _, _ in received}) == 1
+        times = [t for _, _, t in receiver.received]
+        gaps = ", ".join(f"{b - a:.2f} s" for a, b in itertools.pairwise(times))
+        _observed(
+            f"  fails (500), times out (> 0.4 s), recovers: delivered on attempt "
+            f"{len(receiver.received)}, gaps between attempts {gaps}, same webhook-id, "
+            "every signature verified"
+        )
     metrics = gw.text("/metrics")
     assert re.search(
         r'frontdoor_edge_webhook_deliveries_total\{agency="school",outcome="delivered"\} 1', metrics
@@ -144,7 +159,14 @@ def test_a_webhook_that_never_answers_is_given_up_on_with_an_alert(
             ]
             return found or None
 
+        started = time.monotonic()
         (alert,) = wait_for(alerted, 30, "the undeliverable alert")
+        first, last = receiver.received[0][2], receiver.received[-1][2]
+        _observed(
+            f"  never answers (503): {len(receiver.received)} attempts over {last - first:.1f} s "
+            f"(bound 4 s), then the undeliverable alert (seen {time.monotonic() - started:.1f} s "
+            "after the notification was published)"
+        )
     assert alert.kind.value == "undeliverable"
     assert (alert.subject.notification_id, alert.subject.organisation) == (
         held.notification_id,
