@@ -8,6 +8,7 @@ import asyncio
 import logging
 import os
 import secrets
+import signal
 import time
 from pathlib import Path
 
@@ -89,6 +90,8 @@ async def serve(settings: Settings, edge: EdgeSettings) -> None:
         timeout_graceful_shutdown=10,
     )
     server = uvicorn.Server(config)
+    for stop in (signal.SIGTERM, signal.SIGINT):  # a stop is a clean stop, exit code 0
+        signal.signal(stop, lambda *_: setattr(server, "should_exit", True))
     await publisher.start()
     background = [asyncio.create_task(follower.run(), name="follower")]
     try:
