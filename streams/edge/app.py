@@ -20,7 +20,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, Protocol, TypeVar, cast
+from typing import Annotated, Any, Protocol, TypeVar, cast
 from urllib.parse import urlsplit
 
 from aiokafka.errors import KafkaError
@@ -29,7 +29,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from prometheus_client import generate_latest
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from schemas import Acknowledgement, ChildRecord, DeadLetter, PoliceIncident, WebhookRegistration
@@ -40,6 +40,18 @@ from schemas.police import incident_key
 from schemas.webhook import registration_key
 from streams.access import COUNCIL_RECORDS, Operation, Permissions
 from streams.clock import Clock
+from streams.edge.bodies import (
+    Accepted,
+    AcknowledgementAccepted,
+    AcknowledgementRequest,
+    Deleted,
+    Health,
+    NotificationItem,
+    NotificationPage,
+    ProblemBody,
+    WebhookRequest,
+    WebhookView,
+)
 from streams.edge.credentials import Credentials, Party
 from streams.edge.inbox import BadCursor, Inbox, Status
 from streams.edge.metrics import EdgeMetrics
@@ -105,86 +117,6 @@ class Problem(Exception):
         if self.reasons is not None:
             body["reasons"] = self.reasons
         return JSONResponse(body, self.status, headers=self.headers, media_type=PROBLEM)
-
-
-# -- request and response bodies ---------------------------------------------------------------
-
-
-class Reason(BaseModel):
-    location: str = Field(description="Path of the failing field; '' for the whole request.")
-    error_type: str
-    message: str
-
-
-class ProblemBody(BaseModel):
-    title: str
-    status: int
-    detail: str
-    reasons: list[Reason] | None = None
-
-
-class Accepted(BaseModel):
-    event_id: str
-    status: Literal["accepted"] = "accepted"
-    data_quality: list[dict[str, str]] = Field(
-        default_factory=list, description="Fields dropped or ignored, by name (never values)."
-    )
-
-
-class Deleted(BaseModel):
-    child_id: str
-    status: Literal["deleted"] = "deleted"
-
-
-class AcknowledgementRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    status: AckStatus
-    reason_code: (
-        Literal["wrong_recipient", "wrong_child", "duplicate", "insufficient_detail", "other"]
-        | None
-    ) = Field(default=None, description="Required when status is 'rejected'.")
-
-
-class AcknowledgementAccepted(BaseModel):
-    acknowledgement_id: str
-    notification_id: str
-    acknowledged_at: str
-    status: Literal["accepted"] = "accepted"
-
-
-class NotificationItem(BaseModel):
-    notification_id: str
-    revision: int
-    status: Literal["open", "acknowledged"]
-    acknowledgement: AckStatus | None
-    acknowledged_at: str | None
-    deadline: str
-    notification: dict[str, Any] = Field(description="As sent: schemas/jsonschema/notification.v1")
-
-
-class NotificationPage(BaseModel):
-    items: list[NotificationItem]
-    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page.")
-
-
-class WebhookRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    url: str = Field(max_length=2000, description="https URL notifications are POSTed to.")
-
-
-class WebhookView(BaseModel):
-    url: str
-    secret_version: int
-    secret: str | None = Field(
-        default=None,
-        description="Only when registering: the whsec_ secret to verify signatures with.",
-    )
-
-
-class Health(BaseModel):
-    status: Literal["ready", "starting"]
 
 
 # -- the application ---------------------------------------------------------------------------
