@@ -20,6 +20,7 @@ def _policy() -> Any:
 
 
 def _kafka(args: argparse.Namespace) -> int:
+    from streams import access
     from streams.settings import Settings
     from streams.tools import acl, localkafka, pki
 
@@ -33,7 +34,7 @@ def _kafka(args: argparse.Namespace) -> int:
                 return 2
             hosts = tuple(args.host or ["kafka", "localhost"])
             made = pki.ensure(
-                Path(args.principal), localkafka.principals_with(acl.parties(_policy())), hosts
+                Path(args.principal), localkafka.principals_with(access.parties(_policy())), hosts
             )
             names = ", ".join(hosts)
             print(
@@ -50,7 +51,7 @@ def _kafka(args: argparse.Namespace) -> int:
             return 0
         if args.action == "start":
             policy = _policy()
-            result = localkafka.start(settings, acl.parties(policy))
+            result = localkafka.start(settings, access.parties(policy))
             how = "reusing running broker" if result.reused else "started broker"
             print(
                 f"{how} on {result.bootstrap} (pid {result.pid or 'not ours'}) "
@@ -60,7 +61,7 @@ def _kafka(args: argparse.Namespace) -> int:
                 own = Settings().model_dump(include={"topic_prefix", "app_id"})
                 applied = acl.apply(policy, localkafka.client_settings(settings, "admin", **own))
                 print(
-                    f"SASL_SSL with ACLs: {len(acl.parties(policy))} principals; "
+                    f"SASL_SSL with ACLs: {len(access.parties(policy))} principals; "
                     f"ACLs {len(applied.created)} created, {len(applied.removed)} removed, "
                     f"{applied.kept} kept; `frontdoor kafka credentials PRINCIPAL` to connect"
                 )
@@ -89,15 +90,16 @@ def _connects(settings: Any, command: str) -> bool:
 
 
 def _acl(args: argparse.Namespace) -> int:
+    from streams import access
     from streams.settings import Settings
     from streams.tools import acl
 
     settings, policy = Settings(), _policy()
     if args.action == "plan":
-        planned = acl.plan(policy, settings)
+        planned = access.plan(policy, settings)
         for entry in planned:
             print(entry)
-        print(f"{len(planned)} ACLs for {len(acl.parties(policy))} principals", file=sys.stderr)
+        print(f"{len(planned)} ACLs for {len(access.parties(policy))} principals", file=sys.stderr)
         return 0
     if not _connects(settings, "acl apply"):
         return 1

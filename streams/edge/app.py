@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import ipaddress
+import json
 import logging
 import re
 import time
@@ -34,11 +35,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from schemas import Acknowledgement, ChildRecord, DeadLetter, PoliceIncident, WebhookRegistration
 from schemas.council import record_key
-from schemas.enums import AckStatus
+from schemas.enums import Agency
 from schemas.envelope import KEY_PART_PATTERN, MAX_EVENT_BYTES, SOURCE_PATTERN, derived_id
 from schemas.police import incident_key
 from schemas.webhook import registration_key
-from streams.access import COUNCIL_RECORDS, Operation, Permissions
+from streams.access import Operation, Permissions
 from streams.clock import Clock
 from streams.edge.bodies import (
     Accepted,
@@ -272,12 +273,16 @@ def _too_large(limit: int) -> Problem:
     return Problem(413, "Content Too Large", f"the limit is {limit} bytes")
 
 
-async def _small_body(request: Request, model: type[_M], gw: Gateway) -> _M:
-    """A small request body, through the same strict parser and validator as events."""
-    parsed = validate(model, await _body(request, 16 * 1024), Origin(topic="http"), gw.clock())
+async def _validated(
+    gw: Gateway, request: Request, model: type[_M], topic: str, limit: int = MAX_EVENT_BYTES
+) -> tuple[bytes, _M]:
+    """The body as sent and as ``model``, through the same strict parser and validator as
+    the Kafka path; or the problem that says why not."""
+    raw = await _body(request, limit)
+    parsed = validate(model, raw, Origin(topic=topic), gw.clock())
     if isinstance(parsed, DeadLetter):
         raise _rejected(parsed)
-    return parsed
+    return raw, parsed
 
 
 def _rejected(dead: DeadLetter) -> Problem:
@@ -321,6 +326,45 @@ def _warnings(event: PoliceIncident | ChildRecord) -> list[dict[str, str]]:
     return [{"field": w.field, "code": w.code.value} for w in event.data_quality]
 
 
+def _agency_caller(
+    gw: Gateway,
+    request: Request,
+    operation: Operation,
+    specs: dict[Agency, TopicSpec],
+    what: str,
+) -> tuple[Party, Agency, TopicSpec]:
+    """The caller, who must be an agency organisation allowed ``operation`` on its
+    agency's topic among ``specs``."""
+    party = _caller(gw, request)
+    agency = party.agency
+    spec = _allow(gw, party, operation, specs[agency] if agency else None, what)
+    assert agency is not None  # _allow refused a caller without an agency
+    return party, agency, spec
+
+
+def _reason(location: str, error_type: str, message: str) -> list[dict[str, str]]:
+    return [{"location": location, "error_type": error_type, "message": message}]
+
+
+async def _publish_once(
+    gw: Gateway,
+    party: Party,
+    topic: str,
+    key: str,
+    raw: bytes,
+    event: PoliceIncident | ChildRecord,
+    kind: str,
+) -> JSONResponse:
+    """Publish ``raw`` as sent, once per (party, event id): a retry gets the first answer."""
+
+    async def publish() -> Reply:
+        await _publish(gw, topic, key, raw, kind)
+        accepted = Accepted(event_id=event.event_id, data_quality=_warnings(event))
+        return Reply(202, accepted.model_dump())
+
+    return await _once(gw, party, event.event_id, hashlib.sha256(raw).hexdigest(), publish)
+
+
 def _routes(app: FastAPI, gw: Gateway) -> None:  # the API on one page
     @app.get(
         "/health",
@@ -357,10 +401,7 @@ def _routes(app: FastAPI, gw: Gateway) -> None:  # the API on one page
             "publish police incidents",
         )
         name = topic_name(spec, gw.settings)
-        raw = await _body(request)
-        event = validate(PoliceIncident, raw, Origin(topic=name), gw.clock())
-        if isinstance(event, DeadLetter):
-            raise _rejected(event)
+        raw, event = await _validated(gw, request, PoliceIncident, name)
         foreign = foreign_incident(event, party.force or "")
         if foreign is not None:
             raise Problem(
@@ -369,16 +410,8 @@ def _routes(app: FastAPI, gw: Gateway) -> None:  # the API on one page
                 "the incident names another force than this key's",
                 [foreign.model_dump()],
             )
-
-        async def publish() -> Reply:
-            await _publish(
-                gw, name, incident_key(event.source, event.incident_reference), raw, "incident"
-            )
-            return Reply(
-                202, Accepted(event_id=event.event_id, data_quality=_warnings(event)).model_dump()
-            )
-
-        return await _once(gw, party, event.event_id, hashlib.sha256(raw).hexdigest(), publish)
+        key = incident_key(event.source, event.incident_reference)
+        return await _publish_once(gw, party, name, key, raw, event, "incident")
 
     @app.put(
         "/v1/child-records/{child_id}",
@@ -396,10 +429,7 @@ def _routes(app: FastAPI, gw: Gateway) -> None:  # the API on one page
             gw, party, Operation.WRITE, topics.CHILD_RECORDS, "publish council child records"
         )
         name = topic_name(spec, gw.settings)
-        raw = await _body(request)
-        record = validate(ChildRecord, raw, Origin(topic=name), gw.clock())
-        if isinstance(record, DeadLetter):
-            raise _rejected(record)
+        raw, record = await _validated(gw, request, ChildRecord, name)
         if record.council_code != party.organisation:
             raise Problem(403, "Forbidden", "the record is another council's than this key's")
         if record.child_id != child_id:
@@ -407,22 +437,9 @@ def _routes(app: FastAPI, gw: Gateway) -> None:  # the API on one page
                 422,
                 "Unprocessable Content",
                 "the record's child_id is not the one in the path",
-                [
-                    {
-                        "location": "child_id",
-                        "error_type": "path_mismatch",
-                        "message": "child_id differs from the path",
-                    }
-                ],
+                _reason("child_id", "path_mismatch", "child_id differs from the path"),
             )
-
-        async def publish() -> Reply:
-            await _publish(gw, name, record.key, raw, "child_record")
-            return Reply(
-                202, Accepted(event_id=record.event_id, data_quality=_warnings(record)).model_dump()
-            )
-
-        return await _once(gw, party, record.event_id, hashlib.sha256(raw).hexdigest(), publish)
+        return await _publish_once(gw, party, name, record.key, raw, record, "child_record")
 
     @app.delete(
         "/v1/child-records/{child_id}",
@@ -436,8 +453,6 @@ def _routes(app: FastAPI, gw: Gateway) -> None:  # the API on one page
         spec = _allow(
             gw, party, Operation.WRITE, topics.CHILD_RECORDS, "delete council child records"
         )
-        if party.principal != COUNCIL_RECORDS:
-            raise Problem(403, "Forbidden", "this key's party may not delete council child records")
         await _publish(
             gw,
             topic_name(spec, gw.settings),
@@ -463,16 +478,9 @@ def _routes(app: FastAPI, gw: Gateway) -> None:  # the API on one page
             str | None, Query(max_length=512, description="next_cursor of the page before")
         ] = None,
     ) -> NotificationPage:
-        party = _caller(gw, request)
-        agency = party.agency
-        _allow(
-            gw,
-            party,
-            Operation.READ,
-            topics.NOTIFY[agency] if agency else None,
-            "read notifications",
+        party, agency, _ = _agency_caller(
+            gw, request, Operation.READ, topics.NOTIFY, "read notifications"
         )
-        assert agency is not None
         try:
             items, next_cursor = gw.inbox.page(agency, party.organisation, status, cursor, limit)
         except BadCursor:
@@ -480,13 +488,7 @@ def _routes(app: FastAPI, gw: Gateway) -> None:  # the API on one page
                 422,
                 "Unprocessable Content",
                 "the cursor is not one this service gave",
-                [
-                    {
-                        "location": "query.cursor",
-                        "error_type": "cursor_invalid",
-                        "message": "unknown cursor",
-                    }
-                ],
+                _reason("query.cursor", "cursor_invalid", "unknown cursor"),
             ) from None
         return NotificationPage(
             items=[NotificationItem(**h.view()) for h in items], next_cursor=next_cursor
@@ -501,16 +503,9 @@ def _routes(app: FastAPI, gw: Gateway) -> None:  # the API on one page
     async def get_notification(
         request: Request, notification_id: Annotated[str, _NOTIFICATION_ID]
     ) -> NotificationItem:
-        party = _caller(gw, request)
-        agency = party.agency
-        _allow(
-            gw,
-            party,
-            Operation.READ,
-            topics.NOTIFY[agency] if agency else None,
-            "read notifications",
+        party, agency, _ = _agency_caller(
+            gw, request, Operation.READ, topics.NOTIFY, "read notifications"
         )
-        assert agency is not None
         held = gw.inbox.get(agency, party.organisation, notification_id)
         if held is None:
             raise _no_such_notification()
@@ -527,47 +522,31 @@ def _routes(app: FastAPI, gw: Gateway) -> None:  # the API on one page
     async def acknowledge(
         request: Request, notification_id: Annotated[str, _NOTIFICATION_ID]
     ) -> JSONResponse:
-        party = _caller(gw, request)
-        agency = party.agency
-        spec = _allow(
-            gw,
-            party,
-            Operation.WRITE,
-            topics.AGENCY_ACKS[agency] if agency else None,
-            "acknowledge notifications",
+        party, agency, spec = _agency_caller(
+            gw, request, Operation.WRITE, topics.AGENCY_ACKS, "acknowledge notifications"
         )
-        assert agency is not None
-        body = await _small_body(request, AcknowledgementRequest, gw)
+        _, body = await _validated(gw, request, AcknowledgementRequest, "http", 16 * 1024)
         if gw.inbox.get(agency, party.organisation, notification_id) is None:
             raise _no_such_notification()
-        if body.status is AckStatus.REJECTED and body.reason_code is None:
-            raise Problem(
-                422,
-                "Unprocessable Content",
-                "a rejection needs its reason_code",
-                [
-                    {
-                        "location": "body.reason_code",
-                        "error_type": "missing",
-                        "message": "required when status is 'rejected'",
-                    }
-                ],
-            )
         now = gw.clock()
         event_id = derived_id(
             "ack", notification_id, body.status.value, agency.value, party.organisation
         )
-        ack = Acknowledgement(
-            event_id=event_id,
-            source=party.organisation if _source_ok(party.organisation) else agency.value,
-            produced_at=now,
-            notification_id=notification_id,
-            agency=agency,
-            organisation=party.organisation,
-            status=body.status,
-            acknowledged_at=now,
-            reason_code=body.reason_code,
-        )
+        fields = {
+            "event_id": event_id,
+            "source": party.organisation if _source_ok(party.organisation) else agency.value,
+            "produced_at": now.isoformat(),
+            "notification_id": notification_id,
+            "agency": agency.value,
+            "organisation": party.organisation,
+            "status": body.status.value,
+            "acknowledged_at": now.isoformat(),
+            "reason_code": body.reason_code,
+        }
+        # The contract's own rules (a rejection needs its reason), by the one validator.
+        ack = validate(Acknowledgement, json.dumps(fields).encode(), Origin("http"), now)
+        if isinstance(ack, DeadLetter):
+            raise _rejected(ack)
 
         async def publish() -> Reply:
             await _publish(
@@ -596,26 +575,18 @@ def _routes(app: FastAPI, gw: Gateway) -> None:  # the API on one page
         openapi_extra=_json_body(WebhookRequest),
     )
     async def register_webhook(request: Request) -> WebhookView:
-        party = _caller(gw, request)
-        agency = party.agency
-        spec = _allow(
-            gw,
-            party,
-            Operation.READ,
-            topics.NOTIFY[agency] if agency else None,
-            "receive notifications",
+        party, agency, _ = _agency_caller(
+            gw, request, Operation.READ, topics.NOTIFY, "receive notifications"
         )
-        assert agency is not None
-        body = await _small_body(request, WebhookRequest, gw)
+        _, body = await _validated(gw, request, WebhookRequest, "http", 16 * 1024)
         problem = _webhook_url_problem(body.url, gw.allow_http_webhooks)
         if problem:
             raise Problem(
                 422,
                 "Unprocessable Content",
                 problem,
-                [{"location": "body.url", "error_type": "url_not_allowed", "message": problem}],
+                _reason("body.url", "url_not_allowed", problem),
             )
-        del spec
         key = registration_key(agency, party.organisation)
         before = gw.registrations.get(key)
         version = before.secret_version + 1 if before is not None else 1
@@ -648,16 +619,9 @@ def _routes(app: FastAPI, gw: Gateway) -> None:  # the API on one page
         responses=ERRORS,
     )
     async def show_webhook(request: Request) -> WebhookView:
-        party = _caller(gw, request)
-        agency = party.agency
-        _allow(
-            gw,
-            party,
-            Operation.READ,
-            topics.NOTIFY[agency] if agency else None,
-            "receive notifications",
+        party, agency, _ = _agency_caller(
+            gw, request, Operation.READ, topics.NOTIFY, "receive notifications"
         )
-        assert agency is not None
         registration = gw.registrations.get(registration_key(agency, party.organisation))
         if registration is None:
             raise Problem(404, "Not Found", "no webhook is registered for this organisation")
@@ -665,16 +629,9 @@ def _routes(app: FastAPI, gw: Gateway) -> None:  # the API on one page
 
     @app.delete("/v1/webhook", status_code=204, tags=["push"], responses=ERRORS)
     async def remove_webhook(request: Request) -> Response:
-        party = _caller(gw, request)
-        agency = party.agency
-        _allow(
-            gw,
-            party,
-            Operation.READ,
-            topics.NOTIFY[agency] if agency else None,
-            "receive notifications",
+        party, agency, _ = _agency_caller(
+            gw, request, Operation.READ, topics.NOTIFY, "receive notifications"
         )
-        assert agency is not None
         key = registration_key(agency, party.organisation)
         if gw.registrations.get(key) is not None:
             await _publish(

@@ -30,7 +30,8 @@ from pydantic import ValidationError
 from schemas import Acknowledgement, Notification, WebhookRegistration
 from schemas.compliance import AlertSubject
 from schemas.enums import AlertKind
-from streams.compliance import compliance_alert
+from schemas.webhook import registration_key
+from streams.compliance import compliance_alert, join_rules
 from streams.edge.inbox import Inbox
 from streams.edge.metrics import EdgeMetrics
 from streams.edge.signing import Backoff, derive_secret, sign
@@ -215,7 +216,7 @@ class Dispatcher:
                     for record in records:
                         entry: list[Any] = [record.offset, False]
                         queue.append(entry)
-                        delivery = self._delivery(record.key, record.value)
+                        delivery = self._delivery(record.value)
                         if delivery is None:
                             entry[1] = True
                             continue
@@ -249,7 +250,7 @@ class Dispatcher:
                     "webhook offsets not committed (%s); redelivery follows", type(exc).__name__
                 )
 
-    def _delivery(self, key: bytes | None, value: bytes | None) -> Delivery | None:
+    def _delivery(self, value: bytes | None) -> Delivery | None:
         if value is None:
             return None
         try:
@@ -258,10 +259,10 @@ class Dispatcher:
             self._metrics.unreadable.labels("notification").inc()
             return None
         recipient = notification.recipient
-        registration_key = f"{recipient.agency.value}/{recipient.organisation}"
-        if self._registrations.get(registration_key) is None:
+        hook = registration_key(recipient.agency, recipient.organisation)
+        if self._registrations.get(hook) is None:
             return None
-        return Delivery(registration_key, notification, value)
+        return Delivery(hook, notification, value)
 
     async def _deliver(self, delivery: Delivery, entry: list[Any]) -> None:
         self._metrics.in_flight.inc()
@@ -308,7 +309,7 @@ class Dispatcher:
     ) -> str:
         secret = derive_secret(
             self._key,
-            f"{registration.agency.value}/{registration.organisation}",
+            registration_key(registration.agency, registration.organisation),
             registration.secret_version,
         )
         timestamp = int(time.time())
@@ -347,7 +348,7 @@ class Dispatcher:
             self._clock(),
             deadline=notification.deadline,
             agency=recipient.agency,
-            rule="+".join(notification.rules),
+            rule=join_rules(notification.rules),
         )
         topic = topic_name(topics.COMPLIANCE_ALERTS, self._settings)
         while True:  # the alert must land; the offset waits for it

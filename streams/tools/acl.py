@@ -14,50 +14,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from streams.access import (
-    COUNCIL_CASEWORK,
-    COUNCIL_RECORDS,
-    EDGE,
-    OPERATIONS,
-    REVIEWERS,
-    WORKER,
-    Acl,
-    Operation,
-    Pattern,
-    Resource,
-    agency_principal,
-    force_principal,
-    in_namespace,
-    parties,
-    plan,
-)
+from streams.access import Acl, Operation, Pattern, Resource, in_namespace, parties, plan
 from streams.routing import Policy, load_policy
 from streams.settings import Settings
 from streams.worker import admin
 
-__all__ = [
-    "COUNCIL_CASEWORK",
-    "COUNCIL_RECORDS",
-    "EDGE",
-    "OPERATIONS",
-    "REVIEWERS",
-    "WORKER",
-    "Acl",
-    "AclError",
-    "Applied",
-    "Operation",
-    "Pattern",
-    "Resource",
-    "agency_principal",
-    "apply",
-    "current",
-    "force_principal",
-    "in_namespace",
-    "parties",
-    "plan",
-    "provision",
-    "revoke",
-]
+__all__ = ["AclError", "Applied", "apply", "current", "provision", "revoke"]
 
 ALLOW = 3
 

@@ -33,6 +33,7 @@ from schemas import (
     PossibleMatch,
 )
 from schemas.police import incident_key
+from streams import access
 from streams.clock import Clock, simulated
 from streams.compliance import render_report
 from streams.incidents import Origin, validate
@@ -88,7 +89,7 @@ def run_demo(seed: int = 7, incidents_count: int = 700, council_size: int = 5000
     )
     logging.getLogger("aiokafka").setLevel(logging.ERROR)  # retried warnings are noise here
     kafka = localkafka.LocalKafkaSettings()
-    broker = localkafka.start(kafka, acl.parties(load_policy(None)))
+    broker = localkafka.start(kafka, access.parties(load_policy(None)))
     _say(
         "broker",
         f"{broker.bootstrap} {'reused' if broker.reused else 'started'} in {broker.seconds:.1f} s",
@@ -126,13 +127,13 @@ def run_demo(seed: int = 7, incidents_count: int = 700, council_size: int = 5000
         "topics",
         f"{sum(created.values())} created under '{settings.topic_prefix}' "
         f"({len(removed)} from the last demo removed); {acls} ACLs for "
-        f"{len(acl.parties(load_policy(policy_file)))} principals ({kafka.security.upper()})",
+        f"{len(access.parties(load_policy(policy_file)))} principals ({kafka.security.upper()})",
     )
     produce(settings, topics.CHILD_RECORDS, the_council.events())
     _say("council", f"{len(the_council.records)} child records published")
 
     log_path = Path(".local/demo-worker.log")
-    worker = start_worker(localkafka.acting_as(settings, acl.WORKER), log_path)
+    worker = start_worker(localkafka.acting_as(settings, access.WORKER), log_path)
     clock = simulated(DEMO_DAY - LEAD, epoch, SPEED)
     forces = set(load_policy(policy_file).signals.police_sources)
     edge = DemoEdge(kafka, settings, forces, f"{COUNCIL}:front-door", Path(".local/demo-edge"))

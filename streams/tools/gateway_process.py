@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from streams import access
 from streams.edge import add_key
 from streams.settings import Settings
-from streams.tools import acl, pki
+from streams.tools import pki
 from streams.tools.localkafka import LocalKafkaSettings, acting_as
-from streams.tools.worker_process import free_port, settings_env, wait_for
+from streams.tools.worker_process import free_port, settings_env, stop_process, wait_for
 
 
 @dataclass
@@ -76,14 +77,7 @@ class GatewayProcess:
         wait_for(self.ready, timeout_s, "the gateway's /health to report ready")
 
     def stop(self, timeout_s: float = 20) -> int:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return int(self.process.returncode)
+        return stop_process(self.process, timeout_s)
 
 
 def prepare(kafka: LocalKafkaSettings, home: Path, forces: set[str]) -> tuple[Path, Path, Path]:
@@ -109,7 +103,7 @@ def start_gateway(
         for name, (principal, organisation) in keys.items()
     }
     port = free_port()
-    env = settings_env(acting_as(settings, acl.EDGE))
+    env = settings_env(acting_as(settings, access.EDGE))
     env.update(
         {
             "FRONTDOOR_EDGE_PORT": str(port),

@@ -110,14 +110,19 @@ class WorkerProcess:
         return {int(n.rsplit(":", 1)[1]) for n in names if n.rsplit(":", 1)[0] == topic}
 
     def stop(self, timeout_s: float = 30) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return int(self.process.returncode)
+        return stop_process(self.process, timeout_s)
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout_s: float) -> int:
+    """SIGTERM (a clean stop), then SIGKILL after ``timeout_s``; the exit code."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return int(process.returncode)
 
 
 def start_worker(settings: Settings, log_path: Path, loglevel: str = "info") -> WorkerProcess:

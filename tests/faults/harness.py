@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from schemas import AuditRecord, ChildRecord, Notification
+from streams import access
 from streams.routing import Policy, default_policy_text, parse_policy
 from streams.settings import Settings
 from streams.tools import acl, verify
@@ -214,7 +215,7 @@ def group_members(settings: Settings) -> int:
 
 def launch(run: Settings, tmp_path: Path, n: int) -> WorkerProcess:
     """Worker ``n`` of a run, with its own web port, state directory and log."""
-    own = acting_as(run, acl.WORKER).model_copy(
+    own = acting_as(run, access.WORKER).model_copy(
         update={"web_port": free_port(), "state_dir": tmp_path / f"s{n}"}
     )
     return start_worker(own, tmp_path / f"worker-{n}.log")

@@ -10,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+from streams import access
 from streams.settings import Settings
-from streams.tools import acl
 from streams.tools.localkafka import acting_as
 from streams.tools.topic_io import consume, produce
 from streams.tools.worker_process import settings_env, start_worker
@@ -35,7 +35,7 @@ def test_a_dying_agent_stops_the_worker_and_its_batch_is_processed_after_a_resta
     with (tmp_path / "faulty.log").open("wb") as log:
         faulty = subprocess.Popen(
             [sys.executable, "-m", "tests.faults.faulty_worker", "-l", "info"],
-            env=settings_env(acting_as(settings, acl.WORKER)),
+            env=settings_env(acting_as(settings, access.WORKER)),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -44,7 +44,7 @@ def test_a_dying_agent_stops_the_worker_and_its_batch_is_processed_after_a_resta
     audited_meanwhile = consume(settings, topics.AUDIT, 3, timeout_s=3)
     text = (tmp_path / "faulty.log").read_text(errors="replace")
 
-    replacement = start_worker(acting_as(settings, acl.WORKER), tmp_path / "worker.log")
+    replacement = start_worker(acting_as(settings, access.WORKER), tmp_path / "worker.log")
     replacement.wait_ready(120)
     audited = consume(settings, topics.AUDIT, 3, timeout_s=60)
     replacement.stop()

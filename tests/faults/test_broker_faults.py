@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
+from streams import access
 from streams.routing import load_policy
 from streams.settings import Settings
-from streams.tools import acl, localkafka
+from streams.tools import localkafka
 from streams.tools.topic_io import produce
 from streams.tools.worker_process import WorkerProcess, free_ports
 from streams.worker import topics
@@ -74,7 +75,7 @@ def own_kafka(
         nodes=nodes,
         start_timeout_s=120,
     )
-    localkafka.start(kafka, acl.parties(load_policy(None)))
+    localkafka.start(kafka, access.parties(load_policy(None)))
     yield kafka
     localkafka.stop(kafka)
 

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import pytest
 
+from streams import access
 from streams.settings import Settings
 from streams.tools import acl
 from streams.tools.localkafka import (
@@ -59,7 +60,7 @@ def settings(
 @pytest.fixture
 def worker_settings(settings: Settings) -> Settings:
     """The test's settings as the worker principal (what `start` runs workers with)."""
-    return acting_as(settings, acl.WORKER)
+    return acting_as(settings, access.WORKER)
 
 
 class StartWorker(Protocol):

@@ -27,10 +27,10 @@ import pytest
 
 from schemas import ComplianceAlert
 from schemas.enums import Agency, AlertKind
+from streams import access
 from streams.connection import TopicUnreadable
 from streams.routing import default_policy_text
 from streams.settings import Settings
-from streams.tools import acl
 from streams.tools.compliance_report import from_topics
 from streams.tools.localkafka import acting_as
 from streams.tools.topic_io import consume, produce
@@ -275,7 +275,7 @@ def test_planted_signals_are_flagged_exactly_once_however_many_workers(
     assert built.total.missed_first == built.missed_alerts.acknowledged_after == 2
     assert built.total.sent_past_deadline == 24
     with pytest.raises(TopicUnreadable):  # a school may not read the others' notifications
-        school = acting_as(settings, acl.agency_principal(Agency.SCHOOL))
+        school = acting_as(settings, access.agency_principal(Agency.SCHOOL))
         from_topics(school, since, until, until)
 
     _record(workers, due, alerts)

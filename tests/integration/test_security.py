@@ -1,6 +1,6 @@
 """Security on the real secured broker: every principal x every topic x {read, write}, and
 consumer groups, against the intended matrix written out here from the roles (not read
-from ``acl.plan``); then the ways in that must be refused.
+from ``access.plan``); then the ways in that must be refused.
 
 The matrix is written to .local/security/acl-matrix.txt and printed at the end of the run.
 """
@@ -20,6 +20,7 @@ from aiokafka.protocol.fetch import FetchRequest
 from pydantic import SecretStr
 
 from schemas.enums import Agency
+from streams import access
 from streams.connection import diagnose
 from streams.routing import load_policy
 from streams.settings import Settings
@@ -55,11 +56,11 @@ INTERNAL = {
 
 def intended(principal: str, spec: TopicSpec) -> tuple[bool, bool]:
     """(may read, may write), from the roles in issue 12 and docs/security.md."""
-    if principal == acl.WORKER:  # its inputs, its own topics, and what it sends out
+    if principal == access.WORKER:  # its inputs, its own topics, and what it sends out
         if spec in topics.EDGE_OWN:
             return False, False
         return spec.name in INPUTS | INTERNAL, spec.name not in INPUTS
-    if principal == acl.EDGE:  # publishes for the parties it authenticated, delivers to them
+    if principal == access.EDGE:  # publishes for the parties it authenticated, delivers to them
         reads = {*(s.name for s in topics.NOTIFY.values()), topics.ACKS.name}
         writes = {
             *(topics.force_incidents(f).name for f in FORCES),
@@ -71,16 +72,16 @@ def intended(principal: str, spec: TopicSpec) -> tuple[bool, bool]:
         return spec.name in reads or own, spec.name in writes or own
     if principal.startswith("police-"):  # its own topic only: provenance by the broker
         return False, spec.name == topics.force_incidents(principal.removeprefix("police-")).name
-    if principal == acl.COUNCIL_RECORDS:
+    if principal == access.COUNCIL_RECORDS:
         return False, spec is topics.CHILD_RECORDS
-    if principal == acl.COUNCIL_CASEWORK:
+    if principal == access.COUNCIL_CASEWORK:
         return False, spec is topics.MEETINGS
     if principal.startswith("agency-"):
         agency = Agency(principal.removeprefix("agency-"))
         return spec is topics.NOTIFY[agency], spec is topics.AGENCY_ACKS[agency]
-    if principal == acl.REVIEWERS:
+    if principal == access.REVIEWERS:
         return spec is topics.REVIEW_MATCHES, spec is topics.REVIEW_DECISIONS
-    if principal == acl.OPERATIONS:
+    if principal == access.OPERATIONS:
         readable = {
             *(s.name for s in (topics.DEAD_LETTERS, topics.AUDIT, topics.COMPLIANCE_ALERTS)),
             *(s.name for s in (topics.POLICE_INCIDENTS, topics.ACKS, *topics.NOTIFY.values())),
@@ -180,7 +181,7 @@ def _write_matrix(cells: list[Cell]) -> None:
 
 def test_every_principal_may_do_exactly_what_its_role_needs(settings: Settings) -> None:
     policy = load_policy(None)
-    principals = acl.parties(policy)
+    principals = access.parties(policy)
     specs = {topics.topic_name(s, settings): s for s in EVERY}
     names = list(specs)
     cells: list[Cell] = []
@@ -192,11 +193,11 @@ def test_every_principal_may_do_exactly_what_its_role_needs(settings: Settings) 
             may_read, may_write = intended(principal, spec)
             cells.append(Cell(principal, spec.name, "read", reads[name], may_read))
             cells.append(Cell(principal, spec.name, "write", writes[name], may_write))
-        if principal != acl.WORKER:  # a party's own consumer groups, and not another's
+        if principal != access.WORKER:  # a party's own consumer groups, and not another's
             topic = next((n for n in names if intended(principal, specs[n])[0]), None)
             if topic is not None:
                 mine = f"{settings.topic_prefix}{principal}-matrix"
-                other = acl.OPERATIONS if principal != acl.OPERATIONS else acl.REVIEWERS
+                other = access.OPERATIONS if principal != access.OPERATIONS else access.REVIEWERS
                 theirs = f"{settings.topic_prefix}{other}"
                 cells.append(
                     Cell(
@@ -228,7 +229,7 @@ def test_every_principal_may_do_exactly_what_its_role_needs(settings: Settings) 
 def test_wrong_or_missing_credentials_and_plaintext_are_refused_with_the_reason(
     settings: Settings,
 ) -> None:
-    worker = acting_as(settings, acl.WORKER)
+    worker = acting_as(settings, access.WORKER)
     assert diagnose(worker) is None
     refused = {
         "wrong password": worker.model_copy(
@@ -291,7 +292,7 @@ def test_a_party_cannot_change_acls_or_create_topics(settings: Settings) -> None
         finally:
             await admin.close()
 
-    for principal in ("police-MPS", acl.OPERATIONS, acl.WORKER):
+    for principal in ("police-MPS", access.OPERATIONS, access.WORKER):
         own = acting_as(settings, principal)
         created = asyncio.run(attempt(own))
         try:

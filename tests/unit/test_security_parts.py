@@ -8,45 +8,48 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
+from streams import access
+from streams.access import Acl, Operation, Pattern, Resource
 from streams.routing import load_policy
 from streams.settings import ConnectionSettingsError, Settings
-from streams.tools import acl, pki
-from streams.tools.acl import Acl, Operation, Pattern, Resource
+from streams.tools import pki
 from streams.worker import topics
 
 
 def test_the_plan_gives_every_party_something_and_no_one_more_than_its_role() -> None:
     policy = load_policy(None)
     settings = Settings(topic_prefix="x.", app_id="frontdoor-x")
-    planned = acl.plan(policy, settings)
+    planned = access.plan(policy, settings)
     assert len(planned) == len(set(planned))
-    assert {a.principal for a in planned} == set(acl.parties(policy))
+    assert {a.principal for a in planned} == set(access.parties(policy))
     for force in policy.signals.police_sources:  # each force writes only its own topic
         own = topics.topic_name(topics.force_incidents(force), settings)
         writers = {a.principal for a in planned if a.name == own and a.operation == Operation.WRITE}
         # and the gateway, for a force it authenticated as that force (streams.edge)
-        assert writers == {acl.force_principal(force), acl.EDGE}
+        assert writers == {access.force_principal(force), access.EDGE}
     merged = topics.topic_name(topics.POLICE_INCIDENTS, settings)
     writers = {a.principal for a in planned if a.name == merged and a.operation == Operation.WRITE}
-    assert writers == {acl.WORKER}
+    assert writers == {access.WORKER}
     dead_letters = topics.topic_name(topics.DEAD_LETTERS, settings)
     readers = {
         a.principal for a in planned if a.name == dead_letters and a.operation == Operation.READ
     }
-    assert readers == {acl.OPERATIONS}
+    assert readers == {access.OPERATIONS}
     assert all(a.name.startswith(("x.", "frontdoor-x")) for a in planned)
     assert not any(a.operation == Operation.ANY for a in planned)
 
 
 def test_apply_manages_only_its_principals_in_its_namespace() -> None:
     settings = Settings(topic_prefix="x.", app_id="frontdoor-x")
-    ours = Acl(acl.WORKER, Resource.TOPIC, "x.audit.decisions.v1", Pattern.LITERAL, Operation.READ)
-    another_run = Acl(acl.WORKER, Resource.TOPIC, "y.audit", Pattern.LITERAL, Operation.READ)
+    ours = Acl(
+        access.WORKER, Resource.TOPIC, "x.audit.decisions.v1", Pattern.LITERAL, Operation.READ
+    )
+    another_run = Acl(access.WORKER, Resource.TOPIC, "y.audit", Pattern.LITERAL, Operation.READ)
     someone_else = Acl("auditor", Resource.TOPIC, "x.audit", Pattern.LITERAL, Operation.READ)
-    parties = [acl.WORKER]
-    assert acl.in_namespace(ours, settings, parties)
-    assert not acl.in_namespace(another_run, settings, parties)
-    assert not acl.in_namespace(someone_else, settings, parties)
+    parties = [access.WORKER]
+    assert access.in_namespace(ours, settings, parties)
+    assert not access.in_namespace(another_run, settings, parties)
+    assert not access.in_namespace(someone_else, settings, parties)
 
 
 def test_local_secrets_are_owner_only_and_the_certificate_fits_the_local_hosts(

@@ -24,6 +24,7 @@ import httpx
 from aiokafka import AIOKafkaProducer
 
 from schemas import PoliceIncident
+from streams import access
 from streams.incidents import Origin, validate
 from streams.routing import load_policy
 from streams.settings import Settings
@@ -89,7 +90,7 @@ async def _closed_loop(
 def run(rate: float = 100.0, seconds: float = 30.0, clients: int = 32) -> int:
     logging_quiet()
     kafka = localkafka.LocalKafkaSettings()
-    broker = localkafka.start(kafka, acl.parties(load_policy(None)))
+    broker = localkafka.start(kafka, access.parties(load_policy(None)))
     forces = set(load_policy(None).signals.police_sources)
     run_id = uuid.uuid4().hex[:8]
     settings = localkafka.client_settings(

@@ -35,6 +35,7 @@ import faust
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from schemas.enums import Agency
+from streams import access
 from streams.routing import load_policy
 from streams.settings import Settings
 from streams.tools import acl, localkafka
@@ -274,7 +275,7 @@ def _deploy(settings: Settings) -> None:
 
 
 def _as_worker(settings: Settings) -> Settings:
-    return localkafka.acting_as(settings, acl.WORKER)
+    return localkafka.acting_as(settings, access.WORKER)
 
 
 def pipeline(base: Settings, records: int, count: int) -> tuple[list[Figure], Settings]:
@@ -493,7 +494,7 @@ def run(
 ) -> int:
     logging_quiet()
     kafka = localkafka.LocalKafkaSettings()
-    broker = localkafka.start(kafka, acl.parties(load_policy(None)))
+    broker = localkafka.start(kafka, access.parties(load_policy(None)))
     base = localkafka.client_settings(kafka, "admin")
     removed = admin.delete_prefixed(base, "bench.")  # the last run's topics cost the broker
     if kafka.secured:
