@@ -118,7 +118,7 @@ def _acl(args: argparse.Namespace) -> int:
 
 def _topics(args: argparse.Namespace) -> int:
     from streams.settings import Settings
-    from streams.worker import admin
+    from streams.topics import admin
 
     settings = Settings()
     if not _connects(settings, "topics create"):
@@ -187,10 +187,10 @@ def _bench(args: argparse.Namespace) -> int:
 
 def _matching(args: argparse.Namespace) -> int:
     from schemas import ChildRecord
+    from streams import topics
     from streams.settings import Settings
     from streams.tools import estimation
-    from streams.tools.topic_io import read_all
-    from streams.worker import topics
+    from streams.topics.io import read_all
 
     if args.from_topic:
         records = []

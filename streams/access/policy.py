@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from schemas.enums import Agency
+from streams import topics
 from streams.routing import Policy
 from streams.settings import Settings
-from streams.worker import topics
-from streams.worker.topics import TopicSpec, topic_name
+from streams.topics import TopicSpec, topic_name
 
 
 class Resource(IntEnum):

@@ -39,6 +39,7 @@ from schemas.enums import Agency
 from schemas.envelope import KEY_PART_PATTERN, MAX_EVENT_BYTES, SOURCE_PATTERN, derived_id
 from schemas.police import incident_key
 from schemas.webhook import registration_key
+from streams import topics
 from streams.access import Operation, Permissions
 from streams.clock import Clock
 from streams.edge.bodies import (
@@ -61,8 +62,7 @@ from streams.edge.replies import Replies, Reply
 from streams.edge.signing import derive_secret
 from streams.incidents import Origin, foreign_incident, validate
 from streams.settings import Settings
-from streams.worker import topics
-from streams.worker.topics import TopicSpec, topic_name
+from streams.topics import TopicSpec, topic_name
 
 access_log = logging.getLogger("frontdoor.edge.access")
 log = logging.getLogger("frontdoor.edge")

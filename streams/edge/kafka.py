@@ -31,13 +31,13 @@ from schemas import Acknowledgement, Notification, WebhookRegistration
 from schemas.compliance import AlertSubject
 from schemas.enums import AlertKind
 from schemas.webhook import registration_key
+from streams import topics
 from streams.compliance import compliance_alert, join_rules
 from streams.edge.inbox import Inbox
 from streams.edge.metrics import EdgeMetrics
 from streams.edge.signing import Backoff, derive_secret, sign
 from streams.settings import Settings
-from streams.worker import topics
-from streams.worker.topics import topic_name
+from streams.topics import topic_name
 
 log = logging.getLogger("frontdoor.edge")
 

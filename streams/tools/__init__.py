@@ -16,7 +16,6 @@ from streams.tools import (
     generated,
     localkafka,
     synthetic,
-    topic_io,
     verify,
     worker_process,
 )
@@ -31,7 +30,6 @@ __all__ = [
     "generated",
     "localkafka",
     "synthetic",
-    "topic_io",
     "verify",
     "worker_process",
 ]

@@ -17,7 +17,7 @@ from typing import Any
 from streams.access import Acl, Operation, Pattern, Resource, in_namespace, parties, plan
 from streams.routing import Policy, load_policy
 from streams.settings import Settings
-from streams.worker import admin
+from streams.topics import admin
 
 __all__ = ["AclError", "Applied", "apply", "current", "provision", "revoke"]
 

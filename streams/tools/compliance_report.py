@@ -8,10 +8,10 @@ from datetime import datetime
 from pydantic import ValidationError
 
 from schemas import Acknowledgement, ComplianceAlert, Notification
+from streams import topics
 from streams.compliance import Report, build_report
 from streams.settings import Settings
-from streams.tools.topic_io import read_all
-from streams.worker import topics
+from streams.topics.io import read_all
 
 
 def from_topics(settings: Settings, since: datetime, until: datetime, now: datetime) -> Report:

@@ -29,10 +29,10 @@ from schemas import (
     StrategyMeeting,
     WebhookRegistration,
 )
+from streams import topics
 from streams.edge import published_openapi
 from streams.tools.generated import stale_files, write_files
-from streams.worker import topics
-from streams.worker.messages import (
+from streams.topics import (
     ChildrenNotified,
     DeadlineCommands,
     RematchRequest,

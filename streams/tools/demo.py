@@ -33,7 +33,7 @@ from schemas import (
     PossibleMatch,
 )
 from schemas.police import incident_key
-from streams import access
+from streams import access, topics
 from streams.clock import Clock, simulated
 from streams.compliance import render_report
 from streams.incidents import Origin, validate
@@ -51,9 +51,9 @@ from streams.tools.synthetic import (
     council,
     incidents,
 )
-from streams.tools.topic_io import produce, read_all
 from streams.tools.worker_process import free_port, start_worker, wait_for
-from streams.worker import admin, topics
+from streams.topics import admin
+from streams.topics.io import produce, read_all
 
 DEMO_PREFIX = "demo."
 SPEED = 3600.0  # simulated seconds per wall-clock second: an hour a second

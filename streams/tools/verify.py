@@ -19,12 +19,12 @@ from typing import Any
 
 from schemas import DeadLetter, PoliceIncident
 from schemas.envelope import KEY_PART_PATTERN
+from streams import topics
 from streams.compliance import Accounting, Arrival, Handed, account, take_in
 from streams.incidents import Origin, validate
 from streams.routing import load_policy
 from streams.settings import Settings
-from streams.tools.topic_io import scan
-from streams.worker import topics
+from streams.topics.io import scan
 
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}:" + KEY_PART_PATTERN.strip("^$"))
 

@@ -19,7 +19,8 @@ from streams.clock import Clock
 from streams.connection import diagnose
 from streams.routing import Policy, PolicyError, load_policy
 from streams.settings import Settings
-from streams.worker import admin, metrics, running
+from streams.topics import admin
+from streams.worker import metrics, running
 from streams.worker.context import Tables, WorkerContext
 from streams.worker.outbox import Outbox, deliver
 from streams.worker.state import BatchedTable

@@ -23,13 +23,14 @@ from pydantic import BaseModel
 
 from schemas import ComplianceAlert, DeadLetter, Notification
 from schemas.deadletter import DeadLetterReason
+from streams import topics
 from streams.clock import Clock
 from streams.compliance import DeadlineCommand, alert_rules
 from streams.incidents import Origin, bounded_key, dead_letter_for, validate
 from streams.matching import Matcher, MatchModel, Replica
 from streams.routing import Calendar, Policy
 from streams.settings import Settings
-from streams.worker import metrics, topics
+from streams.worker import metrics
 from streams.worker.outbox import Outbox
 
 E = TypeVar("E", bound=BaseModel)

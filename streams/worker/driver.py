@@ -21,9 +21,9 @@ from typing import TypeVar
 from pydantic import BaseModel
 
 from schemas import ChildRecord
+from streams import topics
 from streams.routing import Policy, load_policy
 from streams.settings import Settings
-from streams.worker import topics
 from streams.worker.context import Incoming, Tables, WorkerContext
 from streams.worker.outbox import Outbox, partition_of
 from streams.worker.topology import Stream, Task, Timer, Topology, build_topology

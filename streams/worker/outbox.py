@@ -6,7 +6,7 @@ hand them to the producer in one go, and wait for every delivery before the batc
 offsets are committed (at-least-once, as before, at batch rather than event grain).
 
 Internal events bound for the same partition of an internal topic travel as one
-``Batch`` message (``streams.worker.messages``): one send per partition per batch
+``Batch`` message (``streams.topics.messages``): one send per partition per batch
 instead of one per event.
 """
 

@@ -16,20 +16,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
-from streams.worker import web
-from streams.worker.agents import (
-    CouncilRecords,
-    Deadlines,
-    History,
-    Incidents,
-    Intake,
-    Meetings,
-    PoliceSignals,
-    Reviews,
-)
-from streams.worker.context import Incoming, Tables, WorkerContext
-from streams.worker.outbox import Outbox
-from streams.worker.topics import (
+from streams.topics import (
     ACKS,
     AGENCY_ACKS,
     AUDIT,
@@ -47,6 +34,19 @@ from streams.worker.topics import (
     SEQUENCES,
     TopicSpec,
 )
+from streams.worker import web
+from streams.worker.agents import (
+    CouncilRecords,
+    Deadlines,
+    History,
+    Incidents,
+    Intake,
+    Meetings,
+    PoliceSignals,
+    Reviews,
+)
+from streams.worker.context import Incoming, Tables, WorkerContext
+from streams.worker.outbox import Outbox
 
 Handler = Callable[[Outbox, Incoming], None]
 BatchHandler = Callable[[Outbox, list[Incoming]], None]

@@ -25,15 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from schemas import AuditRecord, ChildRecord, Notification
-from streams import access
+from streams import access, topics
 from streams.routing import Policy, default_policy_text, parse_policy
 from streams.settings import Settings
 from streams.tools import acl, verify
 from streams.tools.localkafka import acting_as
 from streams.tools.synthetic import Council, Incidents, IncidentStream, council, incidents
-from streams.tools.topic_io import produce, scan
 from streams.tools.worker_process import WorkerProcess, free_port, start_worker, wait_for
-from streams.worker import WorkerTestDriver, topics
+from streams.topics.io import produce, scan
+from streams.worker import WorkerTestDriver
 
 FULL = os.environ.get("FRONTDOOR_FAULTS", "quick") == "full"
 RESULTS = Path(os.environ.get("FRONTDOOR_FAULTS_RESULTS", ".local/faults/results.jsonl"))

@@ -10,12 +10,11 @@ import sys
 import time
 from pathlib import Path
 
-from streams import access
+from streams import access, topics
 from streams.settings import Settings
 from streams.tools.localkafka import acting_as
-from streams.tools.topic_io import consume, produce
 from streams.tools.worker_process import settings_env, start_worker
-from streams.worker import topics
+from streams.topics.io import consume, produce
 from tests import factories
 from tests.faults.harness import record
 

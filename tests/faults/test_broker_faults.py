@@ -16,13 +16,12 @@ from pathlib import Path
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from streams import access
+from streams import access, topics
 from streams.routing import load_policy
 from streams.settings import Settings
 from streams.tools import localkafka
-from streams.tools.topic_io import produce
 from streams.tools.worker_process import WorkerProcess, free_ports
-from streams.worker import topics
+from streams.topics.io import produce
 from tests.faults.harness import (
     FULL,
     Publisher,

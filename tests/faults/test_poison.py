@@ -9,9 +9,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from streams import topics
 from streams.settings import Settings
-from streams.tools.topic_io import produce
-from streams.worker import topics
+from streams.topics.io import produce
 from tests.faults.harness import (
     FULL,
     Load,

@@ -7,10 +7,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from streams import topics
 from streams.settings import Settings
-from streams.tools.topic_io import produce
 from streams.tools.worker_process import wait_for
-from streams.worker import topics
+from streams.topics.io import produce
 from tests.faults.harness import (
     FULL,
     Publisher,

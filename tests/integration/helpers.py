@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from schemas import AuditRecord, Notification
+from streams import topics
 from streams.routing import default_policy_text
 from streams.settings import Settings
-from streams.tools.topic_io import consume, produce
-from streams.worker import topics
+from streams.topics.io import consume, produce
 from tests import factories
 
 

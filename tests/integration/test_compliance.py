@@ -9,10 +9,10 @@ from pathlib import Path
 
 from schemas import ComplianceAlert
 from schemas.enums import AlertKind
+from streams import topics
 from streams.settings import Settings
-from streams.tools.topic_io import consume
 from streams.tools.worker_process import WorkerProcess, wait_for
-from streams.worker import topics
+from streams.topics.io import consume
 from tests import factories
 from tests.integration.conftest import StartWorker
 from tests.integration.helpers import (

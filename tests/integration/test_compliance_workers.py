@@ -27,15 +27,14 @@ import pytest
 
 from schemas import ComplianceAlert
 from schemas.enums import Agency, AlertKind
-from streams import access
+from streams import access, topics
 from streams.connection import TopicUnreadable
 from streams.routing import default_policy_text
 from streams.settings import Settings
 from streams.tools.compliance_report import from_topics
 from streams.tools.localkafka import acting_as
-from streams.tools.topic_io import consume, produce
 from streams.tools.worker_process import WorkerProcess, wait_for
-from streams.worker import topics
+from streams.topics.io import consume, produce
 from tests import factories
 from tests.integration.conftest import StartWorker
 from tests.integration.helpers import acknowledge_all, incident, notifications

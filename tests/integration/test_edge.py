@@ -18,14 +18,14 @@ import pytest
 
 from schemas import Acknowledgement, ComplianceAlert, Notification
 from schemas.enums import Agency
+from streams import topics
 from streams.edge import derive_secret, verify
 from streams.routing import load_policy
 from streams.settings import Settings
 from streams.tools.gateway_process import GatewayProcess, start_gateway
 from streams.tools.localkafka import LocalKafkaSettings
-from streams.tools.topic_io import produce, read_all
 from streams.tools.worker_process import WorkerProcess, wait_for
-from streams.worker import topics
+from streams.topics.io import produce, read_all
 from tests.edge_support import PARTIES, Receiver, notification
 from tests.factories import PERSONAL_VALUES, example, incident
 

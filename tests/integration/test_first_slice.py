@@ -8,10 +8,10 @@ import json
 
 from schemas import AuditRecord, DeadLetter
 from schemas.envelope import WarningCode
+from streams import topics
 from streams.settings import Settings
-from streams.tools.topic_io import consume, produce
 from streams.tools.worker_process import WorkerProcess, wait_for
-from streams.worker import topics
+from streams.topics.io import consume, produce
 from tests import factories
 
 

@@ -7,11 +7,11 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from schemas import AuditRecord, DeadLetter
+from streams import topics
 from streams.settings import Settings
 from streams.tools import verify
-from streams.tools.topic_io import consume, produce
 from streams.tools.worker_process import WorkerProcess, wait_for
-from streams.worker import topics
+from streams.topics.io import consume, produce
 from tests import factories
 from tests.integration.conftest import StartWorker
 

@@ -17,12 +17,12 @@ import pytest
 
 from schemas import Notification
 from schemas.enums import AlertKind
+from streams import topics
 from streams.settings import Settings
 from streams.tools import dashboards
 from streams.tools.synthetic import IncidentStream, council, incidents
-from streams.tools.topic_io import consume, produce
 from streams.tools.worker_process import free_port, wait_for
-from streams.worker import topics
+from streams.topics.io import consume, produce
 from tests import factories
 from tests.integration.conftest import StartWorker
 from tests.integration.helpers import (

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from schemas import AuditRecord, PossibleMatch
+from streams import topics
 from streams.settings import Settings
 from streams.tools.synthetic import council
-from streams.tools.topic_io import consume, produce, read_all
 from streams.tools.worker_process import wait_for
-from streams.worker import topics
+from streams.topics.io import consume, produce, read_all
 from tests import factories
 from tests.integration.conftest import StartWorker
 from tests.integration.helpers import (

@@ -20,14 +20,13 @@ from aiokafka.protocol.fetch import FetchRequest
 from pydantic import SecretStr
 
 from schemas.enums import Agency
-from streams import access
+from streams import access, topics
 from streams.connection import diagnose
 from streams.routing import load_policy
 from streams.settings import Settings
 from streams.tools import acl
 from streams.tools.localkafka import LocalKafkaSettings, acting_as
-from streams.worker import topics
-from streams.worker.topics import TopicSpec
+from streams.topics import TopicSpec
 
 MATRIX = Path(".local/security/acl-matrix.txt")
 TOPIC_AUTHORIZATION_FAILED = 29
@@ -322,7 +321,7 @@ def test_a_force_publishes_only_as_itself_end_to_end(settings: Settings, worker:
     import json
 
     from schemas import AuditRecord, DeadLetter
-    from streams.tools.topic_io import consume, produce
+    from streams.topics.io import consume, produce
     from tests import factories
 
     mps, kent = acting_as(settings, "police-MPS"), acting_as(settings, "police-KENT")

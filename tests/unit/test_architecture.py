@@ -6,12 +6,25 @@ from __future__ import annotations
 
 import ast
 import importlib
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CONCEPTS = ("matching", "routing", "incidents", "compliance", "worker", "access", "edge", "tools")
+CONCEPTS = (
+    "matching",
+    "routing",
+    "incidents",
+    "compliance",
+    "topics",
+    "access",
+    "worker",
+    "edge",
+    "tools",
+)
 
 
 def concept(module: str) -> str:
@@ -89,3 +102,19 @@ def test_create_app_fits_on_a_page_and_no_worker_module_is_over_300_lines() -> N
         for p in (ROOT / "streams" / "worker").rglob("*.py")
     }
     assert {name: n for name, n in sizes.items() if n > 300} == {}
+
+
+def test_the_gateway_process_loads_no_faust_and_no_worker() -> None:
+    """The gateway is the worker's sibling: what ``frontdoor gateway serve`` imports (the
+    command line, the edge and its shell) loads neither faust, mode nor the worker."""
+    probe = (
+        "import json, sys\n"
+        "import streams.cli, streams.edge, streams.edge.service\n"
+        "print(json.dumps(sorted(m for m in sys.modules\n"
+        "    if m.split('.')[0] in ('faust', 'mode') or m.startswith('streams.worker'))))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == []

@@ -13,8 +13,7 @@ import pytest
 
 from schemas import Acknowledgement, AuditRecord, ChildRecord, DeadLetter, Notification
 from schemas.enums import Agency
-from streams.worker import WorkerTestDriver
-from streams.worker.topics import (
+from streams.topics import (
     ACKS,
     AGENCY_ACKS,
     AUDIT,
@@ -24,6 +23,7 @@ from streams.worker.topics import (
     POLICE_INCIDENTS,
     force_incidents,
 )
+from streams.worker import WorkerTestDriver
 from tests import factories
 
 NOW = datetime(2026, 11, 26, 1, 20, tzinfo=UTC)

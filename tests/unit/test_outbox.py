@@ -4,7 +4,7 @@ from typing import Any
 import pytest
 
 from streams.compliance import DeadlineCommand
-from streams.worker.messages import DeadlineCommands
+from streams.topics import DeadlineCommands
 from streams.worker.outbox import Outbox, deliver, partition_of
 
 

@@ -8,8 +8,8 @@ import jsonschema
 import pytest
 import yaml
 
+from streams import topics
 from streams.tools import contracts
-from streams.worker import topics
 from tests import factories
 
 

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from schemas import ChildRecord, InvolvedChild
+from streams import topics
 from streams.matching import Matcher, MatchModel, Replica
-from streams.worker import snapshots, topics
+from streams.worker import snapshots
 from streams.worker.snapshots import SNAPSHOT_MAX_AGE_S, Snapshot, load_replica, save_replica
 from tests import factories
 

@@ -22,15 +22,7 @@ from schemas import (
 from schemas.enums import AlertKind
 from streams.compliance import Tracked
 from streams.incidents import PendingIncident
-from streams.worker import (
-    Topology,
-    UndeclaredWrite,
-    WorkerContext,
-    WorkerTestDriver,
-    build_topology,
-)
-from streams.worker.outbox import partition_of
-from streams.worker.topics import (
+from streams.topics import (
     ACKS,
     AUDIT,
     COMPLIANCE_ALERTS,
@@ -40,6 +32,14 @@ from streams.worker.topics import (
     REVIEW_DECISIONS,
     REVIEW_MATCHES,
 )
+from streams.worker import (
+    Topology,
+    UndeclaredWrite,
+    WorkerContext,
+    WorkerTestDriver,
+    build_topology,
+)
+from streams.worker.outbox import partition_of
 from tests import factories
 
 NOW = datetime(2026, 11, 26, 1, 20, tzinfo=UTC)  # five minutes after the incident's report

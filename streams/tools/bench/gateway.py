@@ -24,7 +24,7 @@ import httpx
 from aiokafka import AIOKafkaProducer
 
 from schemas import PoliceIncident
-from streams import access
+from streams import access, topics
 from streams.incidents import Origin, validate
 from streams.routing import load_policy
 from streams.settings import Settings
@@ -32,7 +32,6 @@ from streams.tools import acl, localkafka
 from streams.tools.bench.pipeline import WORK, Figure, logging_quiet
 from streams.tools.gateway_process import start_gateway
 from streams.tools.synthetic import DEMO_DAY, IncidentStream, council, incidents
-from streams.worker import topics
 
 
 def _cpu_s(pid: int) -> float:

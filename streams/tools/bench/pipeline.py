@@ -35,12 +35,11 @@ import faust
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from schemas.enums import Agency
-from streams import access
+from streams import access, topics
 from streams.routing import load_policy
 from streams.settings import Settings
 from streams.tools import acl, localkafka
 from streams.tools.synthetic import Council, Incidents, IncidentStream, council, incidents
-from streams.tools.topic_io import produce
 from streams.tools.worker_process import (
     WorkerProcess,
     free_port,
@@ -48,8 +47,8 @@ from streams.tools.worker_process import (
     start_worker,
     wait_for,
 )
-from streams.worker import admin, topics
-from streams.worker.messages import RematchRequest
+from streams.topics import RematchRequest, admin
+from streams.topics.io import produce
 
 WORK = Path(".local/bench")
 

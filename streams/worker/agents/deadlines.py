@@ -17,11 +17,12 @@ from datetime import datetime
 from schemas import Acknowledgement
 from schemas.deadletter import DeadLetterReason
 from schemas.enums import Agency
+from streams import topics
 from streams.compliance import Tracked, acknowledge, apply, check_command, open_work
 from streams.incidents import dead_letter_for, foreign_acknowledgement
-from streams.worker import metrics, topics
+from streams.topics import DeadlineCommands
+from streams.worker import metrics
 from streams.worker.context import Incoming, WorkerContext
-from streams.worker.messages import DeadlineCommands
 from streams.worker.outbox import Outbox, partition_of
 
 SCAN_SLICE = 2_000  # items a table walk looks at before letting other work run

@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 
 from schemas.enums import MatchDecision
+from streams import topics
 from streams.compliance import track, track_notification
 from streams.incidents import Seen, audit_record, escalation, remember
-from streams.worker import topics
+from streams.topics import ChildrenNotified
 from streams.worker.context import Incoming, WorkerContext
-from streams.worker.messages import ChildrenNotified
 from streams.worker.outbox import Outbox
 
 

@@ -9,8 +9,9 @@ or under review wait in the ``pending`` table for a reviewer or a late council r
 from __future__ import annotations
 
 from schemas import PoliceIncident
+from streams import topics
 from streams.incidents import pending_after, process_incident
-from streams.worker import metrics, topics
+from streams.worker import metrics
 from streams.worker.agents.outcomes import Pending, publish
 from streams.worker.agents.police import PoliceSignals
 from streams.worker.context import Incoming, WorkerContext

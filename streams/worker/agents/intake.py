@@ -13,8 +13,8 @@ from __future__ import annotations
 from schemas import Acknowledgement, PoliceIncident
 from schemas.deadletter import DeadLetterReason
 from schemas.enums import Agency
+from streams import topics
 from streams.incidents import dead_letter_for, foreign_acknowledgement, foreign_incident
-from streams.worker import topics
 from streams.worker.agents.police import PoliceSignals
 from streams.worker.context import Incoming, WorkerContext
 from streams.worker.outbox import Outbox

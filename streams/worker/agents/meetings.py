@@ -7,7 +7,8 @@ each meeting's last status); the participation ratio is this worker's running co
 from __future__ import annotations
 
 from schemas import StrategyMeeting
-from streams.worker import metrics, topics
+from streams import topics
+from streams.worker import metrics
 from streams.worker.context import Incoming, WorkerContext
 from streams.worker.outbox import Outbox
 

@@ -11,9 +11,10 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from schemas import PoliceIncident
+from streams import topics
 from streams.compliance import after_outcomes
 from streams.incidents import ChildNotified, ChildOutcome, PendingIncident, child_key
-from streams.worker import metrics, topics
+from streams.worker import metrics
 from streams.worker.context import WorkerContext
 from streams.worker.outbox import Outbox
 

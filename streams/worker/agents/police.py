@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from schemas import PoliceIncident
+from streams import topics
 from streams.compliance import (
     SequenceObserved,
     SourceSequence,
@@ -27,9 +28,9 @@ from streams.compliance import (
     report_delay,
     sequence_of,
 )
-from streams.worker import metrics, topics
+from streams.topics import SequencesObserved
+from streams.worker import metrics
 from streams.worker.context import Incoming, WorkerContext
-from streams.worker.messages import SequencesObserved
 from streams.worker.outbox import Outbox
 
 

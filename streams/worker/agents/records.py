@@ -20,9 +20,11 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from schemas import ChildRecord, ChildRecordDeleted, DeadLetter
+from streams import topics
 from streams.incidents import validate
 from streams.matching import Replica
-from streams.worker import admin, metrics, topics
+from streams.topics import admin
+from streams.worker import metrics
 from streams.worker.context import Incoming, WorkerContext
 from streams.worker.outbox import Outbox
 from streams.worker.snapshots import Snapshot, load_replica, save_replica

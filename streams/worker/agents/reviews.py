@@ -10,13 +10,14 @@ all of them, and lets expired ones go.
 from __future__ import annotations
 
 from schemas import ReviewDecision
+from streams import topics
 from streams.compliance import close_command
 from streams.incidents import apply_review_decision, rematch
 from streams.matching import Key
-from streams.worker import metrics, topics
+from streams.topics import RematchRequest
+from streams.worker import metrics
 from streams.worker.agents.outcomes import Pending, publish
 from streams.worker.context import Incoming, WorkerContext
-from streams.worker.messages import RematchRequest
 from streams.worker.outbox import Outbox
 
 

@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from streams.connection import TopicUnreadable
 from streams.settings import Settings
-from streams.worker.topics import TopicSpec, topic_name
+from streams.topics.catalogue import TopicSpec, topic_name
 
 Record = Any  # aiokafka.structs.ConsumerRecord[bytes, bytes]
 

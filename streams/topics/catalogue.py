@@ -22,7 +22,7 @@ from schemas import (
 )
 from schemas.enums import Agency
 from streams.settings import Settings
-from streams.worker.messages import (
+from streams.topics.messages import (
     ChildrenNotified,
     DeadlineCommands,
     RematchRequest,

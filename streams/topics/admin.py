@@ -9,7 +9,7 @@ from typing import Any
 
 from streams.routing import load_policy
 from streams.settings import Settings
-from streams.worker.topics import EDGE_OWN, TopicSpec, for_forces, topic_name
+from streams.topics.catalogue import EDGE_OWN, TopicSpec, for_forces, topic_name
 
 _TOPIC_ALREADY_EXISTS = 36
 
