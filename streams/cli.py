@@ -21,8 +21,9 @@ def _policy() -> Any:
 
 def _kafka(args: argparse.Namespace) -> int:
     from streams import access
+    from streams.operations import acl
     from streams.settings import Settings
-    from streams.tools import acl, localkafka, pki
+    from streams.tools.platform import localkafka, pki
 
     settings = localkafka.LocalKafkaSettings()
     if args.nodes:
@@ -91,8 +92,8 @@ def _connects(settings: Any, command: str) -> bool:
 
 def _acl(args: argparse.Namespace) -> int:
     from streams import access
+    from streams.operations import acl
     from streams.settings import Settings
-    from streams.tools import acl
 
     settings, policy = Settings(), _policy()
     if args.action == "plan":
@@ -137,7 +138,7 @@ def _generated(module_name: str, action: str) -> int:
     """``write`` regenerates a module's committed files; ``check`` fails if any drifted."""
     import importlib
 
-    module = importlib.import_module(f"streams.tools.{module_name}")
+    module = importlib.import_module(f"streams.tools.generators.{module_name}")
     if action == "write":
         for path in module.write():
             print(f"wrote {path}")
@@ -236,8 +237,8 @@ def _when(text: str) -> datetime:
 
 def _report(args: argparse.Namespace) -> int:
     from streams.compliance import render_report
+    from streams.operations.report import from_topics
     from streams.settings import Settings
-    from streams.tools.compliance_report import from_topics
 
     if args.until <= args.since:
         print("frontdoor report: --until must be after --since", file=sys.stderr)
@@ -256,7 +257,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from streams.tools import verify
+    from streams.operations import verify
 
     return verify.run(args.since, args.until)
 

@@ -1,6 +1,6 @@
 """Who may do what, written once: the ACL plan the broker holds and the same rights as
 questions the HTTP gateway asks (``Permissions``). Pure: no broker calls here (those are
-``streams.tools.acl``)."""
+``streams.operations.acl``)."""
 
 from streams.access.policy import (
     COUNCIL_CASEWORK,

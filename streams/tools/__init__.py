@@ -1,35 +1,16 @@
-"""Tools around the worker, for people and CI, one module each: the demo, synthetic
-data, benchmarks, the contracts, dashboards and docs generators, the local Kafka runner,
-topic I/O, a worker as a child process, and the matcher's model estimation.
+"""For developers, demos and CI, grouped by who uses them:
 
-The tools are commands (``frontdoor demo``, ``frontdoor bench``, ...); their public face
-is these modules.
+- ``platform``: the local platform (Kafka, PKI, worker and gateway processes);
+- ``demo``: ``make demo``, a day of frontdoor on that platform;
+- ``synthetic``: invented councils, incidents and matching cases (no real person);
+- ``estimation``: the matcher's model estimated from synthetic data;
+- ``bench``: ``make bench`` and ``make bench-matching``;
+- ``generators``: the committed files made from code (contracts, dashboards, docs).
+
+Commands an operator runs against a deployment are product: ``streams.operations``.
+Topic I/O is shared vocabulary: ``streams.topics.io``.
 """
 
-from streams.tools import (
-    bench,
-    contracts,
-    dashboards,
-    demo,
-    docs,
-    estimation,
-    generated,
-    localkafka,
-    synthetic,
-    verify,
-    worker_process,
-)
+from streams.tools import bench, demo, estimation, generators, platform, synthetic
 
-__all__ = [
-    "bench",
-    "contracts",
-    "dashboards",
-    "demo",
-    "docs",
-    "estimation",
-    "generated",
-    "localkafka",
-    "synthetic",
-    "verify",
-    "worker_process",
-]
+__all__ = ["bench", "demo", "estimation", "generators", "platform", "synthetic"]

@@ -26,12 +26,12 @@ from typing import Any
 
 from schemas import AuditRecord, ChildRecord, Notification
 from streams import access, topics
+from streams.operations import acl, verify
 from streams.routing import Policy, default_policy_text, parse_policy
 from streams.settings import Settings
-from streams.tools import acl, verify
-from streams.tools.localkafka import acting_as
+from streams.tools.platform.localkafka import acting_as
+from streams.tools.platform.worker_process import WorkerProcess, free_port, start_worker, wait_for
 from streams.tools.synthetic import Council, Incidents, IncidentStream, council, incidents
-from streams.tools.worker_process import WorkerProcess, free_port, start_worker, wait_for
 from streams.topics.io import produce, scan
 from streams.worker import WorkerTestDriver
 

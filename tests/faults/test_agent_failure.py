@@ -12,8 +12,8 @@ from pathlib import Path
 
 from streams import access, topics
 from streams.settings import Settings
-from streams.tools.localkafka import acting_as
-from streams.tools.worker_process import settings_env, start_worker
+from streams.tools.platform.localkafka import acting_as
+from streams.tools.platform.worker_process import settings_env, start_worker
 from streams.topics.io import consume, produce
 from tests import factories
 from tests.faults.harness import record

@@ -19,8 +19,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from streams import access, topics
 from streams.routing import load_policy
 from streams.settings import Settings
-from streams.tools import localkafka
-from streams.tools.worker_process import WorkerProcess, free_ports
+from streams.tools.platform import localkafka
+from streams.tools.platform.worker_process import WorkerProcess, free_ports
 from streams.topics.io import produce
 from tests.faults.harness import (
     FULL,

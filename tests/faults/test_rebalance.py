@@ -9,7 +9,7 @@ from pathlib import Path
 
 from streams import topics
 from streams.settings import Settings
-from streams.tools.worker_process import wait_for
+from streams.tools.platform.worker_process import wait_for
 from streams.topics.io import produce
 from tests.faults.harness import (
     FULL,

@@ -13,15 +13,15 @@ from typing import Any, Protocol
 import pytest
 
 from streams import access
+from streams.operations import acl
 from streams.settings import Settings
-from streams.tools import acl
-from streams.tools.localkafka import (
+from streams.tools.platform.localkafka import (
     LocalKafkaSettings,
     acting_as,
     broker_answers,
     client_settings,
 )
-from streams.tools.worker_process import WorkerProcess, free_port, start_worker
+from streams.tools.platform.worker_process import WorkerProcess, free_port, start_worker
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from schemas import ComplianceAlert
 from schemas.enums import AlertKind
 from streams import topics
 from streams.settings import Settings
-from streams.tools.worker_process import WorkerProcess, wait_for
+from streams.tools.platform.worker_process import WorkerProcess, wait_for
 from streams.topics.io import consume
 from tests import factories
 from tests.integration.conftest import StartWorker

@@ -29,11 +29,11 @@ from schemas import ComplianceAlert
 from schemas.enums import Agency, AlertKind
 from streams import access, topics
 from streams.connection import TopicUnreadable
+from streams.operations.report import from_topics
 from streams.routing import default_policy_text
 from streams.settings import Settings
-from streams.tools.compliance_report import from_topics
-from streams.tools.localkafka import acting_as
-from streams.tools.worker_process import WorkerProcess, wait_for
+from streams.tools.platform.localkafka import acting_as
+from streams.tools.platform.worker_process import WorkerProcess, wait_for
 from streams.topics.io import consume, produce
 from tests import factories
 from tests.integration.conftest import StartWorker

@@ -22,9 +22,9 @@ from streams import topics
 from streams.edge import derive_secret, verify
 from streams.routing import load_policy
 from streams.settings import Settings
-from streams.tools.gateway_process import GatewayProcess, start_gateway
-from streams.tools.localkafka import LocalKafkaSettings
-from streams.tools.worker_process import WorkerProcess, wait_for
+from streams.tools.platform.gateway_process import GatewayProcess, start_gateway
+from streams.tools.platform.localkafka import LocalKafkaSettings
+from streams.tools.platform.worker_process import WorkerProcess, wait_for
 from streams.topics.io import produce, read_all
 from tests.edge_support import PARTIES, Receiver, notification
 from tests.factories import PERSONAL_VALUES, example, incident

@@ -10,7 +10,7 @@ from schemas import AuditRecord, DeadLetter
 from schemas.envelope import WarningCode
 from streams import topics
 from streams.settings import Settings
-from streams.tools.worker_process import WorkerProcess, wait_for
+from streams.tools.platform.worker_process import WorkerProcess, wait_for
 from streams.topics.io import consume, produce
 from tests import factories
 

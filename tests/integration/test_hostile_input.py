@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 from schemas import AuditRecord, DeadLetter
 from streams import topics
+from streams.operations import verify
 from streams.settings import Settings
-from streams.tools import verify
-from streams.tools.worker_process import WorkerProcess, wait_for
+from streams.tools.platform.worker_process import WorkerProcess, wait_for
 from streams.topics.io import consume, produce
 from tests import factories
 from tests.integration.conftest import StartWorker

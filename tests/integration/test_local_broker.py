@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.tools import localkafka
-from streams.tools.worker_process import free_ports
+from streams.tools.platform import localkafka
+from streams.tools.platform.worker_process import free_ports
 
 
 @pytest.fixture

@@ -19,9 +19,9 @@ from schemas import Notification
 from schemas.enums import AlertKind
 from streams import topics
 from streams.settings import Settings
-from streams.tools import dashboards
+from streams.tools.generators import dashboards
+from streams.tools.platform.worker_process import free_port, wait_for
 from streams.tools.synthetic import IncidentStream, council, incidents
-from streams.tools.worker_process import free_port, wait_for
 from streams.topics.io import consume, produce
 from tests import factories
 from tests.integration.conftest import StartWorker

@@ -12,8 +12,8 @@ import pytest
 from schemas import AuditRecord, PossibleMatch
 from streams import topics
 from streams.settings import Settings
+from streams.tools.platform.worker_process import wait_for
 from streams.tools.synthetic import council
-from streams.tools.worker_process import wait_for
 from streams.topics.io import consume, produce, read_all
 from tests import factories
 from tests.integration.conftest import StartWorker

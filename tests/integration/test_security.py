@@ -22,10 +22,10 @@ from pydantic import SecretStr
 from schemas.enums import Agency
 from streams import access, topics
 from streams.connection import diagnose
+from streams.operations import acl
 from streams.routing import load_policy
 from streams.settings import Settings
-from streams.tools import acl
-from streams.tools.localkafka import LocalKafkaSettings, acting_as
+from streams.tools.platform.localkafka import LocalKafkaSettings, acting_as
 from streams.topics import TopicSpec
 
 MATRIX = Path(".local/security/acl-matrix.txt")

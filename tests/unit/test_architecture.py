@@ -23,6 +23,7 @@ CONCEPTS = (
     "access",
     "worker",
     "edge",
+    "operations",
     "tools",
 )
 

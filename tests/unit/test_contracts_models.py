@@ -14,7 +14,7 @@ from schemas import (
     ReviewDecision,
 )
 from schemas.envelope import WarningCode
-from streams.tools.contracts import EVENTS
+from streams.tools.generators.contracts import EVENTS
 from tests import factories
 
 

@@ -2,7 +2,7 @@
 
 import json
 
-from streams.tools import dashboards
+from streams.tools.generators import dashboards
 
 
 def test_committed_dashboards_match_the_generator() -> None:

@@ -1,7 +1,7 @@
 """The parts of docs/ generated from code match the code."""
 
 from streams.matching import LEVELS
-from streams.tools import docs
+from streams.tools.generators import docs
 
 
 def test_the_matching_doc_lists_every_level_the_matcher_declares() -> None:

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from streams import topics
-from streams.tools import contracts
+from streams.tools.generators import contracts
 from tests import factories
 
 

@@ -12,7 +12,7 @@ from streams import access, topics
 from streams.access import Acl, Operation, Pattern, Resource
 from streams.routing import load_policy
 from streams.settings import ConnectionSettingsError, Settings
-from streams.tools import pki
+from streams.tools.platform import pki
 
 
 def test_the_plan_gives_every_party_something_and_no_one_more_than_its_role() -> None:

@@ -26,11 +26,12 @@ from aiokafka import AIOKafkaProducer
 from schemas import PoliceIncident
 from streams import access, topics
 from streams.incidents import Origin, validate
+from streams.operations import acl
 from streams.routing import load_policy
 from streams.settings import Settings
-from streams.tools import acl, localkafka
 from streams.tools.bench.pipeline import WORK, Figure, logging_quiet
-from streams.tools.gateway_process import start_gateway
+from streams.tools.platform import localkafka
+from streams.tools.platform.gateway_process import start_gateway
 from streams.tools.synthetic import DEMO_DAY, IncidentStream, council, incidents
 
 

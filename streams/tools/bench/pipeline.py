@@ -36,17 +36,18 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from schemas.enums import Agency
 from streams import access, topics
+from streams.operations import acl
 from streams.routing import load_policy
 from streams.settings import Settings
-from streams.tools import acl, localkafka
-from streams.tools.synthetic import Council, Incidents, IncidentStream, council, incidents
-from streams.tools.worker_process import (
+from streams.tools.platform import localkafka
+from streams.tools.platform.worker_process import (
     WorkerProcess,
     free_port,
     settings_env,
     start_worker,
     wait_for,
 )
+from streams.tools.synthetic import Council, Incidents, IncidentStream, council, incidents
 from streams.topics import RematchRequest, admin
 from streams.topics.io import produce
 

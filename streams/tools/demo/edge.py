@@ -16,8 +16,8 @@ import httpx
 
 from streams.edge import verify
 from streams.settings import Settings
-from streams.tools.gateway_process import start_gateway
-from streams.tools.localkafka import LocalKafkaSettings
+from streams.tools.platform.gateway_process import start_gateway
+from streams.tools.platform.localkafka import LocalKafkaSettings
 
 
 @dataclass

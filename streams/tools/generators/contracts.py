@@ -31,7 +31,7 @@ from schemas import (
 )
 from streams import topics
 from streams.edge import published_openapi
-from streams.tools.generated import stale_files, write_files
+from streams.tools.generators.generated import stale_files, write_files
 from streams.topics import (
     ChildrenNotified,
     DeadlineCommands,
@@ -39,7 +39,7 @@ from streams.topics import (
     SequencesObserved,
 )
 
-SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
+SCHEMAS_DIR = Path(__file__).resolve().parents[3] / "schemas"
 JSONSCHEMA_DIR = SCHEMAS_DIR / "jsonschema"
 ASYNCAPI_FILE = SCHEMAS_DIR / "asyncapi.yaml"
 OPENAPI_FILE = SCHEMAS_DIR / "openapi.json"  # the HTTPS gateway's (streams.edge)

@@ -16,9 +16,9 @@ from typing import Any
 from streams import access
 from streams.edge import add_key
 from streams.settings import Settings
-from streams.tools import pki
-from streams.tools.localkafka import LocalKafkaSettings, acting_as
-from streams.tools.worker_process import free_port, settings_env, stop_process, wait_for
+from streams.tools.platform import pki
+from streams.tools.platform.localkafka import LocalKafkaSettings, acting_as
+from streams.tools.platform.worker_process import free_port, settings_env, stop_process, wait_for
 
 
 @dataclass

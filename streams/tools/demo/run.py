@@ -37,11 +37,13 @@ from streams import access, topics
 from streams.clock import Clock, simulated
 from streams.compliance import render_report
 from streams.incidents import Origin, validate
+from streams.operations import acl
+from streams.operations.report import from_topics
 from streams.routing import default_policy_text, load_policy
 from streams.settings import Settings
-from streams.tools import acl, localkafka
-from streams.tools.compliance_report import from_topics
-from streams.tools.demo_edge import DemoEdge
+from streams.tools.demo.edge import DemoEdge
+from streams.tools.platform import localkafka
+from streams.tools.platform.worker_process import free_port, start_worker, wait_for
 from streams.tools.synthetic import (
     COUNCIL,
     DEMO_DAY,
@@ -51,7 +53,6 @@ from streams.tools.synthetic import (
     council,
     incidents,
 )
-from streams.tools.worker_process import free_port, start_worker, wait_for
 from streams.topics import admin
 from streams.topics.io import produce, read_all
 

@@ -36,9 +36,9 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streams.settings import Settings
-from streams.tools import pki
+from streams.tools.platform import pki
 
-DEPLOY_DIR = Path(__file__).resolve().parents[2] / "deploy" / "kafka"
+DEPLOY_DIR = Path(__file__).resolve().parents[3] / "deploy" / "kafka"
 BUILT_IN = ("admin", "broker")  # tooling (a super user) and node-to-node traffic
 
 
