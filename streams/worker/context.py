@@ -144,10 +144,10 @@ class WorkerContext:
 
     # -- outbox helpers
     def accept(
-        self, out: Outbox, event: Incoming, model: type[E], spec: topics.TopicSpec
+        self, out: Outbox, event: Incoming, model: type[E], spec: topics.TopicSpec, now: datetime
     ) -> E | None:
         """The validated event, or None once it is on its way to the dead-letter topic."""
-        result = validate(model, event.value, event.origin, self.clock())
+        result = validate(model, event.value, event.origin, now)
         if isinstance(result, DeadLetter):
             self.dead_letter(out, spec, event.key, result)
             return None
@@ -159,7 +159,9 @@ class WorkerContext:
         out.send(self.name(topics.DEAD_LETTERS), bounded_key(key), letter)
         metrics.INVALID_EVENTS.labels(topic=spec.name, reason=letter.reason_class).inc()
 
-    def processing_failed(self, out: Outbox, agent: str, event: Incoming, error: Exception) -> None:
+    def processing_failed(
+        self, out: Outbox, agent: str, event: Incoming, error: Exception, now: datetime
+    ) -> None:
         """Dead-letter an event whose processing failed: the exception's type is the
         reason; its message (which may quote the event) goes nowhere."""
         reason = DeadLetterReason(
@@ -168,7 +170,7 @@ class WorkerContext:
             message="processing the event failed; nothing it produced was sent",
         )
         letter = dead_letter_for(
-            event.value or b"", event.origin, self.clock(), "processing_error", [reason]
+            event.value or b"", event.origin, now, "processing_error", [reason]
         )
         spec = topics.spec_of(event.topic, self.settings)
         out.send(self.name(topics.DEAD_LETTERS), bounded_key(event.key), letter)

@@ -88,8 +88,10 @@ class WorkerTestDriver:
         settings: Settings | None = None,
         records: Iterable[ChildRecord] = (),
         topology: Callable[[WorkerContext], Topology] = build_topology,
+        tick: timedelta = timedelta(0),
     ) -> None:
         self.now = now
+        self.tick = tick  # each reading of the clock moves it on by this (a slow clock)
         self.settings = settings or Settings(topic_prefix="", partitions=4)
         self.sent: list[Sent] = []
         self.changes: list[TableChange] = []
@@ -121,7 +123,9 @@ class WorkerTestDriver:
 
     # -- feeding the worker
     def clock(self) -> datetime:
-        return self.now
+        """The test's time, a ``tick`` later at each reading (as a real clock moves on)."""
+        self.now += self.tick
+        return self.now - self.tick
 
     def send(
         self,
@@ -264,16 +268,12 @@ class WorkerTestDriver:
         raise RuntimeError(f"still delivering after {self.MAX_ROUNDS} internal messages")
 
     def _incoming(
-        self,
-        topic: str,
-        key: bytes | None,
-        value: bytes | None,
-        published_at: datetime | None = None,
+        self, topic: str, key: bytes | None, value: bytes | None, at: datetime | None = None
     ) -> Incoming:
         """An event another party published: appended to its topic's partition by key."""
         partition = _partition(key, self.settings.partitions)
         offset = self._next_offset(topic, partition)
-        stamp = published_at.timestamp() if published_at is not None else None
+        stamp = at.timestamp() if at is not None else None
         return Incoming(topic, partition, offset, key, value, stamp)
 
     def _next_offset(self, topic: str, partition: int) -> int:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from streams.topics import (
     ACKS,
@@ -48,7 +49,9 @@ from streams.worker.agents import (
 from streams.worker.context import Incoming, Tables, WorkerContext
 from streams.worker.outbox import Outbox
 
-Handler = Callable[[Outbox, Incoming], None]
+# A handler is given the clock's reading for its event: one instant per event, so every
+# output of an event (audit, notifications, deadlines) carries the same time.
+Handler = Callable[[Outbox, Incoming, datetime], None]
 BatchHandler = Callable[[Outbox, list[Incoming]], None]
 
 
@@ -72,15 +75,17 @@ class Stream:
         return (*self.writes, DEAD_LETTERS)
 
     def handle(self, ctx: WorkerContext, out: Outbox, events: Iterable[Incoming]) -> None:
-        """Each event on its own: one whose processing fails is dead-lettered
-        (``processing_error``) with nothing it produced, and the batch goes on."""
+        """Each event on its own, at the one instant the clock is read for it: one whose
+        processing fails is dead-lettered (``processing_error``) with nothing it
+        produced, and the batch goes on."""
         for event in events:
+            now = ctx.clock()
             mark = out.checkpoint()
             try:
-                self.handler(out, event)
+                self.handler(out, event, now)
             except Exception as error:
                 out.rollback(mark)
-                ctx.processing_failed(out, self.name, event, error)
+                ctx.processing_failed(out, self.name, event, error, now)
 
 
 @dataclass(frozen=True)

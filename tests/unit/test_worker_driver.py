@@ -239,8 +239,8 @@ def test_an_event_whose_processing_fails_is_dead_lettered_and_the_batch_goes_on(
         def failing(stream: Any) -> Any:
             real = stream.handler
 
-            def incident_arrived(out: Any, event: Any) -> None:
-                real(out, event)  # everything it produced must be undone
+            def incident_arrived(out: Any, event: Any, now: datetime) -> None:
+                real(out, event, now)  # everything it produced must be undone
                 if event.key.endswith(b"BOOM"):
                     raise RuntimeError(event.value.decode())  # quotes the child's name
 
@@ -323,3 +323,42 @@ def test_a_worker_backlog_is_not_blamed_on_the_force(driver: WorkerTestDriver) -
     on_bus = reported + timedelta(minutes=5)
     driver.send(POLICE_INCIDENTS, KEY, json.dumps(data).encode(), published_at=on_bus)
     assert alerts(driver, AlertKind.LATE_TO_FRONTDOOR) == []
+
+
+def test_a_slow_clock_shows_one_instant_per_incident_in_its_audit_notifications_and_deadlines() -> (
+    None
+):
+    """Every reading of this clock is a millisecond after the last (under the demo's clock,
+    3,600 times real time, a millisecond is 3.6 s): an incident's audit records,
+    notifications and deadlines still carry the one instant its handler was given, and
+    so do an escalation's (R12, a later event of its own)."""
+    tick = timedelta(milliseconds=1)
+    with WorkerTestDriver(NOW, records=[record(status="none")], tick=tick) as driver:
+        for n in range(3):
+            ref = f"CAD-R{n}"
+            incident = json.loads(one_child_incident())
+            incident.update(
+                incident_reference=ref, event_id=f"evt-{ref}", risk_grade="standard", sequence=n
+            )
+            incident.pop("dash_ticks", None)
+            driver.send(POLICE_INCIDENTS, f"MPS:{ref}", json.dumps(incident).encode())
+
+        audits = [s.model(AuditRecord) for s in driver.sent_to(AUDIT)]
+        sent = notifications(driver)
+        by_event: dict[tuple[str, str], set[datetime]] = {}
+        for audit in audits:
+            kind = "escalated" if audit.stage == "escalated" else "arrived"
+            by_event.setdefault((audit.incident_reference, kind), set()).add(audit.produced_at)
+        for n in sent:
+            kind = "escalated" if n.rules == ["R12"] else "arrived"
+            item = tracked(driver, n.notification_id)
+            assert item is not None and item.registered_at is not None
+            by_event.setdefault((n.incident_reference, kind), set()).update(
+                {n.produced_at, item.registered_at}
+            )
+    assert ("CAD-R2", "escalated") in by_event  # the third made the count
+    assert len(by_event) == 4 and len(sent) >= 4
+    assert {event: len(instants) for event, instants in by_event.items()} == dict.fromkeys(
+        by_event, 1
+    )
+    assert len({min(i) for i in by_event.values()}) == 4  # and each event its own instant

@@ -18,6 +18,7 @@ import statistics
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -116,18 +117,10 @@ def run(rate: float = 100.0, seconds: float = 30.0, clients: int = 32) -> int:
     )
     try:
         gateway.wait_ready(60)
+        load = Load(events, rate, count, clients, saturation)
         figures = asyncio.run(
             _measure(
-                settings,
-                gateway.base_url,
-                gateway.ssl_context(),
-                keys,
-                events,
-                rate,
-                count,
-                clients,
-                saturation,
-                gateway.process.pid,
+                settings, gateway.base_url, gateway.ssl_context(), keys, load, gateway.process.pid
             )
         )
     finally:
@@ -152,26 +145,60 @@ def _incidents(count: int) -> list[tuple[str, bytes]]:
     return made
 
 
+@dataclass(frozen=True)
+class Load:
+    """What is offered: ``count`` incidents at ``rate``/s through the gateway and again
+    straight to Kafka, and ``saturation`` more from ``clients`` clients as fast as they go."""
+
+    events: list[tuple[str, bytes]]
+    rate: float
+    count: int
+    clients: int
+    saturation: int
+
+
+@dataclass(frozen=True)
+class Timed:
+    """Latencies (s) of what succeeded, how many failed, and the seconds it all took."""
+
+    latencies: list[float]
+    failed: int
+    took: float
+
+
+@dataclass(frozen=True)
+class Saturated:
+    done: int
+    failed: int
+    took: float
+    cpu_per_request_s: float
+
+
 async def _measure(
     settings: Settings,
     base_url: str,
     context: ssl.SSLContext,
     keys: dict[str, str],
-    events: list[tuple[str, bytes]],
-    rate: float,
-    count: int,
-    clients: int,
-    saturation: int,
+    load: Load,
     gateway_pid: int,
 ) -> list[Figure]:
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    """The gateway at a fixed load and at saturation, then the direct Kafka path."""
+    via_gateway, saturated = await _through_gateway(base_url, context, keys, load, gateway_pid)
+    direct = await _straight_to_kafka(settings, load)
+    return _figures(load, via_gateway, saturated, direct)
+
+
+async def _through_gateway(
+    base_url: str, context: ssl.SSLContext, keys: dict[str, str], load: Load, gateway_pid: int
+) -> tuple[Timed, Saturated]:
+    limits = httpx.Limits(max_connections=load.clients, max_keepalive_connections=load.clients)
     async with httpx.AsyncClient(
         base_url=base_url, verify=context, limits=limits, timeout=60
     ) as http:
 
         def post(offset: int) -> Callable[[int], Awaitable[bool]]:
             async def send(i: int) -> bool:
-                force, value = events[offset + i]
+                force, value = load.events[offset + i]
                 answer = await http.post(
                     "/v1/incidents",
                     content=value,
@@ -185,14 +212,18 @@ async def _measure(
             return send
 
         await post(0)(0)  # a warm connection, as a publisher keeps
-        via_gateway, gateway_failed, gateway_took = await _open_loop(post(1), rate, count - 1)
+        timed = Timed(*await _open_loop(post(1), load.rate, load.count - 1))
         cpu_before = _cpu_s(gateway_pid)
-        done, failed, took = await _closed_loop(post(count), clients, saturation)
-        cpu_per_request = (_cpu_s(gateway_pid) - cpu_before) / max(done, 1)
+        done, failed, took = await _closed_loop(post(load.count), load.clients, load.saturation)
+        cpu = (_cpu_s(gateway_pid) - cpu_before) / max(done, 1)
+    return timed, Saturated(done, failed, took, cpu)
 
+
+async def _straight_to_kafka(settings: Settings, load: Load) -> Timed:
+    """The same incidents at the same rate, each force its own aiokafka producer."""
     producers: dict[str, AIOKafkaProducer] = {}
     try:
-        for force in sorted({f for f, _ in events}):
+        for force in sorted({f for f, _ in load.events}):
             own = localkafka.acting_as(settings, f"police-{force}")
             producers[force] = AIOKafkaProducer(
                 **own.aiokafka_options(), acks="all", enable_idempotence=True
@@ -200,57 +231,64 @@ async def _measure(
             await producers[force].start()
 
         async def produce(i: int) -> bool:
-            force, value = events[count + saturation + i]
+            force, value = load.events[load.count + load.saturation + i]
             topic = topics.topic_name(topics.force_incidents(force), settings)
             await producers[force].send_and_wait(topic, value)
             return True
 
-        direct, direct_failed, direct_took = await _open_loop(produce, rate, count)
+        return Timed(*await _open_loop(produce, load.rate, load.count))
     finally:
         for producer in producers.values():
             await producer.stop()
+
+
+def _figures(load: Load, gateway: Timed, saturated: Saturated, direct: Timed) -> list[Figure]:
     ms = 1000
+    cpu = saturated.cpu_per_request_s
     return [
         Figure(
-            "offered load (each way)", rate, "req/s", f"{seconds_of(count, rate):.0f} s, open loop"
+            "offered load (each way)",
+            load.rate,
+            "req/s",
+            f"{seconds_of(load.count, load.rate):.0f} s, open loop",
         ),
         Figure(
             "gateway: answered 202",
-            len(via_gateway) / gateway_took,
+            len(gateway.latencies) / gateway.took,
             "req/s",
-            f"{gateway_failed} failed",
+            f"{gateway.failed} failed",
         ),
         Figure(
             "gateway: p50 to 202",
-            statistics.median(via_gateway) * ms,
+            statistics.median(gateway.latencies) * ms,
             "ms",
             "HTTPS, key, validation, acks=all",
         ),
-        Figure("gateway: p99 to 202", _percentile(via_gateway, 0.99) * ms, "ms"),
+        Figure("gateway: p99 to 202", _percentile(gateway.latencies, 0.99) * ms, "ms"),
         Figure(
             "direct Kafka: acknowledged",
-            len(direct) / direct_took,
+            len(direct.latencies) / direct.took,
             "msg/s",
-            f"{direct_failed} failed",
+            f"{direct.failed} failed",
         ),
         Figure(
             "direct Kafka: p50 to ack",
-            statistics.median(direct) * ms,
+            statistics.median(direct.latencies) * ms,
             "ms",
             "aiokafka, acks=all, idempotent",
         ),
-        Figure("direct Kafka: p99 to ack", _percentile(direct, 0.99) * ms, "ms"),
+        Figure("direct Kafka: p99 to ack", _percentile(direct.latencies, 0.99) * ms, "ms"),
         Figure(
             "gateway at saturation",
-            done / took,
+            saturated.done / saturated.took,
             "req/s",
-            f"{clients} clients, {done} answered 202, {failed} not",
+            f"{load.clients} clients, {saturated.done} answered 202, {saturated.failed} not",
         ),
         Figure(
             "gateway CPU per request",
-            cpu_per_request * ms,
+            cpu * ms,
             "ms",
-            f"at saturation; one core's worth: {1 / max(cpu_per_request, 1e-9):,.0f} req/s",
+            f"at saturation; one core's worth: {1 / max(cpu, 1e-9):,.0f} req/s",
         ),
     ]
 

@@ -52,9 +52,8 @@ class Deadlines:
             heapq.heappush(self.due, (item.deadline, key))
 
     # -- frontdoor.deadlines.v2 and notify.acks.v1
-    def deadline_event(self, out: Outbox, event: Incoming) -> None:
+    def deadline_event(self, out: Outbox, event: Incoming, now: datetime) -> None:
         ctx = self.ctx
-        now = ctx.clock()
         if event.topic == ctx.name(topics.ACKS):
             self.acknowledged(out, event, now)
             return
@@ -67,7 +66,7 @@ class Deadlines:
 
     def acknowledged(self, out: Outbox, event: Incoming, now: datetime) -> None:
         ctx = self.ctx
-        ack = ctx.accept(out, event, Acknowledgement, topics.ACKS)
+        ack = ctx.accept(out, event, Acknowledgement, topics.ACKS, now)
         if ack is None:
             return
         if event.key != ack.notification_id.encode():

@@ -9,6 +9,7 @@ when the policy's count is reached.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from schemas.enums import MatchDecision
 from streams import topics
@@ -25,7 +26,7 @@ class History:
         repeat = ctx.policy.repeat_rule
         self.keep_days = repeat.within_days if repeat else 1
 
-    def children_notified(self, out: Outbox, event: Incoming) -> None:
+    def children_notified(self, out: Outbox, event: Incoming, now: datetime) -> None:
         ctx = self.ctx
         table = ctx.tables.history
         for notified in ChildrenNotified.model_validate_json(event.value or b"").items:
@@ -35,13 +36,11 @@ class History:
             table[key] = _dump(after)
             if any(s.incident_key == notified.seen.incident_key for s in before):
                 continue  # this incident was counted before (a replay or a rematch)
-            escalated = escalation(after, notified, ctx.policy, ctx.calendar, ctx.clock())
+            escalated = escalation(after, notified, ctx.policy, ctx.calendar, now)
             if escalated is None:
                 continue
             ctx.send_notification(out, escalated)
-            ctx.track(
-                out, [track(track_notification(escalated, ctx.clock(), notified.incident.source))]
-            )
+            ctx.track(out, [track(track_notification(escalated, now, notified.incident.source))])
             audit = audit_record(
                 notified.incident,
                 notified.person_reference,
@@ -49,7 +48,7 @@ class History:
                 MatchDecision.AUTO if notified.record else None,
                 notified.record,
                 [escalated],
-                ctx.clock(),
+                now,
             )
             out.send(ctx.name(topics.AUDIT), notified.seen.incident_key, audit)
 

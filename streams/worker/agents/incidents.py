@@ -8,6 +8,8 @@ or under review wait in the ``pending`` table for a reviewer or a late council r
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from schemas import PoliceIncident
 from streams import topics
 from streams.incidents import pending_after, process_incident
@@ -24,10 +26,9 @@ class Incidents:
         self.police = police
         self.pending = Pending(ctx)
 
-    def incident_arrived(self, out: Outbox, event: Incoming) -> None:
+    def incident_arrived(self, out: Outbox, event: Incoming, now: datetime) -> None:
         ctx = self.ctx
-        now = ctx.clock()
-        incident = ctx.accept(out, event, PoliceIncident, topics.POLICE_INCIDENTS)
+        incident = ctx.accept(out, event, PoliceIncident, topics.POLICE_INCIDENTS, now)
         if incident is None:
             self.police.dead_lettered(out, event.value)
             return
@@ -43,7 +44,7 @@ class Incidents:
         outcomes = process_incident(
             incident, ctx.replica, ctx.policy, ctx.calendar, now, published_at
         )
-        publish(ctx, out, incident, outcomes, published_at)
+        publish(ctx, out, incident, outcomes, now, published_at)
         stored = self.pending.load(incident.key)
         received_at = stored.received_at if stored else now
         self.pending.store(incident.key, pending_after(incident, outcomes, received_at))

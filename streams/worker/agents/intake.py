@@ -10,6 +10,8 @@ them; an invalid incident's sequence number, when readable, still counts as arri
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from schemas import Acknowledgement, PoliceIncident
 from schemas.deadletter import DeadLetterReason
 from schemas.enums import Agency
@@ -33,39 +35,42 @@ class Intake:
     def force_topics(self) -> tuple[topics.TopicSpec, ...]:
         return tuple(topics.force_incidents(f) for f in self.forces.values())
 
-    def incident_published(self, out: Outbox, event: Incoming) -> None:
+    def incident_published(self, out: Outbox, event: Incoming, now: datetime) -> None:
         force = self.forces[event.topic]
         spec = topics.force_incidents(force)
-        incident = self.ctx.accept(out, event, PoliceIncident, spec)
+        incident = self.ctx.accept(out, event, PoliceIncident, spec, now)
         if incident is None:  # its sequence number still arrived: not a gap
             self.police.dead_lettered(out, event.value, force)
             return
         reason = foreign_incident(incident, force)
         if reason is not None:
-            self._refuse(out, spec, event, reason)
+            self._refuse(out, spec, event, reason, now)
             return
         # Keyed by the incident itself: its reviews and re-matches are co-partitioned with it.
         self._forward(out, topics.POLICE_INCIDENTS, incident.key, event)
 
-    def acknowledgement_published(self, out: Outbox, event: Incoming) -> None:
+    def acknowledgement_published(self, out: Outbox, event: Incoming, now: datetime) -> None:
         agency = self.agencies[event.topic]
         spec = topics.AGENCY_ACKS[agency]
-        ack = self.ctx.accept(out, event, Acknowledgement, spec)
+        ack = self.ctx.accept(out, event, Acknowledgement, spec, now)
         if ack is None:
             return
         reason = foreign_acknowledgement(ack, agency, recipient=None)
         if reason is not None:
-            self._refuse(out, spec, event, reason)
+            self._refuse(out, spec, event, reason, now)
             return
         self._forward(out, topics.ACKS, ack.notification_id, event)
 
     def _refuse(
-        self, out: Outbox, spec: topics.TopicSpec, event: Incoming, reason: DeadLetterReason
+        self,
+        out: Outbox,
+        spec: topics.TopicSpec,
+        event: Incoming,
+        reason: DeadLetterReason,
+        now: datetime,
     ) -> None:
         """Dead-letter an event that speaks for another party than its topic's."""
-        letter = dead_letter_for(
-            event.value or b"", event.origin, self.ctx.clock(), "provenance", [reason]
-        )
+        letter = dead_letter_for(event.value or b"", event.origin, now, "provenance", [reason])
         self.ctx.dead_letter(out, spec, event.key, letter)
 
     def _forward(self, out: Outbox, to: topics.TopicSpec, key: str, event: Incoming) -> None:

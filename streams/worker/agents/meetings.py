@@ -6,6 +6,8 @@ each meeting's last status); the participation ratio is this worker's running co
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from schemas import StrategyMeeting
 from streams import topics
 from streams.worker import metrics
@@ -20,8 +22,8 @@ class Meetings:
         self.ctx = ctx
         self.counts: dict[str, tuple[int, int]] = {}  # party -> (invited, attended)
 
-    def meeting_held(self, out: Outbox, event: Incoming) -> None:
-        meeting = self.ctx.accept(out, event, StrategyMeeting, topics.MEETINGS)
+    def meeting_held(self, out: Outbox, event: Incoming, now: datetime) -> None:
+        meeting = self.ctx.accept(out, event, StrategyMeeting, topics.MEETINGS, now)
         if meeting is None:
             return
         table = self.ctx.tables.meetings

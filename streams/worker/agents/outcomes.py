@@ -24,11 +24,11 @@ def publish(
     out: Outbox,
     incident: PoliceIncident,
     outcomes: list[ChildOutcome],
+    now: datetime,
     published_at: datetime | None = None,
 ) -> None:
     """Notifications, possible matches, audit records and child history for each
-    outcome; the deadlines they open and close."""
-    now = ctx.clock()
+    outcome; the deadlines they open and close, registered at ``now`` (the event's)."""
     for outcome in outcomes:
         for notification in outcome.notifications:
             ctx.send_notification(out, notification)

@@ -90,11 +90,10 @@ class PoliceSignals:
         out.send_internal(self.ctx.name(topics.SEQUENCES), seen.source, seen)
 
     # -- frontdoor.sequences.v2
-    def sequences_observed(self, out: Outbox, event: Incoming) -> None:
+    def sequences_observed(self, out: Outbox, event: Incoming, now: datetime) -> None:
         """Each force's numbers and arrivals in this batch, applied to its state read and
         written once (a burst's state is not small)."""
         ctx = self.ctx
-        now = ctx.clock()
         table = ctx.tables.sequences
         by_force: dict[str, list[SequenceObserved]] = {}
         for seen in SequencesObserved.model_validate_json(event.value or b"").items:

@@ -15,6 +15,7 @@ import gc
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -45,10 +46,11 @@ class CouncilRecords:
         ctx = self.ctx
         changed: list[str] = []
         for message in messages:
+            now = ctx.clock()  # once per record
             try:
-                applied = apply_record(ctx.replica, message, ctx)
+                applied = apply_record(ctx.replica, message, now)
             except Exception as error:  # one record must not stop the replica
-                ctx.processing_failed(out, "council_records", message, error)
+                ctx.processing_failed(out, "council_records", message, error, now)
                 continue
             if isinstance(applied, DeadLetter):
                 ctx.dead_letter(out, topics.CHILD_RECORDS, message.key, applied)
@@ -137,9 +139,7 @@ class CouncilRecords:
                 )
 
 
-def apply_record(
-    replica: Replica, message: Incoming, ctx: WorkerContext
-) -> str | DeadLetter | None:
+def apply_record(replica: Replica, message: Incoming, now: datetime) -> str | DeadLetter | None:
     """Apply one upsert or tombstone; the changed record's id, a dead letter, or None."""
     if message.value is None:
         try:
@@ -148,7 +148,7 @@ def apply_record(
             return None
         replica.delete(deleted.key)
         return None
-    result = validate(ChildRecord, message.value, message.origin, ctx.clock())
+    result = validate(ChildRecord, message.value, message.origin, now)
     if isinstance(result, DeadLetter):
         return result
     return result.key if replica.upsert(result) else None

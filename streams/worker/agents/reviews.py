@@ -9,6 +9,8 @@ all of them, and lets expired ones go.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from schemas import ReviewDecision
 from streams import topics
 from streams.compliance import close_command
@@ -27,10 +29,9 @@ class Reviews:
         self.pending = Pending(ctx)
 
     # -- review.decisions.v1
-    def review_decided(self, out: Outbox, event: Incoming) -> None:
+    def review_decided(self, out: Outbox, event: Incoming, now: datetime) -> None:
         ctx = self.ctx
-        now = ctx.clock()
-        decision = ctx.accept(out, event, ReviewDecision, topics.REVIEW_DECISIONS)
+        decision = ctx.accept(out, event, ReviewDecision, topics.REVIEW_DECISIONS, now)
         if decision is None:
             return
         key = event.text_key
@@ -46,23 +47,22 @@ class Reviews:
         ).inc()
         if outcome is not None:
             ctx.track(out, [close_command(decision.review_id)])
-            publish(ctx, out, entry.incident, [outcome])
+            publish(ctx, out, entry.incident, [outcome], now)
             self.pending.store(key, left)
 
     # -- frontdoor.rematch.v1
-    def rematch_requested(self, out: Outbox, event: Incoming) -> None:
+    def rematch_requested(self, out: Outbox, event: Incoming, now: datetime) -> None:
         ctx = self.ctx
         key = event.text_key
         entry = self.pending.load(key)
         if entry is None:
             return
-        now = ctx.clock()
         if entry.expired(now, ctx.policy.rematch_window_hours):
             self.pending.store(key, None)
             return
         outcomes, left = rematch(entry, ctx.replica, ctx.policy, ctx.calendar, now)
         if outcomes:
-            publish(ctx, out, entry.incident, outcomes)
+            publish(ctx, out, entry.incident, outcomes, now)
             self.pending.store(key, left)
 
     def request_rematch(self, out: Outbox, changed: list[str] | None) -> None:
