@@ -11,6 +11,7 @@ from streams.routing.minimisation import fields_shared, payload_for
 from streams.routing.policy import (
     Policy,
     PolicyError,
+    RepeatRule,
     Signals,
     default_policy_text,
     load_policy,
@@ -26,6 +27,7 @@ __all__ = [
     "DateRange",
     "Policy",
     "PolicyError",
+    "RepeatRule",
     "RuleHit",
     "Signals",
     "deadline_for",

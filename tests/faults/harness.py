@@ -4,9 +4,9 @@ actually wrote, and a row in the faults table.
 A fault run is judged against a **clean run** of the same input through the same
 topology in-process (``WorkerTestDriver``), on the same frozen clock: every notification
 id of the clean run must be delivered, no (id, revision) may carry two contents, and
-every child's decision must equal the clean run's. Repeat escalation (R12) is switched
-off here: which of three incidents makes the count depends on the order workers happen
-to read them in, not on a fault.
+every child's decision must equal the clean run's. Repeat escalation (R12) is on: the
+workers take a child's incidents in whatever order they happen to read them, and must
+still escalate the same incidents, under the same ids, as the clean run in order.
 """
 
 from __future__ import annotations
@@ -47,16 +47,10 @@ def record(**row: Any) -> None:
         out.write(json.dumps({"at": datetime.now(UTC).isoformat(), **row}) + "\n")
 
 
-def policy_text() -> str:
-    return default_policy_text().replace(
-        "repeat_rule:\n  id: R12\n  enabled: true", "repeat_rule:\n  id: R12\n  enabled: false"
-    )
-
-
 def frozen(settings: Settings, policy_file: Path, partitions: int = 4) -> Settings:
     """Settings of the test's own (topics with ``partitions`` partitions, created here) on
     the frozen clock (a microsecond a second), with the fault policy."""
-    policy_file.write_text(policy_text())
+    policy_file.write_text(default_policy_text())
     made = settings.model_copy(
         update={
             "topic_prefix": f"{settings.topic_prefix}p{partitions}.",
@@ -111,7 +105,7 @@ class Outcome:
 
 def clean_run(the_load: Load) -> Outcome:
     """The same input through the same topology, in-process, one incident at a time."""
-    policy: Policy = parse_policy(policy_text())
+    policy: Policy = parse_policy(default_policy_text())
     outcome = Outcome()
     settings = Settings(topic_prefix="", partitions=4)
     with WorkerTestDriver(FROZEN, policy=policy, settings=settings) as driver:

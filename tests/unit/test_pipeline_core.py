@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from schemas import ChildRecord, PoliceIncident, ReviewDecision
 from streams.incidents import (
     ChildNotified,
@@ -127,24 +129,56 @@ def _notified(n: int, risk: str = "standard", days_ago: int = 0) -> ChildNotifie
     )
 
 
+def _arrive(history: list[Seen], events: list[ChildNotified]) -> tuple[list[Seen], list[str]]:
+    """Feed the events in this order; the incident references escalated, as they happen."""
+    escalated = []
+    for event in events:
+        kept = remember(history, event, POLICY.repeat_rule, NOW)
+        history = kept.history
+        escalated += [e.incident.incident_reference for e in kept.escalate]
+    return history, escalated
+
+
 def test_r12_escalates_on_the_third_standard_risk_incident_within_90_days() -> None:
-    history: list[Seen] = []
-    sent = []
-    for n, days_ago in enumerate([80, 10, 0]):
-        event = _notified(n, days_ago=days_ago)
-        history = remember(history, event.seen, 90)
-        sent.append(escalation(history, event, POLICY, CAL, NOW))
-    assert sent[:2] == [None, None]
-    assert sent[2] is not None and sent[2].rules == ["R12"]
-    assert sent[2].recipient.organisation == "E09000030:front-door-escalation"
+    events = [_notified(n, days_ago=days_ago) for n, days_ago in enumerate([80, 10, 0])]
+    _, escalated = _arrive([], events)
+    assert escalated == ["CAD-2"]
+    sent = escalation(events[2], POLICY, CAL, NOW)
+    assert sent.rules == ["R12"]
+    assert sent.recipient.organisation == "E09000030:front-door-escalation"
 
 
 def test_r12_ignores_old_and_higher_risk_incidents_and_counts_each_incident_once() -> None:
-    history: list[Seen] = []
-    for n, (risk, days_ago) in enumerate([("standard", 120), ("high", 5), ("standard", 1)]):
-        history = remember(history, _notified(n, risk, days_ago).seen, 90)
+    events = [
+        _notified(n, risk, days_ago)
+        for n, (risk, days_ago) in enumerate([("standard", 120), ("high", 5), ("standard", 1)])
+    ]
     last = _notified(3)
-    history = remember(history, last.seen, 90)
-    history = remember(history, last.seen, 90)  # the same incident again
-    assert len(history) == 3  # the 120-day-old one dropped, the repeat not added
-    assert escalation(history, last, POLICY, CAL, NOW) is None
+    history, escalated = _arrive([], [*events, last, last])  # the last one twice
+    assert escalated == []  # 120 days ago is outside the window; high risk does not count
+    assert [s.incident_key for s in history] == [f"MPS:CAD-{n}" for n in range(4)]
+
+
+@pytest.mark.parametrize("order", [(2, 0, 1), (0, 2, 1), (1, 2, 0), (2, 1, 0), (0, 1, 2)])
+def test_r12_escalates_the_same_incident_whichever_order_the_three_arrive_in(
+    order: tuple[int, int, int],
+) -> None:
+    """The third by report escalates, even when it arrives first (a late report, a
+    batching force, a backlog or a fail-over reorder a child's incidents)."""
+    events = [_notified(n, days_ago=days_ago) for n, days_ago in enumerate([80, 10, 0])]
+    history, escalated = _arrive([], [events[i] for i in order])
+    assert escalated == ["CAD-2"]
+    (done,) = [s for s in history if s.escalated]
+    assert done.incident_key == "MPS:CAD-2" and done.waiting is None  # escalated, not kept
+    _, again = _arrive(history, [events[order[0]]])  # a replay of one: nothing new
+    assert again == []
+
+
+def test_a_waiting_incident_keeps_what_it_needs_only_while_r12_could_use_it() -> None:
+    waiting = _notified(0, days_ago=5)
+    history, _ = _arrive([], [waiting])
+    assert history[0].waiting == waiting
+    later = remember(
+        history, _notified(1, days_ago=0), POLICY.repeat_rule, NOW + timedelta(days=200)
+    )
+    assert [s.waiting for s in later.history if s.incident_key == "MPS:CAD-0"] == [None]
