@@ -67,16 +67,6 @@ class Day:
             lost=sorted(rng.sample(range(len(day.events) // 4, len(day.events)), LOST))
         )
         self.name = {spec.name: topics.topic_name(spec, settings) for spec in topics.ALL}
-        self.producer = AIOKafkaProducer(
-            **settings.aiokafka_options(), acks="all", enable_idempotence=True
-        )
-        watched = [*topics.NOTIFY.values(), topics.REVIEW_MATCHES, topics.AUDIT]
-        self.consumer = AIOKafkaConsumer(
-            *(self.name[s.name] for s in watched),
-            **settings.aiokafka_options(),
-            group_id=None,
-            auto_offset_reset="earliest",
-        )
         self.scheduled: list[tuple[datetime, int, str, bytes, bytes]] = []  # a heap
         self.order = 0  # ties in the heap go in the order things were scheduled
         self.seen: set[str] = set()  # notification ids an agency has already
@@ -86,6 +76,15 @@ class Day:
 
     async def play(self) -> Played:
         """Until the simulated period ends: report, respond, carry out, then the rest."""
+        options = self.settings.aiokafka_options()
+        self.producer = AIOKafkaProducer(**options, acks="all", enable_idempotence=True)
+        watched = [*topics.NOTIFY.values(), topics.REVIEW_MATCHES, topics.AUDIT]
+        self.consumer = AIOKafkaConsumer(
+            *(self.name[s.name] for s in watched),
+            **options,
+            group_id=None,
+            auto_offset_reset="earliest",
+        )
         await self.producer.start()
         await self.consumer.start()
         await self.edge.open()
