@@ -43,6 +43,25 @@ def _kafka(args: argparse.Namespace) -> int:
                 "a password per principal"
             )
             return 0
+        if args.action == "certificate":  # for a local service: the HTTPS gateway
+            name = args.principal or "gateway"
+            hosts = tuple(args.host or pki.HOSTS)
+            if not settings.secrets.ca_file.exists():
+                print(
+                    f"frontdoor kafka certificate: no local CA in {settings.secrets.root}: "
+                    "run `frontdoor kafka start` first",
+                    file=sys.stderr,
+                )
+                return 2
+            pem = pki.server_certificate(settings.secrets, name, hosts)
+            print(f"FRONTDOOR_EDGE_TLS_CERTFILE={pem}")
+            print(f"FRONTDOOR_EDGE_TLS_KEYFILE={pem}")
+            print(
+                f"({name}'s key and certificate chain, owner-only, for {', '.join(hosts)}; "
+                f"signed by the local CA {settings.secrets.ca_file}, which clients trust)",
+                file=sys.stderr,
+            )
+            return 0
         if args.action == "credentials":
             if not args.principal:
                 print("frontdoor kafka credentials: name a principal", file=sys.stderr)
@@ -307,15 +326,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     kafka = sub.add_parser("kafka", help="the local Kafka broker (secured: SASL_SSL + ACLs)")
-    kafka.add_argument("action", choices=["start", "stop", "status", "credentials", "secrets"])
+    kafka.add_argument(
+        "action", choices=["start", "stop", "status", "credentials", "certificate", "secrets"]
+    )
     kafka.add_argument(
         "principal",
         nargs="?",
         help="credentials: the party to connect as (e.g. worker, police-MPS, operations); "
+        "certificate: the local service it is for (default gateway); "
         "secrets: the directory to make a deployment's CA, certificate and passwords in",
     )
     kafka.add_argument(
-        "--host", action="append", help="secrets: a host name the broker is reached by"
+        "--host",
+        action="append",
+        help="secrets: a host name the broker is reached by; certificate: the service's",
     )
     kafka.add_argument(
         "--nodes",

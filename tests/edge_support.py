@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -39,15 +40,31 @@ PARTIES = {
 
 @dataclass
 class FakePublisher:
+    """The broker as the gateway sees it: ``sent`` what it has acknowledged; ``failing``
+    refuses every send; ``hold`` takes sends without acknowledging them until
+    ``release`` (a paused broker: the records wait in the producer's buffer)."""
+
     sent: list[tuple[str, str, bytes | None]] = field(default_factory=list)
     failing: bool = False
+    attempts: int = 0
+    _gate: asyncio.Event | None = None
 
     async def send(self, topic: str, key: str, value: bytes | None) -> None:
+        self.attempts += 1
         if self.failing:
             from aiokafka.errors import KafkaTimeoutError
 
             raise KafkaTimeoutError()
+        if self._gate is not None:
+            await self._gate.wait()
         self.sent.append((topic, key, value))
+
+    def hold(self) -> None:
+        self._gate = asyncio.Event()
+
+    def release(self) -> None:
+        assert self._gate is not None
+        self._gate.set()
 
 
 class Clock:

@@ -10,21 +10,25 @@ import os
 import secrets
 import signal
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
 import uvloop
 
 from streams.access import Permissions
-from streams.edge.app import Gateway, create_gateway
+from streams.edge.app import create_gateway
 from streams.edge.credentials import Credentials
+from streams.edge.follower import Follower, Registrations
+from streams.edge.gateway import Gateway
 from streams.edge.inbox import Inbox
-from streams.edge.kafka import Dispatcher, Follower, Publisher, Registrations
 from streams.edge.metrics import EdgeMetrics
+from streams.edge.publisher import Publisher
 from streams.edge.ratelimit import RateLimiter
 from streams.edge.replies import Replies
 from streams.edge.settings import EdgeSettings
 from streams.edge.signing import Backoff
+from streams.edge.webhooks import Dispatcher
 from streams.routing import load_policy
 from streams.settings import Settings
 
@@ -41,7 +45,19 @@ def gateway_key(path: Path) -> bytes:
     return path.read_bytes()
 
 
-async def serve(settings: Settings, edge: EdgeSettings) -> None:
+@dataclass(frozen=True)
+class Parts:
+    """The gateway's parts and the broker-side loops that feed and follow them."""
+
+    gateway: Gateway
+    publisher: Publisher
+    follower: Follower
+    dispatcher: Dispatcher
+
+
+def assemble(settings: Settings, edge: EdgeSettings) -> Parts:
+    """Every part from settings: credentials, the access plan, the producer, the inbox and
+    webhook registrations with the follower that fills them, and the webhook pusher."""
     policy = load_policy(settings.policy_file)
     credentials = Credentials.load(edge.keys_file, set(policy.signals.police_sources))
     metrics = EdgeMetrics()
@@ -77,8 +93,13 @@ async def serve(settings: Settings, edge: EdgeSettings) -> None:
         attempt_timeout_s=edge.webhook_timeout_s,
         in_flight=edge.webhook_in_flight,
     )
+    return Parts(gw, publisher, follower, dispatcher)
+
+
+def https_server(parts: Parts, edge: EdgeSettings) -> uvicorn.Server:
+    """uvicorn serving the application; SIGTERM and SIGINT are a clean stop (exit 0)."""
     config = uvicorn.Config(
-        create_gateway(gw),
+        create_gateway(parts.gateway),
         host=edge.host,
         port=edge.port,
         ssl_certfile=None if edge.insecure_http else str(edge.tls_certfile),
@@ -90,15 +111,22 @@ async def serve(settings: Settings, edge: EdgeSettings) -> None:
         timeout_graceful_shutdown=10,
     )
     server = uvicorn.Server(config)
-    for stop in (signal.SIGTERM, signal.SIGINT):  # a stop is a clean stop, exit code 0
+    for stop in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop, lambda *_: setattr(server, "should_exit", True))
-    await publisher.start()
-    background = [asyncio.create_task(follower.run(), name="follower")]
+    return server
+
+
+async def serve(settings: Settings, edge: EdgeSettings) -> None:
+    """Serve until stopped; a follower or pusher that dies stops the gateway (exit 1)."""
+    parts = assemble(settings, edge)
+    server = https_server(parts, edge)
+    await parts.publisher.start()
+    background = [asyncio.create_task(parts.follower.run(), name="follower")]
     try:
 
         async def dispatch_when_caught_up() -> None:
-            await follower.caught_up.wait()  # registrations known before any push
-            await dispatcher.run()
+            await parts.follower.caught_up.wait()  # registrations known before any push
+            await parts.dispatcher.run()
 
         background.append(asyncio.create_task(dispatch_when_caught_up(), name="dispatcher"))
         serving = asyncio.create_task(server.serve(), name="server")
@@ -115,7 +143,7 @@ async def serve(settings: Settings, edge: EdgeSettings) -> None:
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
-        await publisher.stop()
+        await parts.publisher.stop()
 
 
 def run_gateway(settings: Settings, edge: EdgeSettings) -> None:

@@ -3,6 +3,7 @@ inbox over a fake publisher (the real broker is in tests/integration/test_edge.p
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from pathlib import Path
@@ -11,7 +12,7 @@ import httpx
 import pytest
 
 from schemas import Acknowledgement
-from streams.edge import create_gateway
+from streams.edge import Gateway, create_gateway
 from tests.edge_support import build, notification
 from tests.factories import PERSONAL_VALUES, example, incident
 
@@ -95,9 +96,7 @@ async def test_without_a_key_or_with_another_partys_nothing_is_published(tmp_pat
     assert publisher.sent == []
 
 
-async def test_a_broker_that_does_not_acknowledge_is_a_503_and_the_retry_publishes(
-    tmp_path: Path,
-) -> None:
+async def test_a_broker_that_refuses_is_a_503_and_the_retry_publishes(tmp_path: Path) -> None:
     gw, keys, publisher = build(tmp_path)
     body = json.dumps(incident())
     async with client(gw) as http:
@@ -108,6 +107,45 @@ async def test_a_broker_that_does_not_acknowledge_is_a_503_and_the_retry_publish
     assert down.status_code == 503 and down.headers["retry-after"]
     assert back.status_code == 202 and "idempotent-replayed" not in back.headers
     assert len(publisher.sent) == 1
+
+
+async def settled(gw: Gateway, timeout_s: float = 5) -> None:
+    async with asyncio.timeout(timeout_s):
+        while gw.replies.unsettled:
+            await asyncio.sleep(0.01)
+
+
+async def test_a_retry_after_a_503_joins_the_attempt_still_under_way_and_publishes_nothing_more(
+    tmp_path: Path,
+) -> None:
+    """A broker that takes the record but does not acknowledge in time (paused): 503, yet
+    the record is in the producer's buffer and reaches the broker later. A retry while
+    it waits is 503 again without a second send; one after it is the first's answer."""
+    gw, keys, publisher = build(tmp_path)
+    gw.publish_timeout_s = 0.2
+    body = json.dumps(incident())
+    publisher.hold()
+    async with client(gw) as http:
+        down = await http.post("/v1/incidents", content=body, headers=auth(keys["force"]))
+        still = await http.post("/v1/incidents", content=body, headers=auth(keys["force"]))
+        publisher.release()
+        await settled(gw)
+        back = await http.post("/v1/incidents", content=body, headers=auth(keys["force"]))
+        incident_sends = (publisher.attempts, len(publisher.sent))
+        ack_body = {"status": "received"}
+        held = notification(1, "urn:100000", "2026-11-27T09:00:00+00:00")
+        gw.inbox.notification(held)
+        path = f"/v1/notifications/{held.notification_id}/acknowledgement"
+        publisher.hold()
+        ack_down = await http.post(path, json=ack_body, headers=auth(keys["school"]))
+        publisher.release()
+        ack_back = await http.post(path, json=ack_body, headers=auth(keys["school"]))
+    assert (down.status_code, still.status_code) == (503, 503)
+    assert back.status_code == 202 and back.headers["idempotent-replayed"] == "true"
+    assert incident_sends == (1, 1)
+    assert ack_down.status_code == 503
+    assert ack_back.status_code == 202 and ack_back.headers["idempotent-replayed"] == "true"
+    assert publisher.attempts == 2 and len(publisher.sent) == 2
 
 
 async def test_the_council_puts_and_deletes_only_its_own_records(tmp_path: Path) -> None:

@@ -362,3 +362,20 @@ def test_a_slow_clock_shows_one_instant_per_incident_in_its_audit_notifications_
         by_event, 1
     )
     assert len({min(i) for i in by_event.values()}) == 4  # and each event its own instant
+
+
+def test_replaying_the_same_input_makes_no_new_notification_ids(driver: WorkerTestDriver) -> None:
+    """A retry or a replay of the same bytes: the same notifications again, under the
+    same ids, with the same content (only when they were sent differs)."""
+    raw = json.dumps(factories.incident()).encode()
+    driver.send(POLICE_INCIDENTS, KEY, raw)
+    once = notifications(driver)
+    driver.send(POLICE_INCIDENTS, KEY, raw)
+    twice = notifications(driver)
+    assert once and len(twice) == 2 * len(once)
+    assert {n.notification_id for n in twice} == {n.notification_id for n in once}
+
+    def content(n: Notification) -> str:
+        return n.model_dump_json(exclude={"produced_at", "incident_published_at"})
+
+    assert {content(n) for n in twice} == {content(n) for n in once}
