@@ -40,24 +40,33 @@ lint: venv
 	$(BIN)/lint-imports
 
 unit: venv tools
-	$(BIN)/pytest -q tests/unit tests/deploy
+	$(BIN)/pytest -q -n 2 --durations=20 tests/unit tests/deploy
 
-# Integration tests and the fault suite's short version, on the real local broker (the
-# broker-fault tests start brokers of their own).
+# Integration tests and the fault suite's short version, on the real local broker: first
+# $(PARALLEL) at a time (each has its own namespace, app id, ports and tmp_path, removed
+# at teardown, and mostly waits on the broker and its workers; the longest start first),
+# then, alone, those marked serial (they pause the shared broker or time a take-over).
+# The three-node cluster (marked full) is make faults' only.
+PARALLEL ?= 3
 integration: venv
 	rm -f .local/faults/results.jsonl .local/security/acl-matrix.txt \
 	  .local/compliance/planted.txt .local/security/edge-*.txt
 	$(TEST_KAFKA) $(BIN)/frontdoor kafka start
-	$(TEST_KAFKA) $(BIN)/pytest -q tests/integration tests/faults; rc=$$?; \
+	$(TEST_KAFKA) $(BIN)/pytest -q -n $(PARALLEL) --dist loadgroup --durations=20 \
+	    -m "not serial and not full" tests/integration tests/faults && \
+	  $(TEST_KAFKA) $(BIN)/pytest -q --durations=20 -m "serial and not full" \
+	    tests/integration tests/faults; rc=$$?; \
 	  $(TEST_KAFKA) $(BIN)/frontdoor kafka stop; exit $$rc
 
-# The fault suite at full size (about 15 minutes): 120,000 fuzzed inputs, ten kill -9s
-# over 10,000 incidents, broker outages, rebalances, a three-node cluster losing a
-# leader; prints the faults table (also in .local/faults/results.jsonl).
+# The fault suite at full size (about 15 minutes), one test at a time: 120,000 fuzzed
+# inputs, ten kill -9s over 10,000 incidents, broker outages, rebalances, a three-node
+# cluster losing a leader; prints the faults table (also in .local/faults/results.jsonl).
+# Then the integration tests marked full (the compliance run with two workers).
 faults: venv
 	rm -f .local/faults/results.jsonl
 	$(TEST_KAFKA) $(BIN)/frontdoor kafka start
-	FRONTDOOR_FAULTS=full $(TEST_KAFKA) $(BIN)/pytest -q tests/faults; rc=$$?; \
+	FRONTDOOR_FAULTS=full $(TEST_KAFKA) $(BIN)/pytest -q --durations=20 tests/faults && \
+	  $(TEST_KAFKA) $(BIN)/pytest -q -m full tests/integration; rc=$$?; \
 	  $(TEST_KAFKA) $(BIN)/frontdoor kafka stop; exit $$rc
 
 test: lint unit integration

@@ -14,6 +14,8 @@ import hashlib
 import json
 import re
 import sys
+from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -82,14 +84,25 @@ def collect(settings: Settings, since: datetime, until: datetime) -> Accounting:
 
     policy = load_policy(settings.policy_file)
     forces = [topics.force_incidents(f) for f in policy.signals.police_sources]
-    for spec, visit, what in (
-        *((force, at_intake, f"on {force.name}") for force in forces),
-        (topics.POLICE_INCIDENTS, incident, "incidents"),
-        (topics.AUDIT, audit, "audit records"),
-        (topics.DEAD_LETTERS, dead_letter, "dead letters"),
-    ):
-        read = scan(settings, [spec], visit)
-        print(f"  read {read:,} {what}", file=sys.stderr, flush=True)
+    visits: dict[str, tuple[Callable[[Any], None], str]] = {
+        **{
+            topics.topic_name(force, settings): (at_intake, "on the forces' topics")
+            for force in forces
+        },
+        incidents_topic: (incident, "incidents"),
+        topics.topic_name(topics.AUDIT, settings): (audit, "audit records"),
+        topics.topic_name(topics.DEAD_LETTERS, settings): (dead_letter, "dead letters"),
+    }
+    read: Counter[str] = Counter()
+
+    def visit(record: Any) -> None:  # every topic in one pass: one consumer, one metadata
+        handler, what = visits[record.topic]
+        handler(record)
+        read[what] += 1
+
+    scan(settings, [*forces, topics.POLICE_INCIDENTS, topics.AUDIT, topics.DEAD_LETTERS], visit)
+    for what in dict.fromkeys(what for _, what in visits.values()):
+        print(f"  read {read[what]:,} {what}", file=sys.stderr, flush=True)
     merged = {(p, o) for topic, p, o in dead if topic == incidents_topic}
     return take_in(account(arrivals, audited, merged), handed, forwarded, dead)
 

@@ -98,6 +98,7 @@ def workers(run: Settings, tmp_path: Path, count: int) -> list[WorkerProcess]:
     return started
 
 
+@pytest.mark.long
 def test_the_broker_stopped_for_10_to_30_s_loses_nothing(
     own_kafka: localkafka.LocalKafkaSettings, tmp_path: Path
 ) -> None:
@@ -155,6 +156,7 @@ async def _leader(kafka: localkafka.LocalKafkaSettings, topic: str, partition: i
         await admin.close()
 
 
+@pytest.mark.full  # make faults only: three broker JVMs on two cores
 @pytest.mark.parametrize("own_kafka", [3], indirect=True)
 def test_killing_a_partition_leader_of_a_three_node_cluster_loses_nothing(
     own_kafka: localkafka.LocalKafkaSettings, tmp_path: Path

@@ -8,6 +8,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from streams import topics
 from streams.settings import Settings
 from streams.tools.platform.worker_process import wait_for
@@ -33,6 +35,7 @@ KILLS = 10 if FULL else 1
 RATE = 100.0 if FULL else 40.0  # incidents/s offered
 
 
+@pytest.mark.serial  # the take-over it measures is the survivor's, not the machine's load
 def test_kill_9_at_random_points_loses_nothing_and_changes_no_decision(
     settings: Settings, tmp_path: Path
 ) -> None:

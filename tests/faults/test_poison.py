@@ -9,6 +9,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from streams import topics
 from streams.settings import Settings
 from streams.topics.io import produce
@@ -32,6 +34,7 @@ INCIDENTS = 3_000 if FULL else 300
 EVERY = 10  # one hostile message after every tenth valid one
 
 
+@pytest.mark.long
 def test_hostile_messages_among_valid_ones_lose_nothing(settings: Settings, tmp_path: Path) -> None:
     rng = random.Random(15)
     base = load(seed=15, records=500, count=INCIDENTS)

@@ -7,6 +7,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from streams import topics
 from streams.settings import Settings
 from streams.tools.platform.worker_process import wait_for
@@ -31,6 +33,7 @@ RECORDS = 2_000 if FULL else 500
 RATE = 100.0 if FULL else 40.0
 
 
+@pytest.mark.long
 def test_adding_and_removing_a_worker_mid_stream_loses_nothing(
     settings: Settings, tmp_path: Path
 ) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -22,6 +23,7 @@ from streams.tools.platform.localkafka import (
     client_settings,
 )
 from streams.tools.platform.worker_process import WorkerProcess, free_port, start_worker
+from streams.topics import admin
 
 
 @pytest.fixture(scope="session")
@@ -37,24 +39,38 @@ def kafka_bootstrap(local_kafka: LocalKafkaSettings) -> str:
     return local_kafka.bootstrap
 
 
-@pytest.fixture
-def settings(
-    local_kafka: LocalKafkaSettings, tmp_path: Path, request: pytest.FixtureRequest
-) -> Settings:
-    """Two partitions a topic, or as many as ``@pytest.mark.partitions(n)`` asks."""
-    namespace = f"t{uuid.uuid4().hex[:10]}"
-    marker = request.node.get_closest_marker("partitions")
+@contextmanager
+def namespace(local_kafka: LocalKafkaSettings, state: Path, partitions: int) -> Iterator[Settings]:
+    """A deployment of its own on the shared broker (topics, ACLs, consumer groups under
+    one prefix and app id), as the admin principal, removed afterwards: the broker holds
+    only the namespaces of the tests running now, so none is slower than the one before."""
+    name = f"t{uuid.uuid4().hex[:10]}"
     made = client_settings(
         local_kafka,
         "admin",
-        topic_prefix=f"{namespace}.",
-        app_id=f"frontdoor-{namespace}",
-        partitions=marker.args[0] if marker else 2,
+        topic_prefix=f"{name}.",
+        app_id=f"frontdoor-{name}",
+        partitions=partitions,
         web_port=free_port(),
-        state_dir=tmp_path / "state",
+        state_dir=state,
     )
     acl.provision(made)
-    return made
+    try:
+        yield made
+    finally:  # the worker's own (faust) topics are named by its app id
+        for prefix in (made.topic_prefix, made.app_id):
+            admin.delete_prefixed(made, prefix)
+        acl.revoke(made, (made.topic_prefix, made.app_id))
+
+
+@pytest.fixture
+def settings(
+    local_kafka: LocalKafkaSettings, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Settings]:
+    """Two partitions a topic, or as many as ``@pytest.mark.partitions(n)`` asks."""
+    marker = request.node.get_closest_marker("partitions")
+    with namespace(local_kafka, tmp_path / "state", marker.args[0] if marker else 2) as made:
+        yield made
 
 
 @pytest.fixture
@@ -91,6 +107,11 @@ def start(worker_settings: Settings, tmp_path: Path) -> Iterator[StartWorker]:
 @pytest.fixture
 def worker(start: StartWorker) -> WorkerProcess:
     return start()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long tests first: in parallel, the run ends when its longest test does."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

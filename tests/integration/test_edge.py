@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,12 +23,14 @@ from streams import topics
 from streams.edge import derive_secret, verify
 from streams.routing import load_policy
 from streams.settings import Settings
+from streams.tools.platform import localkafka
 from streams.tools.platform.gateway_process import GatewayProcess, start_gateway
 from streams.tools.platform.localkafka import LocalKafkaSettings
 from streams.tools.platform.worker_process import WorkerProcess, wait_for
 from streams.topics.io import produce, read_all
 from tests.edge_support import PARTIES, Receiver, notification
 from tests.factories import PERSONAL_VALUES, example, incident
+from tests.integration.conftest import namespace
 
 pytestmark = pytest.mark.integration
 FORCES = set(load_policy(None).signals.police_sources)
@@ -42,23 +45,25 @@ def _observed(line: str) -> None:
         out.write(line + "\n")
 
 
-@pytest.fixture
-def gateway(
-    local_kafka: LocalKafkaSettings, settings: Settings, tmp_path: Path
+EDGE = {
+    "webhook_allow_http": "true",
+    "webhook_first_retry_s": "0.2",
+    "webhook_max_retry_s": "0.5",
+    "webhook_give_up_s": "4",
+    "webhook_timeout_s": "0.4",
+    "rate_per_second": "100000",
+    "rate_burst": "100000",
+}
+
+
+@contextmanager
+def running_gateway(
+    local_kafka: LocalKafkaSettings, settings: Settings, home: Path, **changes: str
 ) -> Iterator[tuple[GatewayProcess, dict[str, str]]]:
+    """A `frontdoor gateway` on ``settings``' namespace, a key for each party; its log
+    checked for personal data once it has stopped."""
     running, keys = start_gateway(
-        local_kafka,
-        settings,
-        tmp_path / "edge",
-        PARTIES,
-        FORCES,
-        webhook_allow_http="true",
-        webhook_first_retry_s="0.2",
-        webhook_max_retry_s="0.5",
-        webhook_give_up_s="4",
-        webhook_timeout_s="0.4",
-        rate_per_second="100000",
-        rate_burst="100000",
+        local_kafka, settings, home, PARTIES, FORCES, **{**EDGE, **changes}
     )
     try:
         running.wait_ready(60)
@@ -67,6 +72,28 @@ def gateway(
         running.stop()
         log = running.log_path.read_text(errors="replace")
         assert not any(value in log for value in PERSONAL_VALUES)
+
+
+@pytest.fixture
+def gateway(
+    local_kafka: LocalKafkaSettings, settings: Settings, tmp_path: Path
+) -> Iterator[tuple[GatewayProcess, dict[str, str]]]:
+    with running_gateway(local_kafka, settings, tmp_path / "edge") as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def shared_gateway(
+    local_kafka: LocalKafkaSettings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[GatewayProcess, dict[str, str]]]:
+    """One gateway for the tests that only call it (the matrix, schemathesis): neither
+    needs a namespace the other has not touched."""
+    home = tmp_path_factory.mktemp("shared-edge")
+    with (
+        namespace(local_kafka, home / "state", 2) as settings,
+        running_gateway(local_kafka, settings, home / "edge") as started,
+    ):
+        yield started
 
 
 def _records(settings: Settings, spec: topics.TopicSpec) -> list[tuple[bytes | None, bytes | None]]:
@@ -218,10 +245,11 @@ def intended(party: str, endpoint: str) -> int:
     }.get(endpoint, 200)
 
 
+@pytest.mark.xdist_group("shared-gateway")
 def test_every_party_may_call_exactly_what_its_role_needs(
-    gateway: tuple[GatewayProcess, dict[str, str]],
+    shared_gateway: tuple[GatewayProcess, dict[str, str]],
 ) -> None:
-    gw, keys = gateway
+    gw, keys = shared_gateway
     cells = []
     for party in [*PARTIES, "none"]:
         for endpoint, (method, path, body) in _calls().items():
@@ -250,10 +278,12 @@ def test_every_party_may_call_exactly_what_its_role_needs(
 # -- hostile input ---------------------------------------------------------------------------
 
 
+@pytest.mark.long
+@pytest.mark.xdist_group("shared-gateway")
 def test_schemathesis_finds_no_server_error_and_every_invalid_request_rejected(
-    gateway: tuple[GatewayProcess, dict[str, str]], tmp_path: Path
+    shared_gateway: tuple[GatewayProcess, dict[str, str]],
 ) -> None:
-    gw, keys = gateway
+    gw, keys = shared_gateway
     summary = []
     for party in ("force", "council", "school"):
         run = subprocess.run(
@@ -293,4 +323,47 @@ def test_schemathesis_finds_no_server_error_and_every_invalid_request_rejected(
     FUZZ.write_text(
         "schemathesis (coverage, fuzzing, stateful; checks: no 5xx, invalid rejected, "
         "documented statuses, content types and bodies)\n" + "\n".join(summary) + "\n"
+    )
+
+
+# -- a paused broker -------------------------------------------------------------------------
+
+PAUSE_S = 4.0
+
+
+@pytest.mark.serial  # it pauses the shared broker
+def test_a_retry_after_a_503_from_a_paused_broker_is_answered_and_not_published_again(
+    local_kafka: LocalKafkaSettings, settings: Settings, tmp_path: Path
+) -> None:
+    """The broker stops answering (SIGSTOP, 4 s) while a force posts an incident: the
+    answer is 503, and the incident waits in the gateway's producer; the force sends the
+    same bytes again once the broker is back, as told. It must get the first attempt's
+    answer, and the force's topic must hold the incident once."""
+    body = incident()
+    force_topic = topics.force_incidents("MPS")
+    with running_gateway(local_kafka, settings, tmp_path / "edge", publish_timeout_s="1") as (
+        gw,
+        keys,
+    ):
+        with localkafka.paused(local_kafka):
+            paused_at = time.monotonic()
+            during = gw.exchange("POST", "/v1/incidents", keys["force"], body)
+            time.sleep(max(0.0, PAUSE_S - (time.monotonic() - paused_at)))  # the fault itself
+        wait_for(lambda: _records(settings, force_topic) or None, 60, "the incident on the topic")
+        retries: list[int] = []
+
+        def answered() -> tuple[int, object, dict[str, str]] | None:
+            status, reply, headers = gw.exchange("POST", "/v1/incidents", keys["force"], body)
+            retries.append(status)
+            return (status, reply, headers) if status != 503 else None
+
+        status, reply, headers = wait_for(answered, 60, "an answer other than 503")
+        on_topic = _records(settings, force_topic)
+    assert during[0] == 503 and during[2]["retry-after"]
+    assert (status, headers.get("idempotent-replayed")) == (202, "true"), (status, reply)
+    assert len(on_topic) == 1 and json.loads(on_topic[0][1] or b"{}") == body
+    _observed(
+        f"  broker paused {PAUSE_S:.0f} s during a POST: 503; the same bytes again after it "
+        f"resumed: {len(retries)} request(s), then 202 Idempotent-Replayed; "
+        f"{len(on_topic)} record on the force's topic"
     )

@@ -1,5 +1,7 @@
 """The pipeline on the real broker with a real worker: the right notifications with the
-right deadlines, the review loop, late records, tombstones, restarts and replays."""
+right deadlines, the review loop, late records, tombstones and restarts. (That a replay
+makes no new ids, and repeat escalation in any order, are the topology's behaviour, shown
+on the in-process driver: tests/unit/test_worker_driver.py, test_repeat_escalation.py.)"""
 
 from __future__ import annotations
 
@@ -218,33 +220,3 @@ def test_a_restarted_worker_rebuilds_the_replica_and_keeps_waiting_children(
         # A killed worker may not have committed the incident: its successor routes it
         # again, and if the late record is in the replica by then, links it directly.
         assert {a.stage for a in found} <= {"rematched", "routed"}
-
-
-def test_replaying_the_same_input_makes_no_new_notification_ids(
-    settings: Settings, start: StartWorker
-) -> None:
-    publish_records(settings, zebedee())
-    start()
-    publish_incident(settings, incident())
-    once = {n.notification_id for n in notifications(settings, 5)}
-    publish_incident(settings, incident())  # the same bytes again: a retry or a replay
-    twice = notifications(settings, 10)
-    assert len(twice) == 10
-    assert {n.notification_id for n in twice} == once
-
-
-def test_three_standard_risk_incidents_escalate_to_the_front_door(
-    settings: Settings, start: StartWorker
-) -> None:
-    publish_records(settings, zebedee(status="none"))
-    start()
-    for n in range(3):
-        publish_incident(
-            settings, incident(ref=f"CAD-R{n}", only_first=True, risk_grade="standard", sequence=n)
-        )
-    escalations = [
-        n
-        for n in notifications(settings, 1 + 3 * 2, linger_s=2)
-        if n.recipient.organisation == f"{COUNCIL}:front-door-escalation"
-    ]
-    assert [(e.rules, e.incident_reference) for e in escalations] == [(["R12"], "CAD-R2")]

@@ -40,6 +40,13 @@ class GatewayProcess:
     def request(
         self, method: str, path: str, key: str | None = None, body: Any = None
     ) -> tuple[int, Any]:
+        status, answer, _ = self.exchange(method, path, key, body)
+        return status, answer
+
+    def exchange(
+        self, method: str, path: str, key: str | None = None, body: Any = None
+    ) -> tuple[int, Any, dict[str, str]]:
+        """Status, JSON body and headers (lower-cased names) of one request."""
         data = json.dumps(body).encode() if body is not None else None
         headers = {"content-type": "application/json"}
         if key:
@@ -49,11 +56,10 @@ class GatewayProcess:
         )
         try:
             with urllib.request.urlopen(req, timeout=30, context=self.ssl_context()) as response:
-                raw = response.read()
-                return int(response.status), json.loads(raw) if raw else None
+                raw, status, got = response.read(), int(response.status), response.headers
         except urllib.error.HTTPError as error:
-            raw = error.read()
-            return int(error.code), json.loads(raw) if raw else None
+            raw, status, got = error.read(), int(error.code), error.headers
+        return status, json.loads(raw) if raw else None, {k.lower(): v for k, v in got.items()}
 
     def text(self, path: str) -> str:
         with urllib.request.urlopen(

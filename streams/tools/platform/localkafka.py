@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import logging
 import os
@@ -26,7 +27,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
@@ -494,6 +495,21 @@ def stop(settings: LocalKafkaSettings, timeout_s: float = 60.0) -> bool:
 def status(settings: LocalKafkaSettings) -> tuple[int | None, bool]:
     """(pid of our first node or None, whether anything answers on the ports)."""
     return _running_pid(cluster(settings)[0]), broker_answers(settings, timeout_s=5.0)
+
+
+@contextlib.contextmanager
+def paused(settings: LocalKafkaSettings) -> Iterator[None]:
+    """Our first node stopped (SIGSTOP) while inside: connections stay open and nothing
+    is answered, as with a broker stalled by a long GC pause or a frozen VM; resumed
+    (SIGCONT) on the way out, whatever happened inside."""
+    pid = _running_pid(cluster(settings)[0])
+    if pid is None:
+        raise BrokerError(f"no broker of ours is running on {settings.bootstrap}")
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
 
 
 # --- SCRAM users added after format (a principal new to the policy) ----------------------

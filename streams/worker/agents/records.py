@@ -101,13 +101,8 @@ class CouncilRecords:
             # passes over them cost about a third of the rebuild. Collect again once caught up.
             gc.disable()
             while not ctx.runtime.stopping():
-                batch = await consumer.getmany(timeout_ms=500)
-                received = [m for messages in batch.values() for m in messages]
-                out = ctx.outbox()
-                self.records_arrived(out, [_incoming(m) for m in received])
-                await ctx.flush(out)
-                for message in received:
-                    read_to[message.partition] = message.offset + 1
+                # Caught up is checked before each read, so an empty topic (or a snapshot
+                # already at the end) is ready at once, not after a poll's timeout.
                 if not ready.is_set() and all(
                     await asyncio.gather(
                         *(_reached(consumer, tp, targets[tp]) for tp in partitions)
@@ -126,6 +121,13 @@ class CouncilRecords:
                         time.monotonic() - started,
                         restored,
                     )
+                batch = await consumer.getmany(timeout_ms=500)
+                received = [m for messages in batch.values() for m in messages]
+                out = ctx.outbox()
+                self.records_arrived(out, [_incoming(m) for m in received])
+                await ctx.flush(out)
+                for message in received:
+                    read_to[message.partition] = message.offset + 1
         finally:
             gc.enable()
             await consumer.stop()
