@@ -42,7 +42,7 @@ class Replies:
         self._capacity = capacity
         self._ttl_s = ttl_s
         self._done: OrderedDict[Key, tuple[float, str, Reply]] = OrderedDict()
-        self._running: dict[Key, tuple[str, asyncio.Task[Reply]]] = {}
+        self._running: dict[Key, tuple[str, asyncio.Future[Reply]]] = {}
 
     def __len__(self) -> int:
         return len(self._done)
@@ -81,16 +81,13 @@ class Replies:
 
     def _start(
         self, key: Key, fingerprint: str, attempt: Callable[[], Awaitable[Reply]]
-    ) -> asyncio.Task[Reply]:
-        async def run() -> Reply:
-            return await attempt()
-
-        task = asyncio.get_running_loop().create_task(run())
+    ) -> asyncio.Future[Reply]:
+        task = asyncio.ensure_future(attempt())
         self._running[key] = (fingerprint, task)
         task.add_done_callback(lambda done: self._settled(key, fingerprint, done))
         return task
 
-    def _settled(self, key: Key, fingerprint: str, task: asyncio.Task[Reply]) -> None:
+    def _settled(self, key: Key, fingerprint: str, task: asyncio.Future[Reply]) -> None:
         if self._running.get(key, (None, None))[1] is task:
             del self._running[key]
         if task.cancelled() or task.exception() is not None:  # retrieved: no warning later

@@ -69,7 +69,8 @@ def remember(
     history: list[Seen], arrived: ChildNotified, rule: RepeatRule | None, now: datetime
 ) -> Remembered:
     """Add ``arrived`` to the child's history once (a replay or a rematch of an incident
-    already counted changes nothing) and find every incident that now makes the count.
+    already counted changes nothing: the same history is returned) and find every
+    incident that now makes the count.
 
     What is kept: every incident reported within twice the window of the child's newest
     (so any arrival reported within a window of the newest finds all it counts, and all
@@ -94,7 +95,7 @@ def remember(
     for seen in merged:
         if seen.waiting is not None and not seen.escalated and _made(seen, merged, rule, window):
             escalate.append(seen.waiting)
-            seen = seen.model_copy(update={"escalated": True, "waiting": None})
+            seen = _forget(seen).model_copy(update={"escalated": True})
         settled.append(seen)
     return Remembered(_kept(settled, 2 * window, now), escalate)
 
@@ -120,12 +121,15 @@ def _order(seen: Seen) -> tuple[datetime, str]:
 def _kept(history: list[Seen], keep: timedelta, now: datetime) -> list[Seen]:
     newest = max(s.reported_at for s in history)
     return [
-        s
-        if s.waiting is None or s.reported_at >= now - keep
-        else s.model_copy(update={"waiting": None})
+        s if s.waiting is None or s.reported_at >= now - keep else _forget(s)
         for s in history
         if s.reported_at >= newest - keep
     ]
+
+
+def _forget(seen: Seen) -> Seen:
+    """Without what its escalation would need (personal data)."""
+    return seen.model_copy(update={"waiting": None})
 
 
 def escalation(

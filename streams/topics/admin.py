@@ -105,13 +105,13 @@ def create_all(settings: Settings, worker_only: bool = False) -> dict[str, bool]
     return asyncio.run(_create_all(settings, worker_only))
 
 
-async def _delete_prefixed(settings: Settings, prefix: str) -> list[str]:
+async def _delete_prefixed(settings: Settings, prefixes: tuple[str, ...]) -> list[str]:
     from aiokafka.admin import AIOKafkaAdminClient
 
     admin = AIOKafkaAdminClient(**settings.aiokafka_options())
     await admin.start()
     try:
-        doomed = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        doomed = [t for t in await admin.list_topics() if t.startswith(prefixes)]
         if doomed:
             await admin.delete_topics(doomed)
         return doomed
@@ -119,8 +119,9 @@ async def _delete_prefixed(settings: Settings, prefix: str) -> list[str]:
         await admin.close()
 
 
-def delete_prefixed(settings: Settings, prefix: str) -> list[str]:
-    """Delete every topic whose name starts with ``prefix`` (the demo cleans up its last run)."""
-    if not prefix:
+def delete_prefixed(settings: Settings, prefixes: tuple[str, ...]) -> list[str]:
+    """Delete every topic whose name starts with one of ``prefixes`` (a finished run's:
+    its topic prefix, and its app id, which names faust's own topics)."""
+    if not prefixes or not all(prefixes):
         raise ValueError("refusing to delete topics without a prefix")
-    return asyncio.run(_delete_prefixed(settings, prefix))
+    return asyncio.run(_delete_prefixed(settings, prefixes))

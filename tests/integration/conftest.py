@@ -58,9 +58,9 @@ def namespace(local_kafka: LocalKafkaSettings, state: Path, partitions: int) -> 
     try:
         yield made
     finally:  # the worker's own (faust) topics are named by its app id
-        for prefix in (made.topic_prefix, made.app_id):
-            admin.delete_prefixed(made, prefix)
-        acl.revoke(made, (made.topic_prefix, made.app_id))
+        ours = (made.topic_prefix, made.app_id)
+        admin.delete_prefixed(made, ours)
+        acl.revoke(made, ours)
 
 
 @pytest.fixture

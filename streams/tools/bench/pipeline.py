@@ -496,7 +496,7 @@ def run(
     kafka = localkafka.LocalKafkaSettings()
     broker = localkafka.start(kafka, access.parties(load_policy(None)))
     base = localkafka.client_settings(kafka, "admin")
-    removed = admin.delete_prefixed(base, "bench.")  # the last run's topics cost the broker
+    removed = admin.delete_prefixed(base, ("bench.", "frontdoor-bench-"))  # they cost the broker
     if kafka.secured:
         acl.revoke(base, ("bench.", "frontdoor-bench-"))
     print(
@@ -577,7 +577,7 @@ def security_cost(
     localkafka.start(plain)
     try:
         base = localkafka.client_settings(plain, "admin")
-        admin.delete_prefixed(base, "bench.")
+        admin.delete_prefixed(base, ("bench.", "frontdoor-bench-"))
         print(f"  plaintext broker for comparison on {plain.bootstrap}", flush=True)
         raw = raw_passthrough(base, passthrough)
         found, _ = pipeline(base, records, count)

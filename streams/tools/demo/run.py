@@ -92,8 +92,9 @@ def _deployment(kafka: localkafka.LocalKafkaSettings, the_council: Council) -> D
     )
     # Topics, ACLs and the parties' publishing as the admin principal; the worker as its own.
     base = localkafka.client_settings(kafka, "admin", partitions=2, policy_file=policy_file)
-    removed = admin.delete_prefixed(base, DEMO_PREFIX)
-    acl.revoke(base, (DEMO_PREFIX, "frontdoor-demo-"))
+    last_run = (DEMO_PREFIX, "frontdoor-demo-")  # topics and faust's own, by app id
+    removed = admin.delete_prefixed(base, last_run)
+    acl.revoke(base, last_run)
     epoch = time.time()
     settings = base.model_copy(
         update={

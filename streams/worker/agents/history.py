@@ -30,8 +30,10 @@ class History:
         table = ctx.tables.history
         for notified in ChildrenNotified.model_validate_json(event.value or b"").items:
             key = notified.child_key.encode()
-            kept = remember(_load(table.get(key)), notified, ctx.policy.repeat_rule, now)
-            table[key] = _dump(kept.history)
+            before = _load(table.get(key))
+            kept = remember(before, notified, ctx.policy.repeat_rule, now)
+            if kept.history is not before:  # a replay changes nothing: no changelog write
+                table[key] = _dump(kept.history)
             for due in kept.escalate:  # this one, or one reported later that arrived earlier
                 self._escalate(out, due, now)
 
