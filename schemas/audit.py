@@ -4,14 +4,15 @@ Ids, scores, rule names and field names only, never names or free text, so the a
 trail can be kept longer than the personal data it describes.
 """
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.enums import IncidentType, MatchDecision
-from schemas.envelope import DataQualityWarning, OutboundEvent
+from schemas.envelope import VERSION_PATTERN, DataQualityWarning, OutboundEvent
 from schemas.notification import Recipient
-from schemas.review import Candidate
+from schemas.review import Candidate, ReviewEvidence
 
 
 class NotificationMade(BaseModel):
@@ -34,14 +35,30 @@ class ChildDecision(BaseModel):
     notifications: list[NotificationMade] = Field(default_factory=list)
 
 
+class ReviewAudit(BaseModel):
+    """Who settled a possible match, when, and on what evidence (staff ids, never emails)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    review_id: str
+    decision: Literal["confirm", "reject"]
+    decided_by: str
+    approved_by: str | None = None
+    decided_at: datetime
+    evidence: ReviewEvidence | None = None
+
+
 # Where in the pipeline a decision was made about a child.
 AuditStage = Literal["routed", "review_decided", "rematched", "escalated"]
 
 
 class AuditRecord(OutboundEvent):
-    """One per incident child and decision point."""
+    """One per incident child and decision point. (Version 1.1 added ``review``.)"""
 
     event_type: Literal["audit_record"] = "audit_record"
+    schema_version: str = Field(
+        default="1.1", pattern=VERSION_PATTERN, description="<major>.<minor>; 1.1 here."
+    )
     audit_id: str
     stage: AuditStage
     incident_event_id: str
@@ -51,4 +68,7 @@ class AuditRecord(OutboundEvent):
     children_in_incident: int = Field(ge=1)
     child: ChildDecision
     reviewer: str | None = Field(default=None, description="Staff id, for review decisions.")
+    review: ReviewAudit | None = Field(
+        default=None, description="For review decisions: who, when, and the evidence shown."
+    )
     data_quality: list[DataQualityWarning] = Field(default_factory=list)

@@ -148,6 +148,7 @@ _REVIEW_DECISION: dict[str, Any] = {
     "decision": "confirm",
     "record_id": "E09000030:C-100",
     "decided_by": "staff-9",
+    "approved_by": "staff-7",
     "decided_at": NOW,
 }
 

@@ -1,8 +1,10 @@
-"""Who may do what, written once: the ACL plan the broker holds and the same rights as
-questions the HTTP gateway asks (``Permissions``). Pure: no broker calls here (those are
-``streams.operations.acl``)."""
+"""Who may do what, written once: the ACL plan the broker holds, the same rights as
+questions the HTTP gateway and the console ask (``Permissions``), and the roles people
+hold in the identity provider as parties of that plan (``staff``). Pure: no broker calls
+here (those are ``streams.operations.acl``)."""
 
 from streams.access.policy import (
+    CONSOLE,
     COUNCIL_CASEWORK,
     COUNCIL_RECORDS,
     EDGE,
@@ -20,8 +22,10 @@ from streams.access.policy import (
     parties,
     plan,
 )
+from streams.access.staff import Acting, StaffRole, acting_as
 
 __all__ = [
+    "CONSOLE",
     "COUNCIL_CASEWORK",
     "COUNCIL_RECORDS",
     "EDGE",
@@ -29,10 +33,13 @@ __all__ = [
     "REVIEWERS",
     "WORKER",
     "Acl",
+    "Acting",
     "Operation",
     "Pattern",
     "Permissions",
     "Resource",
+    "StaffRole",
+    "acting_as",
     "agency_principal",
     "force_principal",
     "in_namespace",

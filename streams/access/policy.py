@@ -75,6 +75,7 @@ REVIEWERS = "reviewers"
 COUNCIL_RECORDS = "council-records"
 COUNCIL_CASEWORK = "council-casework"
 EDGE = "edge"  # the HTTP gateway: publishes for the parties it authenticates, delivers to them
+CONSOLE = "console"  # the people's screens: reads what they show, writes only review decisions
 
 
 def force_principal(force: str) -> str:
@@ -95,6 +96,7 @@ def parties(policy: Policy) -> list[str]:
             COUNCIL_RECORDS,
             COUNCIL_CASEWORK,
             EDGE,
+            CONSOLE,
             *(force_principal(f) for f in policy.signals.police_sources),
             *(agency_principal(a) for a in Agency),
         }
@@ -184,6 +186,7 @@ def plan(policy: Policy, settings: Settings) -> list[Acl]:
         acls += _topic(OPERATIONS, spec, settings, read)
     acls += _groups(OPERATIONS, settings)
     acls += _edge(forces, settings)
+    acls += _console(settings)
     return sorted(set(acls))
 
 
@@ -206,6 +209,18 @@ def _edge(forces: list[str], settings: Settings) -> list[Acl]:
     for spec in topics.EDGE_OWN:
         acls += _topic(EDGE, spec, settings, read, write)
     return acls + _groups(EDGE, settings)
+
+
+def _console(settings: Settings) -> list[Acl]:
+    """The console shows a reviewer the possible match, the police-side child and the
+    candidate records (and the decisions already made), and writes what the reviewer
+    decides: nothing else. It reads with no consumer group (every console holds all)."""
+    read, write = Operation.READ, Operation.WRITE
+    acls: list[Acl] = []
+    for spec in (topics.REVIEW_MATCHES, topics.POLICE_INCIDENTS, topics.CHILD_RECORDS):
+        acls += _topic(CONSOLE, spec, settings, read)
+    acls += _topic(CONSOLE, topics.REVIEW_DECISIONS, settings, read, write)
+    return acls
 
 
 def in_namespace(acl: Acl, settings: Settings, principals: Iterable[str]) -> bool:

@@ -23,9 +23,10 @@ from schemas import (
     PossibleMatch,
     ReviewDecision,
 )
-from schemas.audit import AuditStage, ChildDecision, NotificationMade
+from schemas.audit import AuditStage, ChildDecision, NotificationMade, ReviewAudit
 from schemas.enums import MatchDecision
 from schemas.envelope import FRONTDOOR_SOURCE, derived_id
+from streams.incidents.reviews import held_back, needs_second_reviewer
 from streams.matching import MatchResult, Replica
 from streams.routing import Calendar, ChildContext, Policy, fields_shared, notifications, route
 
@@ -75,8 +76,10 @@ def decide(
     stage: Stage = "routed",
     match: MatchResult | None = None,
     reviewer: str | None = None,
+    review_audit: ReviewAudit | None = None,
     published_at: datetime | None = None,
     revision: int = 0,
+    model_version: str | None = None,
 ) -> ChildOutcome:
     """Route one child whose match decision is known and say what to send."""
     context = ChildContext(incident, child, decision, record)
@@ -95,6 +98,8 @@ def decide(
             person_reference=child.person_reference,
             candidates=candidates,
             decide_by=now + timedelta(hours=policy.review_deadline_hours),
+            why=list(match.reasons) if match is not None else [],
+            model_version=model_version,
         )
     audit = audit_record(
         incident,
@@ -107,6 +112,7 @@ def decide(
         candidates=candidates,
         rules_fired=sorted({h.rule for h in hits}),
         reviewer=reviewer,
+        review=review_audit,
     )
     return ChildOutcome(child, decision, record, made, audit, review, candidates, revision)
 
@@ -123,6 +129,7 @@ def audit_record(
     candidates: list[Candidate] | None = None,
     rules_fired: list[str] | None = None,
     reviewer: str | None = None,
+    review: ReviewAudit | None = None,
 ) -> AuditRecord:
     """Why frontdoor did what it did for one child: ids, scores, rules and field names."""
     return AuditRecord(
@@ -155,6 +162,7 @@ def audit_record(
             ],
         ),
         reviewer=reviewer,
+        review=review,
         data_quality=incident.data_quality,
     )
 
@@ -209,6 +217,7 @@ def _decide_match(
         match=result,
         published_at=published_at,
         revision=revision,
+        model_version=replica.matcher.model.version,
     )
 
 
@@ -278,18 +287,30 @@ def apply_review_decision(
     calendar: Calendar,
     now: datetime,
 ) -> tuple[ChildOutcome | None, PendingIncident | None, str]:
-    """Resume routing after a person's decision: (outcome, pending left, what happened)."""
+    """Resume routing after a person's decision: (outcome, pending left, what happened).
+
+    What happened is one of a closed list: ``confirm``, ``reject``; or, leaving the pair
+    waiting, ``propose`` and ``unsure`` (not final), ``four_eyes`` (a confirmation that
+    would tell a school or an allocated worker, without a second reviewer's approval
+    where the policy asks for one), ``already_settled``, ``record_gone``.
+    """
     waiting = next((p for p in pending.children if p.review_id == decision.review_id), None)
     if waiting is None:
-        return None, pending, "no child awaits this review (already settled)"
+        return None, pending, "already_settled"
+    if not decision.final:
+        return None, pending, decision.decision
     record = None
+    child = pending.child(waiting.person_reference)
     if decision.decision == "confirm":
         record = replica.get(decision.record_id or "")
         if record is None:
-            return None, pending, "confirmed record is not in the council's records"
+            return None, pending, "record_gone"
+        (held,) = held_back(pending.incident, child, [record], policy, calendar, now)[:1]
+        if decision.approved_by is None and needs_second_reviewer(policy, held):
+            return None, pending, "four_eyes"
     outcome = decide(
         pending.incident,
-        pending.child(waiting.person_reference),
+        child,
         MatchDecision.AUTO if record is not None else MatchDecision.NONE,
         record,
         policy=policy,
@@ -297,6 +318,14 @@ def apply_review_decision(
         now=now,
         stage="review_decided",
         reviewer=decision.decided_by,
+        review_audit=ReviewAudit(
+            review_id=decision.review_id,
+            decision=decision.decision,  # final here: confirm or reject
+            decided_by=decision.decided_by,
+            approved_by=decision.approved_by,
+            decided_at=decision.decided_at,
+            evidence=decision.evidence,
+        ),
         revision=waiting.revision + 1,
     )
     rest = [p for p in pending.children if p is not waiting]

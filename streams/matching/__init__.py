@@ -8,6 +8,7 @@ worker's copy of the council's records with the match index over them.
 
 from streams.matching.levels import COMPARISONS, LEVELS, Level
 from streams.matching.matcher import (
+    Evidence,
     Key,
     Matcher,
     MatchResult,
@@ -19,6 +20,7 @@ from streams.matching.matcher import (
     normalise_name,
     phonetic,
     safety_gate,
+    same_household,
 )
 from streams.matching.model import MatchModel, probability
 from streams.matching.nicknames import NICKNAME_GROUPS, same_person_names
@@ -28,6 +30,7 @@ __all__ = [
     "COMPARISONS",
     "LEVELS",
     "NICKNAME_GROUPS",
+    "Evidence",
     "Key",
     "Level",
     "MatchModel",
@@ -43,5 +46,6 @@ __all__ = [
     "phonetic",
     "probability",
     "safety_gate",
+    "same_household",
     "same_person_names",
 ]

@@ -83,6 +83,19 @@ class MatchResult:
     reasons: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """One pair explained for a person: each level the matcher found with its weight in
+    bits (term frequency applied), the prior, the total, and the safety gate's path."""
+
+    record_id: str
+    levels: tuple[tuple[Level, float], ...]
+    prior_bits: float
+    total_bits: float
+    gate: str | None
+    model_version: str
+
+
 @lru_cache(maxsize=65536)
 def normalise_name(name: str) -> str:
     decomposed = unicodedata.normalize("NFKD", name)
@@ -521,6 +534,24 @@ class Matcher:
                 agreeing += 1
         return total, evidence, agreeing
 
+    def explain(self, child: InvolvedChild, record_id: str) -> Evidence | None:
+        """The evidence for one pair as the matcher weighs it now (None: no such record)."""
+        record = self._people.get(record_id)
+        if record is None:
+            return None
+        levels = compare(Person.of(child), record)
+        crowding = self._crowding()
+        prior = self.model.prior_bits - crowding
+        weighed = tuple((level, self._weigh((level,), record, 0.0)[0]) for level in levels)
+        return Evidence(
+            record_id=record_id,
+            levels=weighed,
+            prior_bits=prior,
+            total_bits=prior + sum(bits for _, bits in weighed),
+            gate=gate_path(levels, crowded=crowding > 0),
+            model_version=self.model.version,
+        )
+
     def could_match(self, child: InvolvedChild, record_id: str) -> bool:
         """Whether ``record_id`` would be among ``child``'s candidates (for late records)."""
         return bool(self.record_keys(record_id) & self.child_keys(child))
@@ -638,6 +669,12 @@ def _candidates(scored: list[_Scored]) -> tuple[Candidate, ...]:
         Candidate.model_construct(record_id=record_id, score=-negative, reasons=list(levels))
         for negative, record_id, levels in scored
     )
+
+
+def same_household(a: ChildRecord, b: ChildRecord) -> bool:
+    """Whether two council records are children of one household: the council's household
+    id where both have one, else the same postcode and a family name in common."""
+    return _same_household(Person.of(a), Person.of(b))
 
 
 def _same_household(a: Person, b: Person) -> bool:

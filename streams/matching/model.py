@@ -9,6 +9,7 @@ at its file.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass
@@ -69,6 +70,11 @@ class MatchModel:
         """How many bits more lookalikes a population of ``size`` holds than the one the
         prior was estimated on (0 for a smaller one)."""
         return math.log2(size / self.population) if size > self.population else 0.0
+
+    @cached_property
+    def version(self) -> str:
+        """A short digest of the parameters: which model scored a pair, for the audit."""
+        return "mm-" + hashlib.sha256(self.to_json().encode()).hexdigest()[:12]
 
     @cached_property
     def prior_bits(self) -> float:

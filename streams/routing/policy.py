@@ -160,6 +160,9 @@ class Policy(_Strict):
     school_holidays: list[Holiday] = []
     schools: list[SchoolUrn] | None = None
     review_deadline_hours: float = Field(default=24, gt=0)
+    # Four eyes: a reviewer's confirmation that would tell a school or an allocated worker
+    # takes effect only once a second reviewer approves it (never the same person).
+    review_four_eyes: bool = False
     rematch_window_hours: float = Field(default=72, gt=0)
     rules: list[Rule] = Field(min_length=1)
     home_council_rule: HomeCouncilRule = HomeCouncilRule()

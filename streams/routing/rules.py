@@ -57,6 +57,7 @@ class RuleHit:
     recipient: Recipient
     deadline: datetime
     clock: DeadlineClock
+    to: str = ""  # the recipient as the policy names it: school, allocated, front_door, ...
 
 
 def _holds(cond: Condition, ctx: ChildContext, policy: Policy) -> bool:
@@ -153,6 +154,7 @@ def route(ctx: ChildContext, policy: Policy, calendar: Calendar, now: datetime) 
                     Recipient(agency=spec.agency, organisation=organisation),
                     due,
                     rule.deadline.clock,
+                    spec.to,
                 )
             )
     if policy.home_council_rule.enabled and _lives_elsewhere(ctx, policy):
@@ -162,5 +164,9 @@ def route(ctx: ChildContext, policy: Policy, calendar: Calendar, now: datetime) 
             home = Recipient(
                 agency=Agency.SOCIAL_CARE, organisation=f"{ctx.child.home_council}:front-door"
             )
-            hits.append(RuleHit(policy.home_council_rule.id, home, first.deadline, first.clock))
+            hits.append(
+                RuleHit(
+                    policy.home_council_rule.id, home, first.deadline, first.clock, "home_council"
+                )
+            )
     return hits

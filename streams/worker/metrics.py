@@ -124,7 +124,9 @@ NOTIFICATIONS = _counter(
 )
 REVIEW_DECISIONS = _counter(
     "frontdoor_review_decisions_total",
-    "Review decisions received, by what they did.",
+    "Review decisions received, by what they did: confirm, reject; or left the pair "
+    "waiting: propose, unsure (not final), four_eyes (no second reviewer's approval), "
+    "already_settled, record_gone; nothing_pending (no incident waits under the key).",
     ("outcome",),
 )
 PROCESSING_LATENCY = Histogram(

@@ -116,6 +116,7 @@ def test_a_possible_match_waits_for_a_person_then_routing_resumes(
         "decision": "confirm",
         "record_id": f"{COUNCIL}:C-100",
         "decided_by": "staff-9",
+        "approved_by": "staff-7",  # four eyes: it tells a school and an allocated worker
         "decided_at": factories.NOW,
     }
     produce(

@@ -202,7 +202,7 @@ def test_a_review_decision_confirms_a_record_or_rejects_without_one() -> None:
     with pytest.raises(ValidationError, match="must not name a record_id"):
         ReviewDecision.model_validate(factories.example("review-decision", decision="reject"))
     rejected = ReviewDecision.model_validate(
-        factories.example("review-decision", decision="reject", record_id=None)
+        factories.example("review-decision", decision="reject", record_id=None, approved_by=None)
     )
     assert rejected.decision == "reject"
 

@@ -79,7 +79,7 @@ def test_a_review_is_published_and_a_confirmation_routes_with_the_record() -> No
     again, _, said = apply_review_decision(
         pending.model_copy(update={"children": []}), decision, replica, POLICY, CAL, NOW
     )
-    assert again is None and "already settled" in said
+    assert again is None and said == "already_settled"
 
 
 def test_a_rejected_review_routes_as_a_child_not_known() -> None:
@@ -91,7 +91,11 @@ def test_a_rejected_review_routes_as_a_child_not_known() -> None:
     assert pending is not None and outcome.review is not None
     decision = ReviewDecision.model_validate(
         factories.example(
-            "review-decision", review_id=outcome.review.review_id, decision="reject", record_id=None
+            "review-decision",
+            review_id=outcome.review.review_id,
+            decision="reject",
+            record_id=None,
+            approved_by=None,
         )
     )
     done, _, _ = apply_review_decision(pending, decision, replica, POLICY, CAL, NOW)

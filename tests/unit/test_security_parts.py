@@ -87,3 +87,35 @@ def test_the_password_comes_from_its_file_and_problems_are_named(tmp_path: Path)
     no_ca = Settings(ssl_cafile=tmp_path / "no-ca.pem")
     with pytest.raises(ConnectionSettingsError, match="is not a file"):
         no_ca.ssl_context()
+
+
+def test_staff_roles_act_as_parties_of_the_plan_and_a_token_cannot_widen_them() -> None:
+    policy = load_policy(None)
+    settings = Settings(topic_prefix="x.")
+    permissions = access.Permissions(policy, settings)
+    front_door = f"{policy.council_code}:front-door"
+
+    reviewer, manager = access.acting_as(["reviewer", "duty_manager"], [], policy)
+    assert (reviewer.principal, reviewer.organisation) == (access.REVIEWERS, front_door)
+    assert permissions.allows(reviewer.principal, Operation.WRITE, topics.REVIEW_DECISIONS)
+    assert not permissions.allows(manager.principal, Operation.WRITE, topics.REVIEW_DECISIONS)
+    assert manager.organisation == front_door
+
+    leads = access.acting_as(["safeguarding_lead"], ["urn:100001", "urn:100002"], policy)
+    assert [a.organisation for a in leads] == ["urn:100001", "urn:100002"]
+    assert all(
+        not permissions.allows(a.principal, Operation.READ, topics.REVIEW_MATCHES) for a in leads
+    )
+    # Roles the plan does not know, and a school role without a school, give nothing.
+    assert (
+        access.acting_as(["admin", "Reviewer", "safeguarding_lead"], ["urn:12", "x"], policy) == []
+    )
+
+
+def test_the_console_reads_what_its_screens_show_and_writes_only_decisions() -> None:
+    policy = load_policy(None)
+    settings = Settings(topic_prefix="x.")
+    console = [a for a in access.plan(policy, settings) if a.principal == access.CONSOLE]
+    writes = {a.name for a in console if a.operation == Operation.WRITE}
+    assert writes == {topics.topic_name(topics.REVIEW_DECISIONS, settings)}
+    assert not any(a.resource == Resource.GROUP for a in console)

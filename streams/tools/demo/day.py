@@ -165,6 +165,8 @@ class Day:
             "decision": "confirm" if confirm else "reject",
             "record_id": best.record_id if confirm else None,
             "decided_by": "demo-reviewer",
+            # four eyes (the policy's review_four_eyes): a second reviewer approved it
+            "approved_by": "demo-reviewer-2" if confirm else None,
             "decided_at": at.isoformat(),
         }
         key = incident_key(review.police_source, review.incident_reference).encode()

@@ -42,9 +42,7 @@ class Reviews:
         outcome, left, what = apply_review_decision(
             entry, decision, ctx.replica, ctx.policy, ctx.calendar, now
         )
-        metrics.REVIEW_DECISIONS.labels(
-            outcome=what if outcome is not None else "not_applied"
-        ).inc()
+        metrics.REVIEW_DECISIONS.labels(outcome=what).inc()
         if outcome is not None:
             ctx.track(out, [close_command(decision.review_id)])
             publish(ctx, out, entry.incident, [outcome], now)
