@@ -99,6 +99,51 @@ def _kafka(args: argparse.Namespace) -> int:
     return 0
 
 
+def _idp(args: argparse.Namespace) -> int:
+    from streams.tools.platform import idp, localkafka
+
+    settings, kafka = idp.IdpSettings(), localkafka.LocalKafkaSettings()
+    try:
+        if args.action == "start":
+            result = idp.start(settings, kafka)
+            how = "reusing running" if result.reused else "started"
+            memory = idp.memory_mib(settings)
+            print(
+                f"{how} Keycloak on {settings.base_url} (pid {result.pid or 'not ours'}) "
+                f"ready in {result.seconds:.1f} s"
+                + (f", {memory:.0f} MiB resident" if memory else "")
+            )
+            print(f"issuer {settings.issuer}; demo staff: `frontdoor idp staff`")
+        elif args.action == "launch":  # start without waiting (make test boots it early)
+            process = idp.launch(settings, kafka)
+            print("launched Keycloak" if process else "Keycloak is already running")
+        elif args.action == "stop":
+            print("stopped Keycloak" if idp.stop(settings) else "no Keycloak of ours was running")
+        elif args.action == "staff":
+            for person in idp.staff(settings):
+                where = ", ".join(person.organisations) or "-"
+                print(
+                    f"{person.username:<14} {person.password}  {person.name:<12} "
+                    f"{', '.join(person.roles):<18} {where}"
+                )
+        elif args.action == "register":
+            if not args.url:
+                print(
+                    "frontdoor idp register: give the console's https:// address", file=sys.stderr
+                )
+                return 2
+            idp.register_console(settings, kafka, args.url.rstrip("/"))
+            print(f"the console at {args.url} may sign people in and out")
+        else:
+            up = idp.answers(settings, kafka)
+            print(f"Keycloak on {settings.base_url}: {'answering' if up else 'not answering'}")
+            return 0 if up else 3
+    except idp.IdpError as exc:
+        print(f"frontdoor idp {args.action}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _connects(settings: Any, command: str) -> bool:
     """Name the reason a command cannot reach the broker (aiokafka only says it could not)."""
     from streams.connection import diagnose
@@ -321,6 +366,31 @@ def _gateway(args: argparse.Namespace) -> int:
     return 0
 
 
+def _console(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from streams.console import ConsoleSettings, run_console
+    from streams.settings import Settings
+
+    try:
+        config = ConsoleSettings()
+    except ValidationError as error:
+        for problem in error.errors(include_input=False, include_url=False):
+            where = ".".join(str(p) for p in problem["loc"]) or "settings"
+            print(f"frontdoor console: {where}: {problem['msg']}", file=sys.stderr)
+        return 2
+    problems = config.problems()
+    for problem in problems:
+        print(f"frontdoor console: {problem}", file=sys.stderr)
+    if problems:
+        return 2
+    settings = Settings()
+    if not _connects(settings, "console"):
+        return 1
+    run_console(settings, config)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="frontdoor", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -348,6 +418,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="3: a three-node cluster for fault tests (replication 3, min.insync.replicas 2)",
     )
     kafka.set_defaults(func=_kafka)
+
+    provider = sub.add_parser(
+        "idp", help="the local identity provider (a real Keycloak) for the console's sign-in"
+    )
+    provider.add_argument(
+        "action", choices=["start", "stop", "status", "staff", "register", "launch"]
+    )
+    provider.add_argument("url", nargs="?", help="register: the console's https:// address")
+    provider.set_defaults(func=_idp)
 
     acls = sub.add_parser("acl", help="ACLs derived from the policy and the topics")
     acls.add_argument("action", choices=["plan", "apply"])
@@ -422,6 +501,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gateway.add_argument("--label", default="", help="key: who it is for (not secret)")
     gateway.set_defaults(func=_gateway)
+
+    people = sub.add_parser(
+        "console",
+        help="the console for people: review console (FRONTDOOR_CONSOLE_*, sign-in by OIDC)",
+    )
+    people.set_defaults(func=_console)
 
     rep = sub.add_parser(
         "report",

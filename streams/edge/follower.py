@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from dataclasses import dataclass, field
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
 from schemas import Acknowledgement, Notification, WebhookRegistration
@@ -19,6 +17,7 @@ from streams.edge.inbox import Inbox
 from streams.edge.metrics import EdgeMetrics
 from streams.settings import Settings
 from streams.topics import topic_name
+from streams.topics.follow import follow
 
 log = logging.getLogger("frontdoor.edge")
 
@@ -51,41 +50,14 @@ class Follower:
         notify = {topic_name(s, self.settings) for s in topics.NOTIFY.values()}
         acks = topic_name(topics.ACKS, self.settings)
         hooks = topic_name(topics.WEBHOOKS, self.settings)
-        consumer = AIOKafkaConsumer(
-            **self.settings.aiokafka_options(),
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-        )
-        await consumer.start()
-        try:
-            partitions = [
-                TopicPartition(t, p)
-                for t in sorted({*notify, acks, hooks})
-                for p in sorted(await _partitions(consumer, t))
-            ]
-            consumer.assign(partitions)
-            await consumer.seek_to_beginning(*partitions)
-            ends = await consumer.end_offsets(partitions)
-            behind = {tp for tp, end in ends.items() if end > 0}
-            if not behind:
-                self.caught_up.set()
-            while True:
-                batch = await consumer.getmany(timeout_ms=200, max_records=2000)
-                for tp, records in batch.items():
-                    for record in records:
-                        self._apply(record.topic, record.key, record.value, notify, acks)
-                    if tp in behind and records[-1].offset + 1 >= ends[tp]:
-                        behind.discard(tp)
-                if behind:
-                    for tp in list(behind):
-                        if await consumer.position(tp) >= ends[tp]:
-                            behind.discard(tp)
-                if not behind and not self.caught_up.is_set():
-                    self.caught_up.set()
-                self.metrics.held.set(len(self.inbox))
-        finally:
-            await consumer.stop()
+
+        def apply(topic: str, key: bytes | None, value: bytes | None) -> None:
+            self._apply(topic, key, value, notify, acks)
+
+        def counted() -> None:
+            self.metrics.held.set(len(self.inbox))
+
+        await follow(self.settings, [*notify, acks, hooks], apply, self.caught_up, counted)
 
     def _apply(
         self, topic: str, key: bytes | None, value: bytes | None, notify: set[str], acks: str
@@ -110,15 +82,3 @@ class Follower:
             )
             self.metrics.unreadable.labels(kind).inc()
             log.warning("unreadable record on a %s topic skipped", kind)
-
-
-async def _partitions(consumer: AIOKafkaConsumer, topic: str, timeout_s: float = 30) -> set[int]:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        found = consumer.partitions_for_topic(topic)
-        if found:
-            return set(found)
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"topic {topic} not found; run `frontdoor topics create`")
-        await consumer._client.force_metadata_update()  # aiokafka: no public refresh
-        await asyncio.sleep(0.2)

@@ -5,10 +5,12 @@ plan, the operator commands and the tools all speak it.
   the per-force and per-agency families, ``topic_name`` and ``spec_of``;
 - ``messages``: frontdoor's internal messages (batches of the core's own models);
 - ``admin``: declare the topics on a broker, wait for leaders, delete a run's topics;
-- ``io``: produce to and read from topics outside the worker, every read with a timeout.
+- ``io``: produce to and read from topics outside the worker, every read with a timeout;
+- ``follow``: follow topics from the beginning for a service that holds what it shows
+  (the gateway, the console), and the ``acks=all`` ``Publisher`` they write with.
 """
 
-from streams.topics import admin, io
+from streams.topics import admin, follow, io
 from streams.topics.catalogue import (
     ACKS,
     AGENCY_ACKS,
@@ -75,6 +77,7 @@ __all__ = [
     "TopicSpec",
     "admin",
     "agency_acks",
+    "follow",
     "for_forces",
     "force_incidents",
     "io",

@@ -177,3 +177,16 @@ def server_certificate(store: Secrets, name: str, hosts: tuple[str, ...] = HOSTS
             raise ValueError("the local CA key is not an EC key")
         write_private(path, issue(ca_key, ca_cert, name, dt.datetime.now(dt.UTC), hosts))
     return path
+
+
+def key_and_chain(store: Secrets, name: str, hosts: tuple[str, ...] = HOSTS) -> tuple[Path, Path]:
+    """A local service's key and its certificate chain as two files (some servers, such as
+    Keycloak, take them apart): ``<name>.key`` and ``<name>.crt``, owner-only, made once."""
+    combined = server_certificate(store, name, hosts)
+    key, chain = store.root / f"{name}.key", store.root / f"{name}.crt"
+    if not key.exists() or not chain.exists():
+        text = combined.read_bytes()
+        split = text.index(b"-----BEGIN CERTIFICATE-----")
+        write_private(key, text[:split])
+        write_private(chain, text[split:])
+    return key, chain

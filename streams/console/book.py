@@ -1,0 +1,201 @@
+"""What the review console holds: every possible match and what was decided about it, the
+incidents they come from, and the council's records (with the match index, for the
+evidence), followed from the topics. No I/O here: the follower feeds it, the pages read it,
+and every method that needs the time is given it.
+
+A pair's urgency is what it holds back (``streams.incidents.held_back``): the earliest
+deadline of the notifications that settling it would send. That needs the incident and
+the candidate records, which may arrive in any order, so it is worked out when the page
+asks and kept until one of them changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+from schemas import ChildRecord, InvolvedChild, PoliceIncident, PossibleMatch, ReviewDecision
+from streams.incidents import Held, earliest_held, held_back
+from streams.matching import Matcher, MatchModel, Replica, same_household
+from streams.routing import Calendar, Policy
+
+State = Literal["open", "unsure", "awaiting_approval", "settled"]
+
+
+@dataclass
+class Pair:
+    """One possible match: the matcher's shortlist for one police-side child."""
+
+    key: str  # <force>:<incident reference>: where its decisions are published
+    match: PossibleMatch
+    decisions: list[ReviewDecision] = field(default_factory=list)
+    held: list[Held] | None = None  # per candidate, then "none of these"; None: not yet known
+    stale: bool = True  # held must be worked out again
+
+    @property
+    def review_id(self) -> str:
+        return self.match.review_id
+
+    @property
+    def candidate_ids(self) -> list[str]:
+        return [c.record_id for c in self.match.candidates]
+
+    @property
+    def settled_by(self) -> ReviewDecision | None:
+        return next((d for d in self.decisions if d.final), None)
+
+    @property
+    def latest(self) -> ReviewDecision | None:
+        """The last decision that did not settle the pair (unsure, or a proposal)."""
+        pending = [d for d in self.decisions if not d.final]
+        return pending[-1] if pending else None
+
+    @property
+    def state(self) -> State:
+        if self.settled_by is not None:
+            return "settled"
+        latest = self.latest
+        if latest is None:
+            return "open"
+        return "awaiting_approval" if latest.decision == "propose" else "unsure"
+
+    @property
+    def earliest(self) -> datetime | None:
+        return earliest_held(self.held) if self.held else None
+
+    def due(self) -> datetime:
+        """What orders the queue: the earliest held deadline, else the review's own."""
+        earliest = self.earliest
+        return earliest if earliest is not None else self.match.decide_by
+
+
+class ReviewBook:
+    """Possible matches, decisions, incidents and records, as the topics have them."""
+
+    def __init__(self, policy: Policy, model: MatchModel | None = None) -> None:
+        self.policy = policy
+        self.calendar: Calendar = policy.calendar()
+        self.replica = Replica(matcher=Matcher(model=model))
+        self.pairs: dict[str, Pair] = {}
+        self.incidents: dict[str, PoliceIncident] = {}
+        self._incident_seen: dict[str, datetime] = {}
+        self._pairs_of_incident: dict[str, set[str]] = {}
+        self._pairs_citing: dict[str, set[str]] = {}  # record id -> review ids
+        self._early: dict[str, list[ReviewDecision]] = {}  # decisions read before their pair
+        self._household: dict[str, set[str]] = {}  # household id -> record ids
+        self._postcode: dict[str, set[str]] = {}  # postcode -> record ids
+
+    # -- fed by the follower ------------------------------------------------------------
+    def possible_match(self, key: str, match: PossibleMatch) -> None:
+        held = self.pairs.get(match.review_id)
+        if held is not None and match.produced_at < held.match.produced_at:
+            return  # an older raise of the same pair
+        pair = Pair(key, match, decisions=held.decisions if held else [])
+        pair.decisions += self._early.pop(match.review_id, [])
+        if held is not None:
+            for record_id in held.candidate_ids:
+                self._pairs_citing.get(record_id, set()).discard(match.review_id)
+        self.pairs[match.review_id] = pair
+        self._pairs_of_incident.setdefault(key, set()).add(match.review_id)
+        for record_id in pair.candidate_ids:
+            self._pairs_citing.setdefault(record_id, set()).add(match.review_id)
+
+    def decision(self, decision: ReviewDecision) -> None:
+        pair = self.pairs.get(decision.review_id)
+        decisions = (
+            pair.decisions if pair is not None else self._early.setdefault(decision.review_id, [])
+        )
+        if any(d.event_id == decision.event_id for d in decisions):
+            return  # read again (the console applies its own at once, then reads it back)
+        decisions.append(decision)
+
+    def incident(self, key: str, incident: PoliceIncident, now: datetime) -> None:
+        self.incidents[key] = incident
+        self._incident_seen[key] = now
+        for review_id in self._pairs_of_incident.get(key, ()):
+            self.pairs[review_id].stale = True
+
+    def record(self, key: str, record: ChildRecord | None) -> None:
+        before = self.replica.get(key)
+        if before is not None:
+            self._unindex(before)
+        if record is None:
+            self.replica.delete(key)
+        elif not self.replica.upsert(record):
+            if before is not None:
+                self._index(before)
+            return
+        if record is not None:
+            self._index(record)
+        for review_id in self._pairs_citing.get(key, ()):
+            self.pairs[review_id].stale = True
+
+    def forget_old_incidents(self, now: datetime) -> int:
+        """Drop incidents no pair needs that are too old to raise one (the rematch
+        window); how many were dropped."""
+        keep_for = timedelta(hours=self.policy.rematch_window_hours + 1)
+        old = [
+            key
+            for key, seen in self._incident_seen.items()
+            if now - seen > keep_for
+            and not any(
+                self.pairs[r].state != "settled" for r in self._pairs_of_incident.get(key, ())
+            )
+        ]
+        for key in old:
+            del self.incidents[key], self._incident_seen[key]
+        return len(old)
+
+    # -- read by the pages ----------------------------------------------------------------
+    def open_pairs(self, now: datetime) -> list[Pair]:
+        """Pairs not settled, most urgent first: the earliest deadline they hold back, then
+        their own decide-by."""
+        waiting = [p for p in self.pairs.values() if p.state != "settled"]
+        for pair in waiting:
+            self.refresh(pair, now)
+        return sorted(waiting, key=lambda p: (p.due(), p.match.decide_by, p.review_id))
+
+    def refresh(self, pair: Pair, now: datetime) -> None:
+        """Work out what the pair holds back, if anything it depends on changed."""
+        if not pair.stale:
+            return
+        incident, child = self.child_of(pair)
+        if incident is None or child is None:
+            pair.held = None
+            return
+        records = [r for r in (self.replica.get(i) for i in pair.candidate_ids) if r]
+        pair.held = held_back(incident, child, records, self.policy, self.calendar, now)
+        pair.stale = False
+
+    def child_of(self, pair: Pair) -> tuple[PoliceIncident | None, InvolvedChild | None]:
+        incident = self.incidents.get(pair.key)
+        if incident is None:
+            return None, None
+        reference = pair.match.person_reference
+        child = next((c for c in incident.children if c.person_reference == reference), None)
+        return incident, child
+
+    def household(self, record: ChildRecord) -> list[ChildRecord]:
+        """The other children of a record's household, as the council holds them."""
+        near = set(self._household.get(record.household_id or "", ()))
+        near |= self._postcode.get(record.postcode or "", set())
+        near.discard(record.key)
+        found = [r for r in (self.replica.get(i) for i in sorted(near)) if r is not None]
+        return [r for r in found if same_household(record, r)]
+
+    def __iter__(self) -> Iterator[Pair]:
+        return iter(self.pairs.values())
+
+    def _index(self, record: ChildRecord) -> None:
+        if record.household_id:
+            self._household.setdefault(record.household_id, set()).add(record.key)
+        if record.postcode:
+            self._postcode.setdefault(record.postcode, set()).add(record.key)
+
+    def _unindex(self, record: ChildRecord) -> None:
+        if record.household_id:
+            self._household.get(record.household_id, set()).discard(record.key)
+        if record.postcode:
+            self._postcode.get(record.postcode, set()).discard(record.key)

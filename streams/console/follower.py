@@ -1,0 +1,77 @@
+"""What the console shows, followed from the topics into the ``ReviewBook``: every partition
+of the possible matches, the decisions, the incidents and the council's records, from the
+beginning and with no consumer group; the console is ready once it has caught up. A
+record it cannot read is counted and skipped (the worker dead-letters inputs; what the
+console reads has been through it), and never logged with its content."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pydantic import ValidationError
+
+from schemas import ChildRecord, PoliceIncident, PossibleMatch, ReviewDecision
+from streams import topics
+from streams.console.book import ReviewBook
+from streams.console.metrics import ConsoleMetrics
+from streams.settings import Settings
+from streams.topics import topic_name
+from streams.topics.follow import follow
+
+log = logging.getLogger("frontdoor.console")
+SHOWN = (
+    topics.REVIEW_MATCHES,
+    topics.REVIEW_DECISIONS,
+    topics.POLICE_INCIDENTS,
+    topics.CHILD_RECORDS,
+)
+_KINDS = {
+    topics.REVIEW_MATCHES.name: "possible_match",
+    topics.REVIEW_DECISIONS.name: "review_decision",
+    topics.POLICE_INCIDENTS.name: "incident",
+    topics.CHILD_RECORDS.name: "child_record",
+}
+
+
+@dataclass
+class Follower:
+    settings: Settings
+    book: ReviewBook
+    metrics: ConsoleMetrics
+    clock: Callable[[], datetime]
+    caught_up: asyncio.Event = field(default_factory=asyncio.Event)
+    changed: bool = False
+
+    async def run(self) -> None:
+        names = [topic_name(spec, self.settings) for spec in SHOWN]
+        await follow(self.settings, names, self.apply, self.caught_up, self._after_batch)
+
+    def apply(self, topic: str, key: bytes | None, value: bytes | None) -> None:
+        kind = _KINDS.get(topic.removeprefix(self.settings.topic_prefix), "other")
+        self.changed = True
+        try:
+            text = key.decode() if key is not None else ""
+            if kind == "child_record":
+                record = ChildRecord.model_validate_json(value) if value is not None else None
+                self.book.record(text, record)
+            elif value is None:
+                return
+            elif kind == "possible_match":
+                self.book.possible_match(text, PossibleMatch.model_validate_json(value))
+            elif kind == "review_decision":
+                self.book.decision(ReviewDecision.model_validate_json(value))
+            elif kind == "incident":
+                self.book.incident(text, PoliceIncident.model_validate_json(value), self.clock())
+        except (ValidationError, UnicodeDecodeError):
+            self.metrics.unreadable.labels(kind).inc()
+            log.warning("unreadable record on a %s topic skipped", kind)
+
+    def _after_batch(self) -> None:
+        if self.changed:
+            self.changed = False
+            self.book.forget_old_incidents(self.clock())
+            self.metrics.open_reviews.set(sum(1 for p in self.book if p.state != "settled"))
