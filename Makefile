@@ -8,21 +8,33 @@ STAMP  := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 # Tests use their own broker (own ports and data) so they never touch a demo broker.
 TEST_KAFKA := FRONTDOOR_KAFKA_PORT=19092 FRONTDOOR_KAFKA_CONTROLLER_PORT=19093 \
               FRONTDOOR_KAFKA_HOME=.local/kafka-test
+# ... and their own identity provider (Keycloak), with its own port and data.
+TEST_IDP := FRONTDOOR_IDP_PORT=18543 FRONTDOOR_IDP_HOME=.local/keycloak-test
+# GOV.UK Frontend for the console, from the lockfile (again only when it changes).
+ASSETS := deploy/console/node_modules/.installed-$(shell sha256sum deploy/console/package-lock.json | cut -c1-12)
 
 .PHONY: demo test lint unit integration faults venv tools kafka-start kafka-stop contracts \
-        clean bench bench-matching
+        clean bench bench-matching assets idp-launch
 
 # promtool and amtool (Debian's prometheus and prometheus-alertmanager) for the rule and
-# routing tests; installed once, as root or through sudo.
+# routing tests, and Debian's chromium for the console's browser tests (Playwright drives
+# it; nothing downloads a browser); installed once, as root or through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 tools:
-	@command -v promtool >/dev/null && command -v amtool >/dev/null || { \
-	  echo "installing prometheus and prometheus-alertmanager (Debian packages) ..."; \
+	@command -v promtool >/dev/null && command -v amtool >/dev/null \
+	  && command -v chromium >/dev/null || { \
+	  echo "installing prometheus, prometheus-alertmanager and chromium (Debian packages) ..."; \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
-	    prometheus prometheus-alertmanager >/dev/null; }
+	    prometheus prometheus-alertmanager chromium >/dev/null; }
 
-venv: $(STAMP)
+venv: $(STAMP) $(ASSETS)
+
+assets: $(ASSETS)
+
+$(ASSETS): deploy/console/package-lock.json
+	npm ci --prefix deploy/console --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,7 +43,7 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-* && touch $@
 
 demo: venv
-	$(BIN)/frontdoor demo
+	$(BIN)/frontdoor demo $(if $(KEEP),--keep-running)
 
 lint: venv
 	$(BIN)/ruff check .
@@ -48,15 +60,23 @@ unit: venv tools
 # then, alone, those marked serial (they pause the shared broker or time a take-over).
 # The three-node cluster (marked full) is make faults' only.
 PARALLEL ?= 3
-integration: venv
+integration: venv tools
 	rm -f .local/faults/results.jsonl .local/security/acl-matrix.txt \
-	  .local/compliance/planted.txt .local/security/edge-*.txt
+	  .local/compliance/planted.txt .local/security/edge-*.txt .local/console/*.txt
 	$(TEST_KAFKA) $(BIN)/frontdoor kafka start
-	$(TEST_KAFKA) $(BIN)/pytest -q -n $(PARALLEL) --dist loadgroup --durations=20 \
-	    -m "not serial and not full" tests/integration tests/faults && \
-	  $(TEST_KAFKA) $(BIN)/pytest -q --durations=20 -m "serial and not full" \
+	$(TEST_KAFKA) $(TEST_IDP) $(BIN)/frontdoor idp start
+	$(TEST_KAFKA) $(TEST_IDP) $(BIN)/pytest -q -n $(PARALLEL) --dist loadgroup --durations=20 \
+	    -m "not serial and not full" tests/integration tests/faults tests/browser && \
+	  $(TEST_KAFKA) $(TEST_IDP) $(BIN)/pytest -q --durations=20 -m "serial and not full" \
 	    tests/integration tests/faults; rc=$$?; \
-	  $(TEST_KAFKA) $(BIN)/frontdoor kafka stop; exit $$rc
+	  $(TEST_KAFKA) $(BIN)/frontdoor kafka stop; $(TEST_KAFKA) $(TEST_IDP) $(BIN)/frontdoor idp stop; \
+	  exit $$rc
+
+# Keycloak takes some 40 s to start the first time (unpack, build, database, realm): make
+# test launches it first, in the background, integration waits for it, and it is stopped
+# whatever happens.
+idp-launch: venv
+	$(TEST_KAFKA) $(TEST_IDP) $(BIN)/frontdoor idp launch
 
 # The fault suite at full size (about 15 minutes), one test at a time: 120,000 fuzzed
 # inputs, ten kill -9s over 10,000 incidents, broker outages, rebalances, a three-node
@@ -69,7 +89,9 @@ faults: venv
 	  $(TEST_KAFKA) $(BIN)/pytest -q -m full tests/integration; rc=$$?; \
 	  $(TEST_KAFKA) $(BIN)/frontdoor kafka stop; exit $$rc
 
-test: lint unit integration
+test: idp-launch
+	$(MAKE) --no-print-directory lint unit integration; rc=$$?; \
+	  $(TEST_KAFKA) $(TEST_IDP) $(BIN)/frontdoor idp stop >/dev/null; exit $$rc
 
 # Both matching benchmarks at a council's size (100,000 records), then at a national
 # hub's (1,000,000; about 10 minutes and 9 GiB); fails if either misses a target.
@@ -96,4 +118,7 @@ kafka-stop: venv
 clean:
 	-$(BIN)/frontdoor kafka stop
 	-$(TEST_KAFKA) $(BIN)/frontdoor kafka stop
-	rm -rf .local $(VENV) deploy/kafka/lib deploy/kafka/.resolved
+	-$(BIN)/frontdoor idp stop
+	-$(TEST_KAFKA) $(TEST_IDP) $(BIN)/frontdoor idp stop
+	rm -rf .local $(VENV) deploy/kafka/lib deploy/kafka/.resolved deploy/keycloak/lib \
+	  deploy/keycloak/.resolved deploy/console/node_modules

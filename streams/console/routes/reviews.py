@@ -129,12 +129,18 @@ def _context(
     field_errors: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     pair = view.pair
+    latest = pair.latest
+    own_proposal = (
+        latest is not None and latest.decision == "propose" and latest.decided_by == staff.staff_id
+    )
+    # Opening a pair claims it for a reviewer who can act on it (not the proposer of a
+    # decision that waits for someone else's approval).
     decides = console.decides(staff)
-    claim = console.claims.take(pair.review_id, staff.staff_id, staff.name) if decides else None
+    acts = decides and not own_proposal
+    claim = console.claims.take(pair.review_id, staff.staff_id, staff.name) if acts else None
     if claim is None:
         claim = console.claims.holder(pair.review_id)
     mine = claim is not None and claim.staff_id == staff.staff_id
-    latest = pair.latest
     proposed = next(
         (c.number for c in view.candidates if latest and c.record_id == latest.record_id), None
     )
@@ -175,7 +181,7 @@ def _context(
         "title": "Review a possible match",
         "view": view,
         "reported": words.local(view.incident.reported_at, zone),
-        "can_decide": decides and mine,
+        "can_decide": decides and (mine or own_proposal),
         "claim_mine": mine,
         "claim_other": {
             "name": _name(console, claim.staff_id, staff),
@@ -187,9 +193,7 @@ def _context(
         "latest_by": _name(console, latest.decided_by, staff) if latest else "",
         "latest_reason": REASONS.get(latest.reason or "", "") if latest else "",
         "proposed_number": proposed,
-        "own_proposal": latest is not None
-        and latest.decision == "propose"
-        and latest.decided_by == staff.staff_id,
+        "own_proposal": own_proposal,
         "decision_items": items,
         "reason_items": [
             {"value": value, "text": text, "checked": form.get("reason") == value}

@@ -2,7 +2,8 @@
 
 The Quarkus distribution (a zip on Maven Central, ``deploy/keycloak/pom.xml``) is
 resolved once and unpacked under the provider's home; ``start`` runs it in dev mode
-over HTTPS only (a certificate from the local broker's CA), imports the realm
+over HTTPS (a certificate from the local broker's CA; dev mode also opens HTTP on
+loopback, which the realm refuses to sign anyone in over), imports the realm
 ``deploy/keycloak/frontdoor-realm.json`` (roles, the console's client with PKCE, demo
 staff) at its first start, and waits until its OpenID Connect discovery answers.
 
@@ -53,7 +54,7 @@ class IdpSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="FRONTDOOR_IDP_")
 
-    port: int = Field(default=8543, ge=1, le=65535, description="HTTPS")
+    port: int = Field(default=8543, ge=1, le=65534, description="HTTPS (dev mode's HTTP: +1)")
     home: Path = Field(default=Path(".local/keycloak"), description="its install, data, log")
     heap: str = Field(default="512m", description="the JVM's largest heap")
     start_timeout_s: float = 240.0
@@ -248,8 +249,10 @@ def launch(settings: IdpSettings, kafka: LocalKafkaSettings) -> subprocess.Popen
         str(install / "bin" / "kc.sh"),
         "start-dev",
         "--import-realm",
-        "--http-enabled=false",
+        # Dev mode listens on HTTP too, whatever it is told: on loopback, on the port after
+        # the HTTPS one; the realm requires TLS for everything, so it serves no sign-in.
         "--http-host=127.0.0.1",
+        f"--http-port={settings.port + 1}",
         f"--https-port={settings.port}",
         f"--https-certificate-file={chain}",
         f"--https-certificate-key-file={key}",

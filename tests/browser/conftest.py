@@ -1,0 +1,104 @@
+"""The console in a real browser: Debian's chromium driven by Playwright (nothing
+downloads a browser), signing people in through the real Keycloak login page, on the
+real secured broker with a real worker and a real `frontdoor console` process.
+
+One stack for every browser test (they run one at a time, in one xdist group): a
+namespace of its own on the broker, the council's records, a worker, a console
+registered with the provider. Every page a test opens is checked with axe-core for
+WCAG 2.2 AA, and every address the browser asks for is kept: at the end none may hold a
+personal value, nor may the console's log or metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from streams import access
+from streams.settings import Settings
+from streams.tools.platform import idp
+from streams.tools.platform.console_process import ConsoleProcess, start_console
+from streams.tools.platform.localkafka import LocalKafkaSettings, acting_as, broker_answers
+from streams.tools.platform.worker_process import WorkerProcess, start_worker
+from streams.topics import CHILD_RECORDS
+from streams.topics.io import produce
+from tests.browser.support import AXE_LOG, URLS, launch, personal_values
+from tests.console_support import records
+from tests.integration.conftest import namespace
+
+
+@dataclass
+class Stack:
+    kafka: LocalKafkaSettings
+    provider: idp.IdpSettings
+    settings: Settings  # the namespace, as the admin principal
+    worker: WorkerProcess
+    console: ConsoleProcess
+    staff: dict[str, idp.StaffAccount]
+    visited: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    kafka = LocalKafkaSettings()
+    if not broker_answers(kafka, timeout_s=5):
+        pytest.fail(f"no Kafka broker answers on {kafka.bootstrap}: run the tests with `make test`")
+    provider = idp.IdpSettings()
+    if not idp.answers(provider, kafka):
+        pytest.fail(f"no identity provider answers on {provider.base_url}: run `make test`")
+    home = tmp_path_factory.mktemp("console-stack")
+    with namespace(kafka, home / "state", 2) as settings:
+        produce(
+            settings,
+            CHILD_RECORDS,
+            [(r.key.encode(), r.model_dump_json().encode()) for r in records()],
+        )
+        worker = start_worker(acting_as(settings, access.WORKER), home / "worker.log")
+        console = start_console(kafka, provider, settings, home)
+        try:
+            worker.wait_ready(90)
+            console.wait_ready(60)
+            staff = {a.username: a for a in idp.staff(provider)}
+            yield Stack(kafka, provider, settings, worker, console, staff)
+        finally:
+            console.stop()
+            worker.stop()
+            _no_personal_data(console)
+
+
+def _no_personal_data(console: ConsoleProcess) -> None:
+    """What the console wrote to its log, and every address the browser asked for."""
+    log = console.log()
+    values = personal_values()
+    assert not [v for v in values if v in log], "personal data in the console's log"
+    leaked = [u for u in URLS if any(v.lower() in u.lower() for v in values)]
+    assert not leaked, f"personal data in {len(leaked)} addresses the browser asked for"
+
+
+@pytest.fixture(scope="session")
+def browser(stack: Stack) -> Iterator[Browser]:
+    """Playwright's sync API holds an event loop on this thread while it runs: the stack
+    (which uses asyncio.run) is made first, and tests reach Kafka off this thread
+    (``support.off_loop``)."""
+    with sync_playwright() as running:
+        launched = launch(running, stack.kafka)
+        yield launched
+        launched.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """axe-core's results, page by page and state by state, and the matrix."""
+    for title, path in (
+        ("Console: axe-core at WCAG 2.2 AA, every page and state", AXE_LOG),
+        ("Console: authorisation matrix", Path(".local/console/matrix.txt")),
+        ("Console: browser flows", Path(".local/console/flows.txt")),
+    ):
+        if path.exists():
+            terminalreporter.section(f"{title} (also in {path})")
+            for line in path.read_text().splitlines():
+                terminalreporter.write_line(line)

@@ -1,0 +1,162 @@
+"""Driving the console in Debian's chromium: launch it trusting only the local CA, sign a
+person in through Keycloak's own login page, check a page with axe-core, move by the
+keyboard alone, and keep every address asked for."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import ssl
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+from axe_playwright_python.sync_playwright import Axe
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright
+
+from streams.tools.platform.idp import StaffAccount
+from streams.tools.platform.localkafka import LocalKafkaSettings
+from tests.factories import PERSONAL_VALUES
+
+T = TypeVar("T")
+CHROMIUM = "/usr/bin/chromium"
+AXE_LOG = Path(".local/console/axe.txt")
+FLOWS = Path(".local/console/flows.txt")
+WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+URLS: list[str] = []  # every address the browser asked for, in every test
+
+
+def off_loop(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a blocking Kafka helper (it calls asyncio.run) on a thread of its own: this one
+    holds Playwright's event loop."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call, *args, **kwargs).result()
+
+
+def personal_values() -> tuple[str, ...]:
+    """The invented child's values, the twin's name, and the demo staff's own details."""
+    return (*PERSONAL_VALUES, "Zachary", "Priya Shah", "Tom Becker", "council.example")
+
+
+def _spki(ca_file: Path) -> str:
+    """The local CA's public key hash: chromium trusts it, and no other unknown CA."""
+    certificate = x509.load_pem_x509_certificate(ca_file.read_bytes())
+    der = certificate.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return base64.b64encode(hashlib.sha256(der).digest()).decode()
+
+
+def launch(playwright: Playwright, kafka: LocalKafkaSettings) -> Browser:
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=[
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+            f"--ignore-certificate-errors-spki-list={_spki(kafka.secrets.ca_file)}",
+        ],
+    )
+
+
+_NO_SCRIPT: set[int] = set()  # contexts with JavaScript switched off (by id)
+
+
+def context(browser: Browser, javascript: bool = True) -> BrowserContext:
+    made = browser.new_context(
+        java_script_enabled=javascript, viewport={"width": 1280, "height": 900}
+    )
+    made.on("request", lambda request: URLS.append(request.url))
+    made.set_default_timeout(15_000)
+    if not javascript:
+        _NO_SCRIPT.add(id(made))
+    return made
+
+
+def sign_in(ctx: BrowserContext, console_url: str, person: StaffAccount) -> Page:
+    """Through the provider's own login page, as a person would."""
+    page = ctx.new_page()
+    page.goto(f"{console_url}/")
+    page.get_by_role("button", name="Sign in").click()  # GOV.UK's start button is a link
+    page.wait_for_url(re.compile(r".*/realms/frontdoor/protocol/openid-connect/auth.*"))
+    page.fill("#username", person.username)
+    page.fill("#password", person.password)
+    page.click("#kc-login")
+    page.wait_for_url(re.compile(re.escape(console_url) + r"/.*"))
+    return page
+
+
+def axe(page: Page, state: str) -> int:
+    """axe-core on the page as it is now; the result is logged, and must be none. A page
+    in a context without JavaScript (where axe cannot run) is checked as that context
+    rendered it: its HTML, in a page of its own with scripts for axe only."""
+    checked = page
+    if id(page.context) in _NO_SCRIPT:
+        browser = page.context.browser
+        assert browser is not None
+        checked = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        base = page.url.split("/", 3)
+        html = re.sub(r"<script\b.*?</script>", "", page.content(), flags=re.S)  # as it ran
+        checked.set_content(html.replace("<head>", f'<head><base href="{base[0]}//{base[2]}/">', 1))
+    options = {"runOnly": {"type": "tag", "values": WCAG_22_AA}}
+    try:
+        results = Axe().run(checked, options=options)
+    finally:
+        if checked is not page:
+            checked.context.close()
+    violations = results.response["violations"]
+    path = re.sub(r"/rev-[0-9a-f-]+", "/{review}", page.url.split("?")[0].split("//", 1)[1])
+    path = path.partition("/")[2]
+    AXE_LOG.parent.mkdir(parents=True, exist_ok=True)
+    with AXE_LOG.open("a") as out:
+        out.write(f"  {len(violations)} violations  /{path:<28} {state}\n")
+    assert not violations, [
+        (v["id"], [n["html"][:120] for n in v["nodes"][:3]]) for v in violations
+    ]
+    return len(violations)
+
+
+def flow(line: str) -> None:
+    FLOWS.parent.mkdir(parents=True, exist_ok=True)
+    with FLOWS.open("a") as out:
+        out.write(f"  {line}\n")
+
+
+def http_as(ctx: BrowserContext, base_url: str, ca_file: Path) -> httpx.Client:
+    """A plain HTTP client holding the browser context's cookies (its session, if any),
+    trusting the local CA: for requests a page would not send (no CSRF token, a replay)."""
+    trust = ssl.create_default_context(cafile=str(ca_file))
+    client = httpx.Client(base_url=base_url, verify=trust, follow_redirects=False)
+    for cookie in ctx.cookies():
+        if base_url.endswith(cookie["domain"]) or cookie["domain"] in base_url:
+            client.cookies.set(cookie["name"], cookie["value"])
+    return client
+
+
+def tab_to(page: Page, selector: str, limit: int = 150) -> None:
+    """Press Tab until the element ``selector`` has the focus (the keyboard alone)."""
+    target = page.locator(selector)
+    for _ in range(limit):
+        if target.evaluate("element => element === document.activeElement"):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"{selector} never took the focus in {limit} presses of Tab")
+
+
+def until(page: Page, text: str, timeout_s: float = 30, path: str | None = None) -> None:
+    """Reload ``path`` (or the page) until ``text`` appears: the console follows the bus."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if text in page.content():
+            return
+        page.wait_for_timeout(250)
+        page.goto(path) if path else page.reload()
+    raise AssertionError(f"{text!r} did not appear within {timeout_s:.0f} s")
