@@ -379,10 +379,10 @@ def _console(args: argparse.Namespace) -> int:
             where = ".".join(str(p) for p in problem["loc"]) or "settings"
             print(f"frontdoor console: {where}: {problem['msg']}", file=sys.stderr)
         return 2
-    problems = config.problems()
-    for problem in problems:
-        print(f"frontdoor console: {problem}", file=sys.stderr)
-    if problems:
+    missing = config.problems()
+    for said in missing:
+        print(f"frontdoor console: {said}", file=sys.stderr)
+    if missing:
         return 2
     settings = Settings()
     if not _connects(settings, "console"):
