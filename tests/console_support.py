@@ -27,12 +27,13 @@ from streams.console import (
 )
 from streams.incidents import process_incident
 from streams.matching import Replica
-from streams.routing import load_policy
+from streams.routing import Policy, load_policy
 from streams.settings import Settings
 from tests import factories
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)  # a Thursday in term
 POLICY = load_policy()
+ONE_PAIR_OF_EYES = POLICY.model_copy(update={"review_four_eyes": False})
 TWIN = "E09000030:C-101"
 
 
@@ -63,8 +64,13 @@ class Clock:
 def records() -> list[ChildRecord]:
     """The council's: the child (a digit off in the date of birth, no NHS number) and a
     twin in the same household."""
+    before = (NOW - timedelta(days=1)).isoformat()
     child = factories.example(
-        "child-record", date_of_birth="2016-02-27", nhs_number=None, household_id="H-1"
+        "child-record",
+        date_of_birth="2016-02-27",
+        nhs_number=None,
+        household_id="H-1",
+        updated_at=before,
     )
     twin = factories.example(
         "child-record",
@@ -74,6 +80,7 @@ def records() -> list[ChildRecord]:
         nhs_number=None,
         household_id="H-1",
         allocated_worker=None,
+        updated_at=before,
     )
     return [ChildRecord.model_validate(r) for r in (child, twin)]
 
@@ -84,10 +91,10 @@ def incident() -> PoliceIncident:
     return PoliceIncident.model_validate(data)
 
 
-def book_with_a_pair(now: datetime = NOW) -> tuple[ReviewBook, str]:
+def book_with_a_pair(now: datetime = NOW, policy: Policy = POLICY) -> tuple[ReviewBook, str]:
     """A book holding what the worker would have published: the incident, the records
     and the core's own possible match for the first child."""
-    book = ReviewBook(POLICY)
+    book = ReviewBook(policy)
     for record in records():
         book.record(record.key, record)
     inc = incident()
@@ -105,7 +112,7 @@ def book_with_a_pair(now: datetime = NOW) -> tuple[ReviewBook, str]:
 
 
 def build(
-    book: ReviewBook | None = None, now: datetime = NOW, **config: Any
+    book: ReviewBook | None = None, now: datetime = NOW, policy: Policy = POLICY, **config: Any
 ) -> tuple[Console, FakePublisher, Clock]:
     clock = Clock()
     publisher = FakePublisher()
@@ -118,9 +125,9 @@ def build(
     console = Console(
         settings=settings,
         config=console_settings,
-        policy=POLICY,
-        permissions=Permissions(POLICY, settings),
-        book=book if book is not None else book_with_a_pair(now)[0],
+        policy=policy,
+        permissions=Permissions(policy, settings),
+        book=book if book is not None else book_with_a_pair(now, policy)[0],
         sessions=Sessions(console_settings.session_idle_s, console_settings.session_max_s, clock),
         claims=Claims(console_settings.claim_s, clock),
         signin=None,

@@ -1,0 +1,407 @@
+"""The console in-process: the real application, access plan, book, sessions, claims and
+templates over a fake publisher, with sessions made directly and a real clock moved by
+hand (sign-in through the real provider, and the real broker, are in tests/browser)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from schemas import ChildRecord
+from schemas.enums import DeadlineClock
+from streams.console import COOKIE, Console, ReviewBook, staff_from, staff_id
+from streams.console.pairs import build as build_view
+from streams.console.words import deadline, duration, time_left
+from tests import factories
+from tests.console_support import (
+    NOW,
+    ONE_PAIR_OF_EYES,
+    POLICY,
+    book_with_a_pair,
+    build,
+    client,
+    records,
+    sign_in,
+)
+from tests.factories import PERSONAL_VALUES
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def the_pair(console: Console) -> str:
+    return next(iter(console.book.pairs))
+
+
+async def through_check(
+    http: httpx.AsyncClient, review: str, csrf: str, path: str, **form: str
+) -> int:
+    """Post a choice, then record it from the check page: the status the last step gave."""
+    chosen = await http.post(f"/reviews/{review}/{path}", data={"csrf_token": csrf, **form})
+    if chosen.status_code != 303:
+        return chosen.status_code
+    check = await http.get(f"/reviews/{review}/check")
+    draft = re.search(r'name="draft" value="([^"]+)"', check.text)
+    assert draft is not None, check.text[:500]
+    done = await http.post(
+        f"/reviews/{review}/check", data={"csrf_token": csrf, "draft": draft.group(1)}
+    )
+    return done.status_code
+
+
+async def test_a_pair_is_decided_through_check_your_answers_and_published_once() -> None:
+    console, publisher, _ = build(policy=ONE_PAIR_OF_EYES)
+    cookie, csrf = sign_in(console, "reviewer")
+    review = the_pair(console)
+    async with client(console, cookie) as http:
+        shown = await http.get(f"/reviews/{review}")
+        assert shown.status_code == 200
+        chosen = await http.post(
+            f"/reviews/{review}/decision", data={"csrf_token": csrf, "decision": "candidate-1"}
+        )
+        assert chosen.status_code == 303 and chosen.headers["location"].endswith("/check")
+        check = await http.get(f"/reviews/{review}/check")
+        draft = re.search(r'name="draft" value="([^"]+)"', check.text)
+        assert check.status_code == 200 and draft is not None
+        assert "Check your decision" in check.text
+        form = {"csrf_token": csrf, "draft": draft.group(1)}
+        first = await http.post(f"/reviews/{review}/check", data=form)
+        again = await http.post(f"/reviews/{review}/check", data=form)
+    assert first.status_code == 303 and again.status_code == 409
+    (decision,) = publisher.decisions()
+    assert decision.decision == "confirm" and decision.record_id == "E09000030:C-100"
+    assert decision.decided_by == "6f1c1d0e-0000-4000-8000-000000000001"
+    assert decision.decided_at == NOW and decision.approved_by is None
+    assert decision.evidence is not None
+    assert decision.evidence.model_version == console.book.replica.matcher.model.version
+    assert [c.record_id for c in decision.evidence.candidates] == [
+        "E09000030:C-100",
+        "E09000030:C-101",
+    ]
+    topic, key, _ = publisher.sent[0]
+    assert (topic, key) == ("t.review.decisions.v1", "MPS:CAD-2026-000123")
+    assert console.book.pairs[review].state == "settled"
+
+
+async def test_a_confirmation_telling_a_school_is_proposed_then_approved_by_another() -> None:
+    console, publisher, _ = build()
+    review = the_pair(console)
+    first_cookie, first_csrf = sign_in(console, "reviewer")
+
+    async def decide(cookie: str, csrf: str, path: str, field: str, value: str) -> int:
+        async with client(console, cookie) as http:
+            chosen = await http.post(
+                f"/reviews/{review}/{path}", data={"csrf_token": csrf, field: value}
+            )
+            if chosen.status_code != 303:
+                return chosen.status_code
+            check = await http.get(f"/reviews/{review}/check")
+            draft = re.search(r'name="draft" value="([^"]+)"', check.text)
+            assert draft is not None
+            done = await http.post(
+                f"/reviews/{review}/check", data={"csrf_token": csrf, "draft": draft.group(1)}
+            )
+            return done.status_code
+
+    assert await decide(first_cookie, first_csrf, "decision", "decision", "candidate-1") == 303
+    (proposal,) = publisher.decisions()
+    assert (proposal.decision, proposal.record_id) == ("propose", "E09000030:C-100")
+    assert console.book.pairs[review].state == "awaiting_approval"
+    # Nobody approves their own decision, whatever they post.
+    assert await decide(first_cookie, first_csrf, "approval", "approval", "approve") == 403
+    console.claims.release(review, proposal.decided_by)
+
+    second_cookie, second_csrf = sign_in(console, "second")
+    assert await decide(second_cookie, second_csrf, "approval", "approval", "approve") == 303
+    _, confirmation = publisher.decisions()
+    assert confirmation.decision == "confirm"
+    assert confirmation.decided_by == proposal.decided_by
+    assert confirmation.approved_by == "6f1c1d0e-0000-4000-8000-000000000002"
+
+
+async def test_a_second_reviewer_who_does_not_approve_returns_the_pair_as_not_sure() -> None:
+    console, publisher, _ = build()
+    review = the_pair(console)
+    cookie, csrf = sign_in(console, "reviewer")
+    async with client(console, cookie) as http:
+        await http.post(
+            f"/reviews/{review}/decision", data={"csrf_token": csrf, "decision": "candidate-2"}
+        )
+        check = await http.get(f"/reviews/{review}/check")
+        draft = re.search(r'name="draft" value="([^"]+)"', check.text)
+        assert draft
+        await http.post(
+            f"/reviews/{review}/check", data={"csrf_token": csrf, "draft": draft.group(1)}
+        )
+    second, second_csrf = sign_in(console, "second")
+    async with client(console, second) as http:
+        refused = await http.post(
+            f"/reviews/{review}/approval",
+            data={"csrf_token": second_csrf, "approval": "return", "note": "line\u0007bell"},
+        )
+        assert refused.status_code == 400 and "plain text" in refused.text
+        await http.post(
+            f"/reviews/{review}/approval",
+            data={"csrf_token": second_csrf, "approval": "return", "note": "Twin? Ask school"},
+        )
+        check = await http.get(f"/reviews/{review}/check")
+        draft = re.search(r'name="draft" value="([^"]+)"', check.text)
+        assert draft
+        await http.post(
+            f"/reviews/{review}/check", data={"csrf_token": second_csrf, "draft": draft.group(1)}
+        )
+    _, returned = publisher.decisions()
+    assert (returned.decision, returned.reason, returned.note) == (
+        "unsure",
+        "second_reviewer_disagreed",
+        "Twin? Ask school",
+    )
+    assert console.book.pairs[review].state == "unsure"
+
+
+async def test_a_broker_that_does_not_answer_keeps_the_draft_and_says_nothing_changed() -> None:
+    console, publisher, _ = build(policy=ONE_PAIR_OF_EYES)
+    publisher.failing = True
+    review = the_pair(console)
+    cookie, csrf = sign_in(console, "reviewer")
+    async with client(console, cookie) as http:
+        await http.post(
+            f"/reviews/{review}/decision", data={"csrf_token": csrf, "decision": "none"}
+        )
+        check = await http.get(f"/reviews/{review}/check")
+        draft = re.search(r'name="draft" value="([^"]+)"', check.text)
+        assert draft
+        form = {"csrf_token": csrf, "draft": draft.group(1)}
+        failed = await http.post(f"/reviews/{review}/check", data=form)
+        assert failed.status_code == 503 and "Nothing has changed" in failed.text
+        publisher.failing = False
+        retried = await http.post(f"/reviews/{review}/check", data=form)
+    assert retried.status_code == 303
+    assert [d.decision for d in publisher.decisions()] == ["reject"]
+
+
+async def test_a_post_without_its_csrf_token_or_with_another_sessions_is_refused() -> None:
+    console, publisher, _ = build()
+    review = the_pair(console)
+    cookie, _ = sign_in(console, "reviewer")
+    _, other_csrf = sign_in(console, "second")
+    async with client(console, cookie) as http:
+        missing = await http.post(f"/reviews/{review}/decision", data={"decision": "none"})
+        stolen = await http.post(
+            f"/reviews/{review}/decision", data={"decision": "none", "csrf_token": other_csrf}
+        )
+    assert missing.status_code == stolen.status_code == 403
+    assert publisher.sent == []
+    assert (
+        console.metrics.registry.get_sample_value(
+            "frontdoor_console_refused_total", {"why": "csrf"}
+        )
+        == 2.0
+    )
+
+
+async def test_a_session_ends_when_idle_and_at_its_lifetime_and_a_forged_one_never_begins() -> None:
+    console, _, clock = build(session_idle_s=900, session_max_s=3600)
+    review = the_pair(console)
+    cookie, _ = sign_in(console, "reviewer")
+    async with client(console, cookie) as http:
+        assert (await http.get("/reviews")).status_code == 200
+        clock.now += 901
+        idle = await http.get("/reviews")
+    assert idle.status_code == 401 and "15 minutes without using the console" in idle.text
+    assert COOKIE in idle.headers.get("set-cookie", "")  # deleted
+
+    cookie, _ = sign_in(console, "reviewer")
+    async with client(console, cookie) as http:
+        for _ in range(5):  # busy all along: never idle
+            clock.now += 800
+            answer = await http.get(f"/reviews/{review}")
+    assert answer.status_code == 401 and "signed in a long time ago" in answer.text
+
+    async with client(console, "forged-" + "x" * 40) as http:
+        forged = await http.get("/reviews")
+        posted = await http.post(f"/reviews/{review}/decision", data={"decision": "none"})
+    assert forged.status_code == 401 and "You need to sign in" in forged.text
+    assert posted.status_code == 401
+
+
+async def test_every_page_is_no_store_with_a_nonce_csp_and_no_personal_value_in_title_or_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    console, _, _ = build()
+    review = the_pair(console)
+    cookie, _ = sign_in(console, "reviewer")
+    caplog.set_level(logging.DEBUG)
+    async with client(console, cookie) as http:
+        pages = [await http.get(p) for p in ("/", "/reviews", f"/reviews/{review}", "/nowhere")]
+    for page in pages:
+        csp = page.headers["content-security-policy"]
+        nonce = re.search(r"'nonce-([^']+)'", csp)
+        assert page.headers["cache-control"] == "no-store"
+        assert nonce and f'nonce="{nonce.group(1)}"' in page.text
+        assert "frame-ancestors 'none'" in csp and page.headers["x-frame-options"] == "DENY"
+        title = re.search(r"<title[^>]*>(.*?)</title>", page.text, re.S)
+        assert title and not any(v in title.group(1) for v in PERSONAL_VALUES)
+    assert "Zebedee" in pages[2].text  # the page itself shows the child, as it must
+    assert pages[3].status_code == 404
+    logged = "\n".join(
+        r.getMessage() for r in caplog.records if r.name.startswith("frontdoor.console")
+    )
+    assert "GET /reviews/{review_id} 200" in logged  # the route template
+    assert review not in logged and not any(v in logged for v in PERSONAL_VALUES)
+    assert "Priya Shah" not in logged
+
+
+async def test_a_role_that_may_not_review_is_refused_and_sees_no_review_pages() -> None:
+    console, publisher, _ = build()
+    review = the_pair(console)
+    for who in ("manager", "lead"):
+        cookie, csrf = sign_in(console, who)
+        async with client(console, cookie) as http:
+            home = await http.get("/")
+            queue = await http.get("/reviews")
+            posted = await http.post(
+                f"/reviews/{review}/decision", data={"csrf_token": csrf, "decision": "none"}
+            )
+        assert home.status_code == 200 and "Possible matches" not in home.text
+        assert queue.status_code == posted.status_code == 403
+    assert publisher.sent == []
+
+
+async def test_a_pair_opened_by_one_reviewer_is_theirs_until_they_leave_it_or_it_lapses() -> None:
+    console, publisher, clock = build(claim_s=600)
+    review = the_pair(console)
+    first, _ = sign_in(console, "reviewer")
+    second, second_csrf = sign_in(console, "second")
+    async with client(console, first) as http:
+        await http.get(f"/reviews/{review}")
+    async with client(console, second) as http:
+        shown = await http.get(f"/reviews/{review}")
+        posted = await http.post(
+            f"/reviews/{review}/decision", data={"csrf_token": second_csrf, "decision": "none"}
+        )
+        assert "Being reviewed by Priya Shah" in shown.text and 'id="decide"' not in shown.text
+        assert posted.status_code == 409
+        clock.now += 601  # the first reviewer went home
+        lapsed = await http.get(f"/reviews/{review}")
+    assert 'id="decide"' in lapsed.text and publisher.sent == []
+
+
+def test_the_queue_is_ordered_by_what_each_pair_holds_back_then_its_own_deadline() -> None:
+    book, first = book_with_a_pair()
+    # The same child in a later incident, reported a day later: what it holds back is due later.
+    from schemas import PoliceIncident
+    from schemas.police import incident_key
+    from streams.incidents import process_incident
+    from streams.matching import Replica
+
+    data = factories.incident(
+        incident_reference="CAD-LATER",
+        risk_grade="medium",
+        occurred_at="2026-11-26T20:00:00+00:00",
+        reported_at="2026-11-26T21:00:00+00:00",
+    )
+    data["children"][0]["nhs_number"] = None
+    later = PoliceIncident.model_validate(data)
+    replica = Replica()
+    for record in records():
+        replica.upsert(record)
+    key = incident_key(later.source, later.incident_reference)
+    book.incident(key, later, NOW)
+    for outcome in process_incident(later, replica, POLICY, POLICY.calendar(), NOW):
+        if outcome.review is not None:
+            book.possible_match(key, outcome.review.model_copy(update={"decide_by": NOW}))
+    ordered = book.open_pairs(NOW)
+    assert ordered[0].review_id == first
+    assert ordered[0].due() < ordered[1].due()
+    # decide_by comes second: the later pair is due for review first, but holds back later.
+    assert ordered[1].match.decide_by < ordered[0].match.decide_by
+
+
+def test_a_record_changed_after_the_pair_was_raised_is_flagged_and_shown_as_it_is_now() -> None:
+    book, review = book_with_a_pair()
+    pair = book.pairs[review]
+    view = build_view(book, pair, NOW)
+    assert view is not None
+    first = view.candidates[0]
+    assert first.record is not None and not first.changed
+    moved = ChildRecord.model_validate(
+        factories.example(
+            "child-record",
+            date_of_birth="2016-03-04",
+            nhs_number=None,
+            household_id="H-1",
+            updated_at=(NOW + timedelta(hours=1)).isoformat(),
+        )
+    )
+    book.record(moved.key, moved)
+    view = build_view(book, pair, NOW)
+    assert view is not None
+    now_first = view.candidates[0]
+    assert now_first.changed and now_first.record == moved
+    assert "dob:exact" in [str(level) for level, _ in now_first.evidence.levels]  # type: ignore[union-attr]
+    assert now_first.levels_then  # the levels when raised, which differ from now's
+    book.record(moved.key, None)
+    gone = build_view(book, pair, NOW)
+    assert gone is not None and gone.candidates[0].record is None
+
+
+def test_each_row_shows_the_level_its_weight_and_the_characters_that_differ() -> None:
+    book, review = book_with_a_pair()
+    view = build_view(book, book.pairs[review], NOW)
+    assert view is not None
+    twin = view.candidates[1]
+    given = next(r for r in twin.rows if r.label == "Given name")
+    assert given.level == "given:disagree" and given.bits is not None and given.bits < 0
+    marked = "".join(s.text for s in given.record if s.differs)
+    assert marked and set(marked) <= set("Zachary")
+    total = twin.prior_bits + sum(r.bits for r in twin.rows if r.bits is not None)
+    assert total == pytest.approx(twin.total_bits)
+    assert any(r.also_candidate == 1 for r in twin.household)  # the child, plainly
+    assert [s.rule for s in view.candidates[0].sends] == ["R5", "R1"]  # soonest first
+
+
+def test_staff_are_named_by_the_providers_subject_never_an_email() -> None:
+    assert (
+        staff_id("6f1c1d0e-0000-4000-8000-000000000001") == "6f1c1d0e-0000-4000-8000-000000000001"
+    )
+    hashed = staff_id("priya.shah@council.example")
+    assert hashed.startswith("sub-") and "@" not in hashed and "priya" not in hashed
+    from streams.console import ConsoleSettings
+
+    settings = ConsoleSettings(insecure_http=True)
+    staff = staff_from(
+        {"sub": "abc-1", "name": "Priya Shah", "roles": ["reviewer", "admin"], "organisation": "x"},
+        settings,
+        POLICY,
+    )
+    assert staff.staff_id == "abc-1" and [a.principal for a in staff.acting] == ["reviewers"]
+
+
+def test_time_and_deadlines_in_words() -> None:
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("Europe/London")
+    assert duration(timedelta(hours=3, minutes=12, seconds=5)) == "3 hours 12 minutes"
+    assert duration(timedelta(days=1, hours=2, minutes=5)) == "1 day 2 hours"
+    assert time_left(NOW - timedelta(minutes=90), NOW) == "overdue by 1 hour 30 minutes"
+    due = NOW.replace(day=27, hour=8, minute=30)
+    assert deadline(due, DeadlineClock.SCHOOL_DAY, zone) == "before school starts, Fri 27 Nov 08:30"
+
+
+def test_a_decision_read_before_its_pair_still_settles_it() -> None:
+    book, review = book_with_a_pair()
+    pair = book.pairs.pop(review)
+    fresh = ReviewBook(POLICY)
+    from schemas import ReviewDecision
+
+    decision = ReviewDecision.model_validate(
+        factories.example("review-decision", review_id=review, approved_by="someone-else")
+    )
+    fresh.decision(decision)
+    fresh.decision(decision)  # read twice
+    fresh.possible_match(pair.key, pair.match)
+    assert fresh.pairs[review].state == "settled" and len(fresh.pairs[review].decisions) == 1
