@@ -42,7 +42,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	rm -f $(VENV)/.installed-* && touch $@
 
-demo: venv
+# KEEP=1 keeps the whole stack running after the summary, to click through; Ctrl-C stops it.
+demo: venv tools
 	$(BIN)/frontdoor demo $(if $(KEEP),--keep-running)
 
 lint: venv
@@ -101,10 +102,11 @@ bench-matching: venv
 	  exit $$((a || b))
 
 # Throughput and latency on the real local broker (a few minutes), then the HTTPS
-# gateway beside the direct Kafka path.
-bench: venv
+# gateway beside the direct Kafka path, then the console's pages with 10,000 open reviews.
+bench: venv tools
 	$(BIN)/frontdoor bench pipeline
 	$(BIN)/frontdoor bench gateway
+	$(BIN)/frontdoor bench console
 
 contracts: venv
 	$(BIN)/frontdoor contracts write

@@ -226,6 +226,10 @@ def _docs(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    if args.what == "console":
+        from streams.tools.bench import console
+
+        return console.run(reviews=args.reviews)
     if args.what == "gateway":
         from streams.tools.bench import gateway
 
@@ -289,7 +293,12 @@ def _worker(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from streams.tools.demo import run_demo
 
-    return run_demo(seed=args.seed, incidents_count=args.incidents, council_size=args.council_size)
+    return run_demo(
+        seed=args.seed,
+        incidents_count=args.incidents,
+        council_size=args.council_size,
+        keep_running=args.keep_running,
+    )
 
 
 def _when(text: str) -> datetime:
@@ -449,7 +458,8 @@ def build_parser() -> argparse.ArgumentParser:
     docs.set_defaults(func=_docs)
 
     bench = sub.add_parser("bench", help="benchmarks (printed with units)")
-    bench.add_argument("what", choices=["matching", "pipeline", "gateway"])
+    bench.add_argument("what", choices=["matching", "pipeline", "gateway", "console"])
+    bench.add_argument("--reviews", type=int, default=10_000, help="console: open reviews")
     bench.add_argument(
         "--gateway-rate", type=float, default=100.0, help="gateway: offered requests/s"
     )
@@ -530,6 +540,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--incidents", type=int, default=700, help="incidents in the day")
     demo.add_argument("--council-size", type=int, default=5000, help="child records")
+    demo.add_argument(
+        "--keep-running",
+        action="store_true",
+        help="after the summary, keep the broker, worker, gateway, Keycloak and console "
+        "running to click through, until Ctrl-C (make demo KEEP=1)",
+    )
     demo.set_defaults(func=_demo)
     return parser
 

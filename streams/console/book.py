@@ -66,9 +66,16 @@ class Pair:
         return earliest_held(self.held) if self.held else None
 
     def due(self) -> datetime:
-        """What orders the queue: the earliest held deadline, else the review's own."""
+        """When the pair is due: the earliest deadline it holds back, else the review's own."""
         earliest = self.earliest
         return earliest if earliest is not None else self.match.decide_by
+
+    def urgency(self) -> tuple[bool, datetime, datetime, str]:
+        """What orders the queue: pairs that hold notifications back first, by the earliest
+        of those deadlines; then by the review's own deadline (and then by id)."""
+        earliest = self.earliest
+        held = earliest is not None
+        return (not held, earliest or self.match.decide_by, self.match.decide_by, self.review_id)
 
 
 class ReviewBook:
@@ -150,12 +157,12 @@ class ReviewBook:
 
     # -- read by the pages ----------------------------------------------------------------
     def open_pairs(self, now: datetime) -> list[Pair]:
-        """Pairs not settled, most urgent first: the earliest deadline they hold back, then
-        their own decide-by."""
+        """Pairs not settled, most urgent first (``Pair.urgency``): by the earliest deadline
+        they hold back, those holding nothing back last; then by their own decide-by."""
         waiting = [p for p in self.pairs.values() if p.state != "settled"]
         for pair in waiting:
             self.refresh(pair, now)
-        return sorted(waiting, key=lambda p: (p.due(), p.match.decide_by, p.review_id))
+        return sorted(waiting, key=Pair.urgency)
 
     def refresh(self, pair: Pair, now: datetime) -> None:
         """Work out what the pair holds back, if anything it depends on changed."""

@@ -216,6 +216,9 @@ class IncidentStream:
     invalid_rate: float = 0.03
     noise_rate: float = 0.3
     late_report_rate: float = 0.03  # reported 26 to 40 hours after the incident
+    # Known children recorded with two errors and no NHS number (a given name misspelt, a
+    # date of birth a digit off): what the matcher must put to a person.
+    hard_rate: float = 0.0
 
 
 @dataclass
@@ -286,6 +289,13 @@ def _police_child(
     return child
 
 
+def _two_errors(rng: random.Random, child: dict[str, Any]) -> None:
+    child.pop("nhs_number", None)
+    child["given_name"] = _typo(rng, child["given_name"])
+    born = date.fromisoformat(child["date_of_birth"])
+    child["date_of_birth"] = _digits_changed(rng, born, 1).isoformat()
+
+
 def incidents(spec: IncidentStream, count: int, known: Council | None = None) -> Incidents:
     """``count`` (key, value) pairs for ``police.incidents.v1`` in the order the force
     publishes them (sequence numbers follow that order), and the true council record of
@@ -319,6 +329,8 @@ def incidents(spec: IncidentStream, count: int, known: Council | None = None) ->
             # None: a child the council does not know
             rec = held if held is not None else _stranger(strangers, occurred, taken)
             child = _police_child(rng, rec, spec.noise_rate, occurred)
+            if held is not None and spec.hard_rate and rng.random() < spec.hard_rate:
+                _two_errors(rng, child)
             child["person_reference"] = f"P-{spec.seed}-{n}-{len(children)}"
             roles = [ChildRole.VICTIM, ChildRole.WITNESS, ChildRole.PRESENT]
             if kind is IncidentType.MISSING_CHILD:

@@ -4,8 +4,6 @@ keyboard alone, and keep every address asked for."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 import ssl
 import time
@@ -16,16 +14,14 @@ from typing import Any, TypeVar
 
 import httpx
 from axe_playwright_python.sync_playwright import Axe
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
+from streams.tools.platform import browser as chromium
 from streams.tools.platform.idp import StaffAccount
 from streams.tools.platform.localkafka import LocalKafkaSettings
 from tests.factories import PERSONAL_VALUES
 
 T = TypeVar("T")
-CHROMIUM = "/usr/bin/chromium"
 AXE_LOG = Path(".local/console/axe.txt")
 FLOWS = Path(".local/console/flows.txt")
 WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
@@ -44,27 +40,8 @@ def personal_values() -> tuple[str, ...]:
     return (*PERSONAL_VALUES, "Zachary", "Priya Shah", "Tom Becker", "council.example")
 
 
-def _spki(ca_file: Path) -> str:
-    """The local CA's public key hash: chromium trusts it, and no other unknown CA."""
-    certificate = x509.load_pem_x509_certificate(ca_file.read_bytes())
-    der = certificate.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return base64.b64encode(hashlib.sha256(der).digest()).decode()
-
-
 def launch(playwright: Playwright, kafka: LocalKafkaSettings) -> Browser:
-    return playwright.chromium.launch(
-        executable_path=CHROMIUM,
-        args=[
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--disable-quic",
-            f"--ignore-certificate-errors-spki-list={_spki(kafka.secrets.ca_file)}",
-        ],
-    )
+    return chromium.launch(playwright, kafka.secrets.ca_file)
 
 
 _NO_SCRIPT: set[int] = set()  # contexts with JavaScript switched off (by id)
@@ -82,16 +59,7 @@ def context(browser: Browser, javascript: bool = True) -> BrowserContext:
 
 
 def sign_in(ctx: BrowserContext, console_url: str, person: StaffAccount) -> Page:
-    """Through the provider's own login page, as a person would."""
-    page = ctx.new_page()
-    page.goto(f"{console_url}/")
-    page.get_by_role("button", name="Sign in").click()  # GOV.UK's start button is a link
-    page.wait_for_url(re.compile(r".*/realms/frontdoor/protocol/openid-connect/auth.*"))
-    page.fill("#username", person.username)
-    page.fill("#password", person.password)
-    page.click("#kc-login")
-    page.wait_for_url(re.compile(re.escape(console_url) + r"/.*"))
-    return page
+    return chromium.sign_in(ctx, console_url, person)
 
 
 def axe(page: Page, state: str) -> int:
@@ -100,9 +68,9 @@ def axe(page: Page, state: str) -> int:
     rendered it: its HTML, in a page of its own with scripts for axe only."""
     checked = page
     if id(page.context) in _NO_SCRIPT:
-        browser = page.context.browser
-        assert browser is not None
-        checked = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        running = page.context.browser
+        assert running is not None
+        checked = running.new_context(viewport={"width": 1280, "height": 900}).new_page()
         base = page.url.split("/", 3)
         html = re.sub(r"<script\b.*?</script>", "", page.content(), flags=re.S)  # as it ran
         checked.set_content(html.replace("<head>", f'<head><base href="{base[0]}//{base[2]}/">', 1))

@@ -314,8 +314,14 @@ def test_the_queue_is_ordered_by_what_each_pair_holds_back_then_its_own_deadline
     for outcome in process_incident(later, replica, POLICY, POLICY.calendar(), NOW):
         if outcome.review is not None:
             book.possible_match(key, outcome.review.model_copy(update={"decide_by": NOW}))
+    # A pair that holds nothing back (its incident not read yet) comes after both, however
+    # overdue its own review.
+    idle = book.pairs[first].match.model_copy(
+        update={"review_id": "rev-idle", "decide_by": NOW - timedelta(days=1)}
+    )
+    book.possible_match("MPS:CAD-NOT-READ", idle)
     ordered = book.open_pairs(NOW)
-    assert ordered[0].review_id == first
+    assert ordered[0].review_id == first and ordered[2].review_id == "rev-idle"
     assert ordered[0].due() < ordered[1].due()
     # decide_by comes second: the later pair is due for review first, but holds back later.
     assert ordered[1].match.decide_by < ordered[0].match.decide_by

@@ -37,6 +37,7 @@ LATE_RECORDS = 10
 LATE_RECORDS_AT = DEMO_DAY + timedelta(hours=20)
 ON_TIME, LATE = 0.82, 0.10  # the rest are never acknowledged
 REVIEWER_TAKES = timedelta(hours=2)
+FOR_PEOPLE = 0.25  # of the possible matches, left for people to settle in the console
 
 Scheduled = tuple[datetime, str, bytes, bytes]  # (when, topic or HTTPS_ACK, key, value)
 
@@ -53,6 +54,20 @@ class Played:
     acks: Counter[str] = field(default_factory=Counter)
     decisions: Counter[str] = field(default_factory=Counter)
     late_records: int = 0
+
+
+def would_confirm(reasons: list[str]) -> bool:
+    """As a careful reviewer would: the names agree, nearly at least (a twin shares the
+    family name and date of birth, never the given name), and an agreeing NHS number or
+    date of birth; a date a digit off only with the address or school agreeing too (an
+    NHS number alone, all else different, is someone's error; a stranger may share a
+    given name and date of birth)."""
+    named = "family:disagree" not in reasons and any(
+        r.startswith("given:") and r != "given:disagree" for r in reasons
+    )
+    placed = "postcode:full" in reasons or "school:agree" in reasons
+    dated = "dob:exact" in reasons or "nhs:agree" in reasons
+    return named and (dated or ("dob:one_digit" in reasons and placed))
 
 
 class Day:
@@ -137,7 +152,8 @@ class Day:
             self._note_unknown(AuditRecord.model_validate_json(value))
             return []
         if topic == self.name[topics.REVIEW_MATCHES.name]:
-            return [self._review_decision(PossibleMatch.model_validate_json(value))]
+            decided = self._review_decision(PossibleMatch.model_validate_json(value))
+            return [decided] if decided else []
         return self._acknowledgement(Notification.model_validate_json(value))
 
     def _note_unknown(self, audit: AuditRecord) -> None:
@@ -145,16 +161,14 @@ class Day:
         if audit.stage == "routed" and decision and decision.value == "none":
             self.unknown.append((audit.incident_reference, audit.child.person_reference))
 
-    def _review_decision(self, review: PossibleMatch) -> Scheduled:
+    def _review_decision(self, review: PossibleMatch) -> Scheduled | None:
+        """The simulated reviewer's decision, two hours on; a quarter are left for people
+        (the console)."""
+        if random.Random(f"{self.seed}:{review.review_id}").random() < FOR_PEOPLE:
+            self.played.decisions["left for people"] += 1
+            return None
         best = review.candidates[0]
-        # As a careful reviewer would: an agreeing NHS number or date of birth, and the
-        # names too (an NHS number alone, all else different, is someone's error; a twin
-        # shares the family name and date of birth; a stranger may share a given name and
-        # date of birth).
-        named = "family:disagree" not in best.reasons and any(
-            r.startswith("given:") and r != "given:disagree" for r in best.reasons
-        )
-        confirm = named and ("dob:exact" in best.reasons or "nhs:agree" in best.reasons)
+        confirm = would_confirm(best.reasons)
         self.played.decisions["confirm" if confirm else "reject"] += 1
         at = review.produced_at + REVIEWER_TAKES
         decision = {

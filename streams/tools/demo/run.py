@@ -1,18 +1,25 @@
-"""`make demo`: a day in the life of frontdoor on the embedded local Kafka, in about a minute.
+"""`make demo`: a day in the life of frontdoor on the embedded local Kafka, in a couple of
+minutes.
 
-Starts (or reuses) the local broker and declares a fresh set of demo topics; publishes a
-synthetic council's child records; runs a real worker on a simulated clock (an hour a
+Starts (or reuses) the local broker, and launches the local identity provider (Keycloak)
+to boot meanwhile; declares a fresh set of demo topics; publishes a synthetic council's
+child records; runs a real worker and the HTTPS gateway on a simulated clock (an hour a
 second); plays a day of police incidents as the force reports them (with noise, a few
-reported late, a few invalid, two lost on the way); answers possible matches as a
-reviewer would; acknowledges notifications as the agencies would (most on time, some
-late, some never); sends a few council records late; lets the deadlines pass; and prints
-what frontdoor did, ending with the compliance report for the day.
+reported late, a few invalid, two lost on the way); answers most possible matches as a
+reviewer would and leaves the rest for people; acknowledges notifications as the agencies
+would (most on time, some late, some never); sends a few council records late; lets the
+deadlines pass. Then the console: two reviewers settle the most urgent possible match in
+a headless browser (screenshots under ``.local/demo-console/``). It prints what frontdoor
+did, the compliance report for the day, the console's address and the demo sign-ins;
+with ``keep_running`` the whole stack stays up for a newcomer to click through, until
+Ctrl-C.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,11 +30,13 @@ from streams.clock import Clock, simulated
 from streams.operations import acl
 from streams.routing import default_policy_text, load_policy
 from streams.settings import Settings
-from streams.tools.demo.day import Day, Played, say
+from streams.tools.demo import people
+from streams.tools.demo.day import Day, say
 from streams.tools.demo.edge import DemoEdge
 from streams.tools.demo.summary import edge_table, expected_children, routed, summarise
-from streams.tools.platform import localkafka
-from streams.tools.platform.worker_process import free_port, start_worker, wait_for
+from streams.tools.platform import idp, localkafka
+from streams.tools.platform.console_process import ConsoleProcess, start_console
+from streams.tools.platform.worker_process import WorkerProcess, free_port, start_worker, wait_for
 from streams.tools.synthetic import COUNCIL, DEMO_DAY, Council, Incidents, IncidentStream
 from streams.tools.synthetic import council as make_council
 from streams.tools.synthetic import incidents as make_incidents
@@ -39,7 +48,12 @@ SPEED = 3600.0  # simulated seconds per wall-clock second: an hour a second
 LEAD = timedelta(hours=10)  # simulated time before the day, while the worker starts
 
 
-def run_demo(seed: int = 7, incidents_count: int = 700, council_size: int = 5000) -> int:
+CONSOLE_PORT = 8444  # the demo console's address, if free: https://127.0.0.1:8444
+
+
+def run_demo(
+    seed: int = 7, incidents_count: int = 700, council_size: int = 5000, keep_running: bool = False
+) -> int:
     began = time.monotonic()
     print(
         f"frontdoor demo: a council of {council_size} children and a day of police "
@@ -52,16 +66,21 @@ def run_demo(seed: int = 7, incidents_count: int = 700, council_size: int = 5000
         "broker",
         f"{broker.bootstrap} {'reused' if broker.reused else 'started'} in {broker.seconds:.1f} s",
     )
+    provider = idp.IdpSettings()
+    launched = idp.launch(provider, kafka) is not None  # it boots while the day is played
+    say("keycloak", f"{'launched' if launched else 'reused'} on {provider.base_url}")
     the_council = make_council(seed, council_size)
     run = _deployment(kafka, the_council)
     produce(run.settings, topics.CHILD_RECORDS, the_council.events())
     say("council", f"{len(the_council.records)} child records published")
-    day = make_incidents(IncidentStream(seed=seed), incidents_count, the_council)
+    # Some known children recorded with two errors: possible matches for the reviewers.
+    day = make_incidents(IncidentStream(seed=seed, hard_rate=0.06), incidents_count, the_council)
     try:
-        played, worker_metrics, gateway_metrics, edge = _run_the_day(kafka, run, day, seed)
-        edge_table(edge, gateway_metrics)
-        ok = summarise(run.settings, day, played, worker_metrics)
+        ok = _run_the_day(kafka, provider, run, day, seed, keep_running)
     finally:
+        if launched:
+            idp.stop(provider)
+            say("keycloak", "stopped")
         if not broker.reused:
             localkafka.stop(kafka)
             say("broker", "stopped")
@@ -119,15 +138,22 @@ def _deployment(kafka: localkafka.LocalKafkaSettings, the_council: Council) -> D
 
 
 def _run_the_day(
-    kafka: localkafka.LocalKafkaSettings, run: Deployment, day: Incidents, seed: int
-) -> tuple[Played, str, str, DemoEdge]:
+    kafka: localkafka.LocalKafkaSettings,
+    provider: idp.IdpSettings,
+    run: Deployment,
+    day: Incidents,
+    seed: int,
+    keep_running: bool,
+) -> bool:
     """A worker and a gateway, the day played against them until every published
-    incident is routed, then both stopped; what was played and each one's /metrics."""
+    incident is routed; then the console, two reviewers in a browser, the summary, and
+    (if asked) the stack left running until Ctrl-C; then everything stopped."""
     settings = run.settings
     log_path = Path(".local/demo-worker.log")
     worker = start_worker(localkafka.acting_as(settings, access.WORKER), log_path)
     forces = set(load_policy(run.policy_file).signals.police_sources)
     edge = DemoEdge(kafka, settings, forces, f"{COUNCIL}:front-door", Path(".local/demo-edge"))
+    console: ConsoleProcess | None = None
     try:
         worker.wait_ready(120)
         say(
@@ -144,10 +170,59 @@ def _run_the_day(
         played = asyncio.run(Day(settings, run.clock, day, seed, edge).play())
         expected = expected_children(day, played)
         wait_for(lambda: routed(settings) >= expected, 60, "the last incidents to be routed")
+        console = _console(kafka, provider, settings)
+        settled = people.settle_one(settings, console, provider, kafka.secrets.ca_file)
         _, metrics_body = worker.get("/metrics")
+        edge_table(edge, edge.process.text("/metrics"))
+        ok = summarise(settings, day, played, metrics_body.decode())
+        print()
+        people.show(settled, console, provider)
+        if keep_running:
+            _keep_running(worker, console)
+        return ok
     finally:
+        if console is not None:
+            say("console", f"stopped (exit code {console.stop()})")
         code = worker.stop()
         say("worker", f"stopped (exit code {code})")
-        gateway_code, gateway_metrics = edge.stop()
+        gateway_code, _ = edge.stop()
         say("gateway", f"stopped (exit code {gateway_code})")
-    return played, metrics_body.decode(), gateway_metrics, edge
+
+
+def _console(
+    kafka: localkafka.LocalKafkaSettings, provider: idp.IdpSettings, settings: Settings
+) -> ConsoleProcess:
+    """The console on the demo's topics (and its simulated clock), once Keycloak is up."""
+    started = idp.start(provider, kafka)
+    memory = idp.memory_mib(provider)
+    say(
+        "keycloak",
+        f"ready on {provider.base_url} (waited {started.seconds:.1f} s"
+        + (f"; {memory:.0f} MiB resident)" if memory else ")"),
+    )
+    port = CONSOLE_PORT if _free(CONSOLE_PORT) else free_port()
+    console = start_console(kafka, provider, settings, Path(".local/demo-console"), port=port)
+    console.wait_ready(90)
+    return console
+
+
+def _free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _keep_running(worker: WorkerProcess, console: ConsoleProcess) -> None:
+    """Leave the stack up for a newcomer to click through, until Ctrl-C."""
+    print(
+        f"\nThe whole stack is running: open {console.base_url} and sign in as one of the "
+        "people above (the simulated clock runs on at an hour a second).\n"
+        "Press Ctrl-C to stop it."
+    )
+    try:
+        while worker.process.poll() is None and console.process.poll() is None:
+            time.sleep(1)
+        print("a service stopped by itself: stopping the rest", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("\nstopping ...")

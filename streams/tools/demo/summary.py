@@ -95,7 +95,7 @@ def summarise(settings: Settings, day: Incidents, played: Played, metrics_text: 
     child was linked to the wrong record."""
     outcome = Outcome.read(settings)
     _incidents_table(day, played, outcome)
-    wrong = _matching_table(day, outcome)
+    wrong = _matching_table(day, outcome, played)
     table(
         "What the agencies did (simulated)",
         ("", "notifications"),
@@ -126,7 +126,7 @@ def _incidents_table(day: Incidents, played: Played, outcome: Outcome) -> None:
     )
 
 
-def _matching_table(day: Incidents, outcome: Outcome) -> int:
+def _matching_table(day: Incidents, outcome: Outcome, played: Played) -> int:
     """The matching table; returns how many children were auto-linked to a wrong record."""
     truth = day.truth
     decided: defaultdict[str, list[AuditRecord]] = defaultdict(list)
@@ -143,7 +143,8 @@ def _matching_table(day: Incidents, outcome: Outcome) -> int:
             ("auto-linked", len(decided["auto"])),
             ("  of which wrong (false link)", wrong),
             ("possible match, to review", len(decided["review"])),
-            ("  confirmed by the reviewer", len(confirmed)),
+            ("  left for people in the console", played.decisions["left for people"]),
+            ("  confirmed by a reviewer", len(confirmed)),
             (
                 "    of which wrong",
                 sum(a.child.record_id != truth.get(a.child.person_reference) for a in confirmed),
