@@ -11,6 +11,7 @@ asks and kept until one of them changes.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,6 +33,7 @@ class Pair:
     match: PossibleMatch
     decisions: list[ReviewDecision] = field(default_factory=list)
     held: list[Held] | None = None  # per candidate, then "none of these"; None: not yet known
+    earliest: datetime | None = None  # the earliest deadline in ``held`` (kept with it)
     stale: bool = True  # held must be worked out again
 
     @property
@@ -61,10 +63,6 @@ class Pair:
             return "open"
         return "awaiting_approval" if latest.decision == "propose" else "unsure"
 
-    @property
-    def earliest(self) -> datetime | None:
-        return earliest_held(self.held) if self.held else None
-
     def due(self) -> datetime:
         """When the pair is due: the earliest deadline it holds back, else the review's own."""
         earliest = self.earliest
@@ -93,6 +91,7 @@ class ReviewBook:
         self._early: dict[str, list[ReviewDecision]] = {}  # decisions read before their pair
         self._household: dict[str, set[str]] = {}  # household id -> record ids
         self._postcode: dict[str, set[str]] = {}  # postcode -> record ids
+        self._stale: set[str] = set()  # review ids whose held must be worked out again
 
     # -- fed by the follower ------------------------------------------------------------
     def possible_match(self, key: str, match: PossibleMatch) -> None:
@@ -105,6 +104,7 @@ class ReviewBook:
             for record_id in held.candidate_ids:
                 self._pairs_citing.get(record_id, set()).discard(match.review_id)
         self.pairs[match.review_id] = pair
+        self._stale.add(match.review_id)
         self._pairs_of_incident.setdefault(key, set()).add(match.review_id)
         for record_id in pair.candidate_ids:
             self._pairs_citing.setdefault(record_id, set()).add(match.review_id)
@@ -122,7 +122,7 @@ class ReviewBook:
         self.incidents[key] = incident
         self._incident_seen[key] = now
         for review_id in self._pairs_of_incident.get(key, ()):
-            self.pairs[review_id].stale = True
+            self._mark_stale(review_id)
 
     def record(self, key: str, record: ChildRecord | None) -> None:
         before = self.replica.get(key)
@@ -137,7 +137,11 @@ class ReviewBook:
         if record is not None:
             self._index(record)
         for review_id in self._pairs_citing.get(key, ()):
-            self.pairs[review_id].stale = True
+            self._mark_stale(review_id)
+
+    def _mark_stale(self, review_id: str) -> None:
+        self.pairs[review_id].stale = True
+        self._stale.add(review_id)
 
     def forget_old_incidents(self, now: datetime) -> int:
         """Drop incidents no pair needs that are too old to raise one (the rematch
@@ -170,11 +174,27 @@ class ReviewBook:
             return
         incident, child = self.child_of(pair)
         if incident is None or child is None:
-            pair.held = None
+            pair.held, pair.earliest = None, None
             return
         records = [r for r in (self.replica.get(i) for i in pair.candidate_ids) if r]
         pair.held = held_back(incident, child, records, self.policy, self.calendar, now)
+        pair.earliest = earliest_held(pair.held)
         pair.stale = False
+        self._stale.discard(pair.review_id)
+
+    def warm(self, now: datetime, budget_s: float) -> int:
+        """Work out what stale pairs hold back for up to ``budget_s`` of the processor
+        (between batches, so the first queue page need not do it all); how many are left."""
+        started = time.perf_counter()
+        for review_id in list(self._stale):
+            pair = self.pairs[review_id]
+            if pair.state == "settled":
+                self._stale.discard(review_id)
+                continue
+            self.refresh(pair, now)
+            if time.perf_counter() - started > budget_s:
+                break
+        return len(self._stale)
 
     def child_of(self, pair: Pair) -> tuple[PoliceIncident | None, InvolvedChild | None]:
         incident = self.incidents.get(pair.key)

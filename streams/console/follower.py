@@ -7,6 +7,7 @@ console reads has been through it), and never logged with its content."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from streams.topics import topic_name
 from streams.topics.follow import follow
 
 log = logging.getLogger("frontdoor.console")
+WARM_S = 0.05  # of each pass between batches, spent working out what pairs hold back
 SHOWN = (
     topics.REVIEW_MATCHES,
     topics.REVIEW_DECISIONS,
@@ -45,10 +47,18 @@ class Follower:
     clock: Callable[[], datetime]
     caught_up: asyncio.Event = field(default_factory=asyncio.Event)
     changed: bool = False
+    settled_in: bool = False  # caught up, and the queue's order worked out once
 
     async def run(self) -> None:
+        """Follow the topics; the collector waits while the book is first filled, then
+        what it holds is frozen out of its passes (a pass over the records showed as
+        pauses of hundreds of milliseconds on pages)."""
         names = [topic_name(spec, self.settings) for spec in SHOWN]
-        await follow(self.settings, names, self.apply, self.caught_up, self._after_batch)
+        gc.disable()
+        try:
+            await follow(self.settings, names, self.apply, self.caught_up, self._after_batch)
+        finally:
+            gc.enable()
 
     def apply(self, topic: str, key: bytes | None, value: bytes | None) -> None:
         kind = _KINDS.get(topic.removeprefix(self.settings.topic_prefix), "other")
@@ -75,3 +85,11 @@ class Follower:
             self.changed = False
             self.book.forget_old_incidents(self.clock())
             self.metrics.open_reviews.set(sum(1 for p in self.book if p.state != "settled"))
+        if not self.caught_up.is_set():
+            return
+        left = self.book.warm(self.clock(), WARM_S)  # between batches, the queue's work
+        self.metrics.unprepared.set(left)
+        if not gc.isenabled() or (not self.settled_in and left == 0):
+            self.settled_in = left == 0
+            gc.freeze()
+            gc.enable()

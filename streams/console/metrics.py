@@ -51,6 +51,12 @@ class ConsoleMetrics:
             "Possible matches not yet settled, as the console holds them.",
             registry=r,
         )
+        self.unprepared = Gauge(
+            "frontdoor_console_reviews_unprepared",
+            "Open possible matches whose urgency (what they hold back) is not worked out yet: "
+            "after a start, or a change to their incident or records.",
+            registry=r,
+        )
         self.sessions = Gauge("frontdoor_console_sessions", "Signed-in sessions held.", registry=r)
         self.unreadable = Counter(
             "frontdoor_console_unreadable_total",

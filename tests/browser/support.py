@@ -109,6 +109,27 @@ def http_as(ctx: BrowserContext, base_url: str, ca_file: Path) -> httpx.Client:
     return client
 
 
+def post_form(page: Page, action: str, fields: dict[str, str]) -> None:
+    """Submit a form the page never offered (an old tab, a forged page), as the browser
+    would, and wait for what the console answers."""
+    with page.expect_navigation():
+        page.evaluate(
+            """([action, fields]) => {
+                const form = document.createElement("form");
+                form.method = "post";
+                form.action = action;
+                for (const [name, value] of Object.entries(fields)) {
+                    const input = document.createElement("input");
+                    input.type = "hidden"; input.name = name; input.value = value;
+                    form.appendChild(input);
+                }
+                document.body.appendChild(form);
+                form.submit();
+            }""",
+            [action, fields],
+        )
+
+
 def tab_to(page: Page, selector: str, limit: int = 150) -> None:
     """Press Tab until the element ``selector`` has the focus (the keyboard alone)."""
     target = page.locator(selector)

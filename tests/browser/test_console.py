@@ -32,6 +32,7 @@ from tests.browser.support import (
     http_as,
     off_loop,
     personal_values,
+    post_form,
     sign_in,
     tab_to,
     until,
@@ -325,11 +326,12 @@ def test_a_pair_one_reviewer_opened_is_shown_to_the_other_as_being_reviewed(
 
     # Posted anyway (an old tab): refused, and nothing is published.
     csrf = second.locator("input[name=csrf_token]").first.get_attribute("value") or ""
-    with http_as(second_ctx, stack.console.base_url, stack.console.ca_file) as http:
-        answer = http.post(
-            f"/reviews/{review_id}/decision", data={"csrf_token": csrf, "decision": "none"}
-        )
-    assert answer.status_code == 409
+    post_form(second, f"/reviews/{review_id}/decision", {"csrf_token": csrf, "decision": "none"})
+    assert "Someone else is working on this pair" in second.content()
+    axe(second, "refused: someone else is working on the pair (409)")
+    second.goto(f"{stack.console.base_url}/reviews/rev-00000000-0000-0000-0000-000000000000")
+    assert "Page not found" in second.content()
+    axe(second, "a page that is not there (404)")
 
     first.get_by_role("button", name="Leave this pair for someone else").click()
     first.wait_for_url(re.compile(r".*/reviews$"))
@@ -352,6 +354,10 @@ def test_refused_without_its_csrf_token_with_a_forged_cookie_and_when_signed_out
         wrong_token = http.post(url, data={"decision": "none", "csrf_token": "x" * 43})
     assert (no_token.status_code, wrong_token.status_code) == (403, 403)
     assert "This form could not be accepted" in no_token.text
+    post_form(page, url, {"decision": "none"})  # as a forged page would, in the browser
+    assert "This form could not be accepted" in page.content()
+    axe(page, "refused: a form without its CSRF token (403)")
+    page.goto(f"{stack.console.base_url}/reviews/{review_id}")
 
     forged = context(browser)
     forged.add_cookies(

@@ -411,3 +411,17 @@ def test_a_decision_read_before_its_pair_still_settles_it() -> None:
     fresh.decision(decision)  # read twice
     fresh.possible_match(pair.key, pair.match)
     assert fresh.pairs[review].state == "settled" and len(fresh.pairs[review].decisions) == 1
+
+
+def test_between_batches_the_book_works_out_what_pairs_hold_back_within_a_budget() -> None:
+    book, review = book_with_a_pair()
+    pair = book.pairs[review]
+    for n in range(30):  # more pairs of the same child, none worked out yet
+        book.possible_match(pair.key, pair.match.model_copy(update={"review_id": f"rev-{n}"}))
+    assert book.warm(NOW, budget_s=0.0) > 0  # one pair at least, then the budget is spent
+    assert book.warm(NOW, budget_s=10.0) == 0
+    assert all(not p.stale and p.earliest is not None for p in book.pairs.values())
+    record = book.replica.get("E09000030:C-100")
+    assert record is not None
+    book.record(record.key, record.model_copy(update={"updated_at": NOW}))
+    assert book.warm(NOW, budget_s=10.0) == 0 and not book.pairs[review].stale
