@@ -335,18 +335,29 @@ def _verify(args: argparse.Namespace) -> int:
     return verify.run(args.since, args.until)
 
 
-def _gateway(args: argparse.Namespace) -> int:
+def _settings_said(command: str, make: Any) -> Any:
+    """Service settings from the environment, or None with each problem said (no value)."""
     from pydantic import ValidationError
 
-    from streams.edge import CredentialsError, EdgeSettings, add_key, run_gateway
-    from streams.settings import Settings
-
-    try:  # a key is made without the TLS settings serving needs
-        edge = EdgeSettings(insecure_http=True) if args.action == "key" else EdgeSettings()
+    try:
+        return make()
     except ValidationError as error:
         for problem in error.errors(include_input=False, include_url=False):
             where = ".".join(str(p) for p in problem["loc"]) or "settings"
-            print(f"frontdoor gateway: {where}: {problem['msg']}", file=sys.stderr)
+            print(f"frontdoor {command}: {where}: {problem['msg']}", file=sys.stderr)
+        return None
+
+
+def _gateway(args: argparse.Namespace) -> int:
+    from streams.edge import CredentialsError, EdgeSettings, add_key, run_gateway
+    from streams.settings import Settings
+
+    # a key is made without the TLS settings serving needs
+    insecure = args.action == "key"
+    edge = _settings_said(
+        "gateway", lambda: EdgeSettings(insecure_http=True) if insecure else EdgeSettings()
+    )
+    if edge is None:
         return 2
     if args.action == "key":
         if not args.principal:
@@ -376,17 +387,11 @@ def _gateway(args: argparse.Namespace) -> int:
 
 
 def _console(args: argparse.Namespace) -> int:
-    from pydantic import ValidationError
-
     from streams.console import ConsoleSettings, run_console
     from streams.settings import Settings
 
-    try:
-        config = ConsoleSettings()
-    except ValidationError as error:
-        for problem in error.errors(include_input=False, include_url=False):
-            where = ".".join(str(p) for p in problem["loc"]) or "settings"
-            print(f"frontdoor console: {where}: {problem['msg']}", file=sys.stderr)
+    config = _settings_said("console", ConsoleSettings)
+    if config is None:
         return 2
     missing = config.problems()
     for said in missing:

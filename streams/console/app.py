@@ -132,14 +132,14 @@ async def _session_and_headers(
 
 
 def _cookie(request: Request, response: Response, console: Console) -> None:
-    """The session cookie: only its random id; HttpOnly, Secure, SameSite=Lax, host-only."""
+    """The session cookie: only its random id; HttpOnly, Secure, SameSite=Lax, host-only,
+    and a browser-session cookie (no Max-Age): the server ends the session, and says why."""
     session = getattr(request.state, "session", None)
     sent = request.cookies.get(COOKIE)
     if session is not None and session.id != sent:
         response.set_cookie(
             COOKIE,
             session.id,
-            max_age=int(console.config.session_max_s),
             path="/",
             secure=True,
             httponly=True,

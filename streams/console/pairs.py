@@ -76,6 +76,10 @@ class CandidateView:
     household: tuple[Relative, ...]
     evidence: Evidence | None
 
+    @property
+    def levels_now(self) -> tuple[str, ...]:
+        return tuple(str(level) for level, _ in self.evidence.levels) if self.evidence else ()
+
 
 @dataclass(frozen=True)
 class PairView:
@@ -219,6 +223,40 @@ WHY = {
 }
 
 
+def _why(book: ReviewBook, pair: Pair, views: list[CandidateView]) -> tuple[str, ...]:
+    """The matcher's reasons, naming the runner-up, the sibling or the other NHS number
+    that blocked the link where the shortlist shows which."""
+    model = book.replica.matcher.model
+    scores = [c.score for c in pair.match.candidates]
+    best = views[0] if views else None
+    household = {r.also_candidate for r in best.household} if best else set()
+    said = []
+    for reason in pair.match.why:
+        text = WHY.get(reason, reason)
+        if reason.startswith("match weight below") and scores:
+            text = (
+                f"The evidence for candidate 1 ({scores[0]:.1f} bits) is below the "
+                f"{model.auto_bits:.1f} bits needed to link a child automatically."
+            )
+        elif reason == "runner-up too close" and len(scores) > 1:
+            text = (
+                f"Candidate 2 scores {scores[0] - scores[1]:.1f} bits below candidate 1; "
+                f"the matcher needs a lead of {model.margin_bits:.1f} bits."
+            )
+        elif reason.startswith("a sibling or twin") and household - {None}:
+            named = ", ".join(f"candidate {n}" for n in sorted(n for n in household if n))
+            text = (
+                f"A brother, sister or twin in candidate 1's household ({named}) could also "
+                "be this child."
+            )
+        elif reason.startswith("another record's NHS") and len(views) > 1:
+            others = [c.number for c in views[1:] if "nhs:agree" in c.levels_now]
+            if others:
+                text = f"Another record (candidate {others[0]}) has the same NHS number."
+        said.append(text)
+    return tuple(said)
+
+
 def _status(record: ChildRecord) -> str:
     return record.status.value.replace("_", " ")
 
@@ -287,7 +325,7 @@ def build(book: ReviewBook, pair: Pair, now: datetime) -> PairView | None:
         child=child,
         candidates=tuple(views),
         none_sends=_sends(none, book),
-        why=tuple(WHY.get(w, w) for w in pair.match.why),
+        why=_why(book, pair, views),
         others_in_incident=others,
         due=words.time_left(due, now),
         overdue=now > due,

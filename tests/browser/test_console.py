@@ -21,6 +21,7 @@ from schemas.enums import Agency
 from schemas.police import incident_key
 from streams import topics
 from streams.console import COOKIE
+from streams.tools.platform.console_process import start_console
 from streams.tools.platform.worker_process import wait_for
 from streams.topics.io import produce, read_all
 from tests import factories
@@ -70,6 +71,16 @@ def open_pair(page: Page, stack: Stack, reference: str) -> str:
     return page.url.rsplit("/", 1)[1]
 
 
+def through_check(page: Page, state: str, expect: str = "") -> None:
+    """Continue to "check your answers" (checked with axe, and for ``expect``), record."""
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url(re.compile(r".*/check$"))
+    assert expect in page.content()
+    axe(page, state)
+    page.get_by_role("button", name="Record this decision").click()
+    page.wait_for_url(re.compile(r".*/reviews$"))
+
+
 def signed_in(
     browser: Browser, stack: Stack, who: str, javascript: bool = True
 ) -> tuple[BrowserContext, Page]:
@@ -103,6 +114,7 @@ def test_each_role_signs_in_through_the_providers_page_and_meets_only_its_pages(
         assert f"Signed in as {stack.staff[who].name}" in page.content()
         (cookie,) = [c for c in ctx.cookies() if c["name"] == COOKIE]
         assert cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Lax"
+        assert cookie["expires"] == -1  # gone with the browser; the server ends it sooner
         assert cookie["path"] == "/" and not cookie["domain"].startswith(".")
         if lands == "/":
             axe(page, f"signed in as {who}: no screens for the role yet")
@@ -142,12 +154,11 @@ def test_a_possible_match_settled_by_two_reviewers_releases_the_held_notificatio
     assert "Select whether a candidate is the child" in first.content()
     axe(first, "a pair: the decision left out (400)")
     first.get_by_label(re.compile("Candidate 1 is the child")).check()
-    first.get_by_role("button", name="Continue").click()
-    first.wait_for_url(re.compile(r".*/check$"))
-    assert "a second reviewer must approve it" in first.content()
-    axe(first, "check your answers: a confirmation needing four eyes")
-    first.get_by_role("button", name="Record this decision").click()
-    first.wait_for_url(re.compile(r".*/reviews$"))
+    through_check(
+        first,
+        "check your answers: a confirmation needing four eyes",
+        expect="a second reviewer must approve it",
+    )
     assert "waits for a second reviewer" in first.content()
     axe(first, "the queue: a decision recorded (banner)")
     first.goto(f"{stack.console.base_url}/reviews/{review_id}")
@@ -160,11 +171,7 @@ def test_a_possible_match_settled_by_two_reviewers_releases_the_held_notificatio
     assert "Awaiting a second reviewer" in second.content()
     axe(second, "a pair awaiting a second reviewer: another reviewer's view")
     second.get_by_label(re.compile("Yes, candidate 1 is the child")).check()
-    second.get_by_role("button", name="Continue").click()
-    second.wait_for_url(re.compile(r".*/check$"))
-    axe(second, "check your answers: approving")
-    second.get_by_role("button", name="Record this decision").click()
-    second.wait_for_url(re.compile(r".*/reviews$"))
+    through_check(second, "check your answers: approving")
     assert "the notifications it held back are on their way" in second.content()
 
     decisions = [
@@ -232,12 +239,7 @@ def test_without_javascript_a_reviewer_marks_a_pair_not_sure_then_settles_it_as_
     page.get_by_label("I am not sure").check()
     page.get_by_label("It could be a brother, sister or twin").check()
     page.fill("#note", "Ask the school which twin was at home")
-    page.get_by_role("button", name="Continue").click()
-    page.wait_for_url(re.compile(r".*/check$"))
-    assert "Nothing is sent" in page.content()
-    axe(page, "check your answers: not sure")
-    page.get_by_role("button", name="Record this decision").click()
-    page.wait_for_url(re.compile(r".*/reviews$"))
+    through_check(page, "check your answers: not sure", expect="Nothing is sent")
     row = page.locator("tr", has_text=reference)
     assert "Not sure" in row.inner_text()
 
@@ -245,16 +247,8 @@ def test_without_javascript_a_reviewer_marks_a_pair_not_sure_then_settles_it_as_
     assert "Ask the school which twin was at home" in page.content()  # shown to colleagues
     axe(page, "a pair marked not sure")
     page.get_by_label("None of these is the child").check()
-    page.get_by_role("button", name="Continue").click()
-    page.wait_for_url(re.compile(r".*/check$"))
-    axe(page, "check your answers: none of these")
-    page.get_by_role("button", name="Record this decision").click()
-    page.wait_for_url(re.compile(r".*/reviews$"))
-    assert (
-        reference not in page.locator("table").inner_text()
-        if page.locator("table").count()
-        else True
-    )
+    through_check(page, "check your answers: none of these")
+    assert reference not in page.content()  # settled: off the queue
     page.goto(f"{stack.console.base_url}/reviews/{review_id}")
     assert "already been settled" in page.content()
     axe(page, "a settled pair (409)")
@@ -465,3 +459,24 @@ def test_no_personal_value_in_the_consoles_metrics(browser: Browser, stack: Stac
     assert 'route="/reviews/{review_id}"' in body  # the route template, never the id
     assert not [v for v in personal_values() if v in body]
     assert "rev-" not in body
+
+
+def test_a_session_past_its_lifetime_is_refused(
+    browser: Browser, stack: Stack, tmp_path: Path
+) -> None:
+    """A console of its own whose sessions last four seconds, whatever is done with them:
+    asked again and again (which would keep an idle session alive), it ends all the same."""
+    short = start_console(stack.kafka, stack.provider, stack.settings, tmp_path, session_max_s=4)
+    try:
+        short.wait_ready(60)
+        ctx = context(browser)
+        page = sign_in(ctx, short.base_url, stack.staff["reviewer-1"])
+        until(page, "Your session has ended", timeout_s=30, path=f"{short.base_url}/reviews")
+        assert "signed in a long time ago" in page.content()
+        axe(page, "refused: a session past its lifetime (401)")
+        with http_as(ctx, short.base_url, short.ca_file) as http:
+            assert http.get("/reviews").status_code == 401
+        ctx.close()
+    finally:
+        short.stop()
+    flow("a session past its lifetime is refused, however busy (a console with 4 s sessions)")

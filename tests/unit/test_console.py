@@ -425,3 +425,24 @@ def test_between_batches_the_book_works_out_what_pairs_hold_back_within_a_budget
     assert record is not None
     book.record(record.key, record.model_copy(update={"updated_at": NOW}))
     assert book.warm(NOW, budget_s=10.0) == 0 and not book.pairs[review].stale
+
+
+def test_why_a_pair_was_not_linked_names_the_runner_up_and_the_sibling() -> None:
+    book, review = book_with_a_pair()
+    pair = book.pairs[review]
+    pair.match = pair.match.model_copy(
+        update={
+            "why": [
+                "runner-up too close",
+                "a sibling or twin in the same household is also plausible",
+                "safety gate: names/date of birth/NHS number do not agree enough",
+            ]
+        }
+    )
+    view = build_view(book, pair, NOW)
+    assert view is not None
+    runner_up, sibling, gate = view.why
+    first, second = (c.score for c in pair.match.candidates)
+    assert runner_up.startswith(f"Candidate 2 scores {first - second:.1f} bits below")
+    assert "(candidate 2) could also be this child" in sibling  # the twin, named
+    assert "do not agree enough to link without a person" in gate

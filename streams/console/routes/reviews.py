@@ -267,8 +267,11 @@ def _note_error(note: str) -> str | None:
     return None
 
 
-@router.post("/{review_id}/decision")
-async def decide(request: Request, review_id: str) -> Response:
+async def _deciding(
+    request: Request, review_id: str
+) -> tuple[Console, Staff, dict[str, str], Pair, pairs.PairView]:
+    """What every decision form states first: a person who may decide, the form's CSRF
+    token, a pair still open and shown, and held by this person."""
     staff = decider(request)
     fields = await form_from(request)
     console = console_of(request)
@@ -276,6 +279,12 @@ async def decide(request: Request, review_id: str) -> Response:
     _settled(console, pair, staff)
     view = _view(request, console, pair)
     _holds(console, pair, staff)
+    return console, staff, fields, pair, view
+
+
+@router.post("/{review_id}/decision")
+async def decide(request: Request, review_id: str) -> Response:
+    console, staff, fields, pair, view = await _deciding(request, review_id)
     if pair.state == "awaiting_approval":
         raise Refused(
             409,
@@ -315,13 +324,7 @@ async def decide(request: Request, review_id: str) -> Response:
 
 @router.post("/{review_id}/approval")
 async def approve(request: Request, review_id: str) -> Response:
-    staff = decider(request)
-    fields = await form_from(request)
-    console = console_of(request)
-    pair = _pair(console, review_id)
-    _settled(console, pair, staff)
-    view = _view(request, console, pair)
-    _holds(console, pair, staff)
+    console, staff, fields, pair, view = await _deciding(request, review_id)
     proposal = pair.latest
     if pair.state != "awaiting_approval" or proposal is None:
         raise Refused(

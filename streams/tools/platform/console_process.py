@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ssl
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -17,7 +16,13 @@ from streams import access
 from streams.settings import Settings
 from streams.tools.platform import idp, pki
 from streams.tools.platform.localkafka import LocalKafkaSettings, acting_as
-from streams.tools.platform.worker_process import free_port, settings_env, stop_process, wait_for
+from streams.tools.platform.worker_process import (
+    free_port,
+    settings_env,
+    spawn,
+    stop_process,
+    wait_for,
+)
 
 
 @dataclass
@@ -86,12 +91,5 @@ def start_console(
         }
     )
     log_path = home / "console.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "console"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
+    process = spawn(["console"], env, log_path)
     return ConsoleProcess(process, log_path, base_url, kafka.secrets.ca_file)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import ssl
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -18,7 +17,13 @@ from streams.edge import add_key
 from streams.settings import Settings
 from streams.tools.platform import pki
 from streams.tools.platform.localkafka import LocalKafkaSettings, acting_as
-from streams.tools.platform.worker_process import free_port, settings_env, stop_process, wait_for
+from streams.tools.platform.worker_process import (
+    free_port,
+    settings_env,
+    spawn,
+    stop_process,
+    wait_for,
+)
 
 
 @dataclass
@@ -121,14 +126,7 @@ def start_gateway(
         }
     )
     log_path = home / "gateway.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "gateway"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
+    process = spawn(["gateway"], env, log_path)
     running = GatewayProcess(
         process, log_path, f"https://127.0.0.1:{port}", kafka.secrets.ca_file, keys_file, forces
     )

@@ -125,14 +125,19 @@ def stop_process(process: subprocess.Popen[bytes], timeout_s: float) -> int:
     return int(process.returncode)
 
 
-def start_worker(settings: Settings, log_path: Path, loglevel: str = "info") -> WorkerProcess:
+def spawn(arguments: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """``frontdoor <arguments>`` as a child process, its output in ``log_path``."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "worker", "-l", loglevel],
-            env=settings_env(settings),
+        return subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", *arguments],
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
+
+
+def start_worker(settings: Settings, log_path: Path, loglevel: str = "info") -> WorkerProcess:
+    process = spawn(["worker", "-l", loglevel], settings_env(settings), log_path)
     return WorkerProcess(process, log_path, f"http://{settings.web_host}:{settings.web_port}")
