@@ -446,3 +446,19 @@ def test_why_a_pair_was_not_linked_names_the_runner_up_and_the_sibling() -> None
     assert runner_up.startswith(f"Candidate 2 scores {first - second:.1f} bits below")
     assert "(candidate 2) could also be this child" in sibling  # the twin, named
     assert "do not agree enough to link without a person" in gate
+
+
+async def test_a_pair_marked_not_sure_shows_the_reason_and_the_note_as_text() -> None:
+    console, _, _ = build()
+    review = the_pair(console)
+    cookie, csrf = sign_in(console, "reviewer")
+    note = "<b>Ask</b> the school"
+    async with client(console, cookie) as http:
+        recorded = await through_check(
+            http, review, csrf, "decision", decision="unsure", reason="need_agency_check", note=note
+        )
+        assert recorded == 303
+        shown = await http.get(f"/reviews/{review}")
+    assert "<strong>Marked not sure</strong> by you" in shown.text  # markup, not text
+    assert "&lt;b&gt;Ask&lt;/b&gt; the school" in shown.text  # a reviewer's words: text
+    assert "I need to check with the school or another agency" in shown.text
