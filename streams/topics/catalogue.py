@@ -120,16 +120,17 @@ REVIEW_MATCHES = TopicSpec(
     message=PossibleMatch,
     description="Possible matches a person must decide.",
     publishers=("frontdoor",),
-    consumers=("council review tool",),
+    consumers=("frontdoor console (the review console)", "a council's own review tool"),
 )
 REVIEW_DECISIONS = TopicSpec(
     "review.decisions.v1",
     key="<force code>:<incident reference> (the key of the possible match decided)",
     message=ReviewDecision,
-    description="A reviewer's decision on a possible match. Keyed like the possible match, "
-    "so it reaches the worker that holds the incident.",
-    publishers=("council review tool",),
-    consumers=("frontdoor",),
+    description="A reviewer's decision on a possible match: confirm or reject (settling it), "
+    "propose (a confirmation awaiting a second reviewer) or unsure (with a reason). Keyed "
+    "like the possible match, so it reaches the worker that holds the incident.",
+    publishers=("frontdoor console (the review console)", "a council's own review tool"),
+    consumers=("frontdoor", "frontdoor console"),
 )
 COMPLIANCE_ALERTS = TopicSpec(
     "compliance.alerts.v1",
