@@ -35,6 +35,7 @@ class Pair:
     held: list[Held] | None = None  # per candidate, then "none of these"; None: not yet known
     earliest: datetime | None = None  # the earliest deadline in ``held`` (kept with it)
     stale: bool = True  # held must be worked out again
+    four_eyes: bool = False  # the policy's review_four_eyes
 
     @property
     def review_id(self) -> str:
@@ -44,14 +45,38 @@ class Pair:
     def candidate_ids(self) -> list[str]:
         return [c.record_id for c in self.match.candidates]
 
+    def settles(self, decision: ReviewDecision) -> bool:
+        """Whether the worker acts on ``decision`` (as ``apply_review_decision`` does): a
+        rejection; a confirmation approved by a second reviewer, or that needs none (no
+        four eyes, or it tells no school or allocated worker). A confirmation that needs
+        approval and names none (another tool's) waits like a proposal; while what it
+        would tell is not known yet, it waits too."""
+        if decision.decision == "reject":
+            return True
+        if decision.decision != "confirm":
+            return False
+        if decision.approved_by is not None or not self.four_eyes:
+            return True
+        held = next((h for h in self.held or [] if h.record_id == decision.record_id), None)
+        return held is not None and not held.tells_school_or_worker
+
+    @property
+    def surely_settled(self) -> bool:
+        """Settled whatever the pair holds back (no need to work that out to know)."""
+        return any(
+            d.decision == "reject"
+            or (d.decision == "confirm" and (d.approved_by or not self.four_eyes))
+            for d in self.decisions
+        )
+
     @property
     def settled_by(self) -> ReviewDecision | None:
-        return next((d for d in self.decisions if d.final), None)
+        return next((d for d in self.decisions if self.settles(d)), None)
 
     @property
     def latest(self) -> ReviewDecision | None:
         """The last decision that did not settle the pair (unsure, or a proposal)."""
-        pending = [d for d in self.decisions if not d.final]
+        pending = [d for d in self.decisions if not self.settles(d)]
         return pending[-1] if pending else None
 
     @property
@@ -61,7 +86,7 @@ class Pair:
         latest = self.latest
         if latest is None:
             return "open"
-        return "awaiting_approval" if latest.decision == "propose" else "unsure"
+        return "awaiting_approval" if latest.decision in ("propose", "confirm") else "unsure"
 
     def due(self) -> datetime:
         """When the pair is due: the earliest deadline it holds back, else the review's own."""
@@ -98,7 +123,12 @@ class ReviewBook:
         held = self.pairs.get(match.review_id)
         if held is not None and match.produced_at < held.match.produced_at:
             return  # an older raise of the same pair
-        pair = Pair(key, match, decisions=held.decisions if held else [])
+        pair = Pair(
+            key,
+            match,
+            decisions=held.decisions if held else [],
+            four_eyes=self.policy.review_four_eyes,
+        )
         pair.decisions += self._early.pop(match.review_id, [])
         if held is not None:
             for record_id in held.candidate_ids:
@@ -163,10 +193,10 @@ class ReviewBook:
     def open_pairs(self, now: datetime) -> list[Pair]:
         """Pairs not settled, most urgent first (``Pair.urgency``): by the earliest deadline
         they hold back, those holding nothing back last; then by their own decide-by."""
-        waiting = [p for p in self.pairs.values() if p.state != "settled"]
-        for pair in waiting:
+        maybe = [p for p in self.pairs.values() if not p.surely_settled]
+        for pair in maybe:
             self.refresh(pair, now)
-        return sorted(waiting, key=Pair.urgency)
+        return sorted((p for p in maybe if p.state != "settled"), key=Pair.urgency)
 
     def refresh(self, pair: Pair, now: datetime) -> None:
         """Work out what the pair holds back, if anything it depends on changed."""

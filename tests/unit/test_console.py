@@ -462,3 +462,18 @@ async def test_a_pair_marked_not_sure_shows_the_reason_and_the_note_as_text() ->
     assert "<strong>Marked not sure</strong> by you" in shown.text  # markup, not text
     assert "&lt;b&gt;Ask&lt;/b&gt; the school" in shown.text  # a reviewer's words: text
     assert "I need to check with the school or another agency" in shown.text
+
+
+def test_a_confirmation_another_tool_sent_without_approval_waits_like_a_proposal() -> None:
+    """Under four eyes the worker does not act on it when it tells a school or allocated
+    worker; the console must not drop the pair from the queue as if it were settled."""
+    from schemas import ReviewDecision
+
+    book, review = book_with_a_pair()
+    lone = factories.example("review-decision", review_id=review, approved_by=None)
+    book.decision(ReviewDecision.model_validate(lone))
+    assert book.pairs[review].state == "awaiting_approval"
+    assert [p.review_id for p in book.open_pairs(NOW)] == [review]
+    relaxed, other = book_with_a_pair(policy=ONE_PAIR_OF_EYES)
+    relaxed.decision(ReviewDecision.model_validate({**lone, "review_id": other}))
+    assert relaxed.pairs[other].state == "settled" and relaxed.open_pairs(NOW) == []

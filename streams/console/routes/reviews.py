@@ -52,10 +52,13 @@ NOTE_LIMIT = 500
 PUBLISH_TIMEOUT_S = 15.0
 
 
-def _pair(console: Console, review_id: str) -> Pair:
+def _pair(request: Request, console: Console, review_id: str) -> Pair:
+    """The pair, with what it holds back worked out (whether a decision settled it may
+    depend on that: four eyes)."""
     pair = console.book.pairs.get(review_id)
     if pair is None:
         raise HTTPException(404)
+    console.book.refresh(pair, request.state.now)
     return pair
 
 
@@ -238,7 +241,7 @@ def _settled(console: Console, pair: Pair, staff: Staff) -> Response | None:
 async def pair_page(request: Request, review_id: str) -> Response:
     staff = reviewer(request)
     console = console_of(request)
-    pair = _pair(console, review_id)
+    pair = _pair(request, console, review_id)
     _settled(console, pair, staff)
     view = _view(request, console, pair)
     return page(request, "pair.html", **_context(request, console, staff, view))
@@ -275,7 +278,7 @@ async def _deciding(
     staff = decider(request)
     fields = await form_from(request)
     console = console_of(request)
-    pair = _pair(console, review_id)
+    pair = _pair(request, console, review_id)
     _settled(console, pair, staff)
     view = _view(request, console, pair)
     _holds(console, pair, staff)
@@ -384,7 +387,7 @@ def _draft(request: Request, review_id: str) -> dict[str, Any] | None:
 async def check(request: Request, review_id: str) -> Response:
     staff = decider(request)
     console = console_of(request)
-    pair = _pair(console, review_id)
+    pair = _pair(request, console, review_id)
     _settled(console, pair, staff)
     draft = _draft(request, review_id)
     if draft is None:
@@ -466,7 +469,7 @@ async def record(request: Request, review_id: str) -> Response:
     staff = decider(request)
     fields = await form_from(request)
     console = console_of(request)
-    pair = _pair(console, review_id)
+    pair = _pair(request, console, review_id)
     _settled(console, pair, staff)
     draft = _draft(request, review_id)
     if draft is None or draft["id"] != fields.get("draft"):
