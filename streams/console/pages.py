@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 
 from streams.console.parts import Console
 from streams.console.sessions import Session, Staff, csrf_ok
@@ -164,7 +164,3 @@ async def form_from(request: Request) -> dict[str, str]:
 
 def see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
-
-
-def html(body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(body, status_code=status)
