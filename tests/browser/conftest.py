@@ -11,13 +11,13 @@ personal value, nor may the console's log or metrics.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from streams import access
 from streams.settings import Settings
@@ -27,7 +27,7 @@ from streams.tools.platform.localkafka import LocalKafkaSettings, acting_as, bro
 from streams.tools.platform.worker_process import WorkerProcess, start_worker
 from streams.topics import CHILD_RECORDS
 from streams.topics.io import produce
-from tests.browser.support import AXE_LOG, URLS, launch, personal_values
+from tests.browser.support import AXE_LOG, URLS, context, launch, personal_values, sign_in
 from tests.console_support import records
 from tests.integration.conftest import namespace
 
@@ -89,6 +89,26 @@ def browser(stack: Stack) -> Iterator[Browser]:
         launched = launch(running, stack.kafka)
         yield launched
         launched.close()
+
+
+People = Callable[[str], tuple[BrowserContext, Page]]
+
+
+@pytest.fixture(scope="session")
+def people(browser: Browser, stack: Stack) -> Iterator[People]:
+    """A person signed in once for every test that needs them (each sign-in goes through
+    Keycloak's page; the tests that sign out, or need JavaScript off, sign in their own)."""
+    signed: dict[str, tuple[BrowserContext, Page]] = {}
+
+    def person(who: str) -> tuple[BrowserContext, Page]:
+        if who not in signed:
+            ctx = context(browser)
+            signed[who] = (ctx, sign_in(ctx, stack.console.base_url, stack.staff[who]))
+        return signed[who]
+
+    yield person
+    for ctx, _ in signed.values():
+        ctx.close()
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
