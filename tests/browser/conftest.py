@@ -2,9 +2,11 @@
 downloads a browser), signing people in through the real Keycloak login page, on the
 real secured broker with a real worker and a real `frontdoor console` process.
 
-One stack for every browser test (they run one at a time, in one xdist group): a
-namespace of its own on the broker, the council's records, a worker, a console
-registered with the provider. Every page a test opens is checked with axe-core for
+One stack for every browser test (they run one at a time, in one xdist group, in one
+module): a namespace of its own on the broker, the council's records, a worker, a
+console registered with the provider. Module-scoped, so that Playwright's event loop (its
+sync API holds one on the thread) is gone before the next module's tests, which call
+``asyncio.run``, run in the same process. Every page a test opens is checked with axe-core for
 WCAG 2.2 AA, and every address the browser asks for is kept: at the end none may hold a
 personal value, nor may the console's log or metrics.
 """
@@ -43,7 +45,7 @@ class Stack:
     visited: list[str] = field(default_factory=list)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     kafka = LocalKafkaSettings()
     if not broker_answers(kafka, timeout_s=5):
@@ -80,7 +82,7 @@ def _no_personal_data(console: ConsoleProcess) -> None:
     assert not leaked, f"personal data in {len(leaked)} addresses the browser asked for"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(stack: Stack) -> Iterator[Browser]:
     """Playwright's sync API holds an event loop on this thread while it runs: the stack
     (which uses asyncio.run) is made first, and tests reach Kafka off this thread
@@ -94,7 +96,7 @@ def browser(stack: Stack) -> Iterator[Browser]:
 People = Callable[[str], tuple[BrowserContext, Page]]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def people(browser: Browser, stack: Stack) -> Iterator[People]:
     """A person signed in once for every test that needs them (each sign-in goes through
     Keycloak's page; the tests that sign out, or need JavaScript off, sign in their own)."""
