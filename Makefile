@@ -14,7 +14,7 @@ TEST_IDP := FRONTDOOR_IDP_PORT=18543 FRONTDOOR_IDP_HOME=.local/keycloak-test
 ASSETS := deploy/console/node_modules/.installed-$(shell sha256sum deploy/console/package-lock.json | cut -c1-12)
 
 .PHONY: demo test lint unit integration faults venv tools kafka-start kafka-stop contracts \
-        clean bench bench-matching assets idp-launch
+        clean bench bench-matching assets
 
 # promtool and amtool (Debian's prometheus and prometheus-alertmanager) for the rule and
 # routing tests, and Debian's chromium for the console's browser tests (Playwright drives
@@ -55,6 +55,9 @@ lint: venv
 unit: venv tools
 	$(BIN)/pytest -q -n 2 --durations=20 tests/unit tests/deploy
 
+# Keycloak takes some 40 s to start the first time (unpack, build, database, realm): it is
+# launched in the background and boots while the first broker tests run; the browser tests
+# wait for it.
 # Integration tests and the fault suite's short version, on the real local broker: first
 # $(PARALLEL) at a time (each has its own namespace, app id, ports and tmp_path, removed
 # at teardown, and mostly waits on the broker and its workers; the longest start first),
@@ -65,19 +68,13 @@ integration: venv tools
 	rm -f .local/faults/results.jsonl .local/security/acl-matrix.txt \
 	  .local/compliance/planted.txt .local/security/edge-*.txt .local/console/*.txt
 	$(TEST_KAFKA) $(BIN)/frontdoor kafka start
-	$(TEST_KAFKA) $(TEST_IDP) $(BIN)/frontdoor idp start
+	$(TEST_KAFKA) $(TEST_IDP) $(BIN)/frontdoor idp launch
 	$(TEST_KAFKA) $(TEST_IDP) $(BIN)/pytest -q -n $(PARALLEL) --dist loadgroup --durations=20 \
 	    -m "not serial and not full" tests/integration tests/faults tests/browser && \
 	  $(TEST_KAFKA) $(TEST_IDP) $(BIN)/pytest -q --durations=20 -m "serial and not full" \
 	    tests/integration tests/faults; rc=$$?; \
 	  $(TEST_KAFKA) $(BIN)/frontdoor kafka stop; $(TEST_KAFKA) $(TEST_IDP) $(BIN)/frontdoor idp stop; \
 	  exit $$rc
-
-# Keycloak takes some 40 s to start the first time (unpack, build, database, realm): make
-# test launches it first, in the background, integration waits for it, and it is stopped
-# whatever happens.
-idp-launch: venv
-	$(TEST_KAFKA) $(TEST_IDP) $(BIN)/frontdoor idp launch
 
 # The fault suite at full size (about 15 minutes), one test at a time: 120,000 fuzzed
 # inputs, ten kill -9s over 10,000 incidents, broker outages, rebalances, a three-node
@@ -90,9 +87,7 @@ faults: venv
 	  $(TEST_KAFKA) $(BIN)/pytest -q -m full tests/integration; rc=$$?; \
 	  $(TEST_KAFKA) $(BIN)/frontdoor kafka stop; exit $$rc
 
-test: idp-launch
-	$(MAKE) --no-print-directory lint unit integration; rc=$$?; \
-	  $(TEST_KAFKA) $(TEST_IDP) $(BIN)/frontdoor idp stop >/dev/null; exit $$rc
+test: lint unit integration
 
 # Both matching benchmarks at a council's size (100,000 records), then at a national
 # hub's (1,000,000; about 10 minutes and 9 GiB); fails if either misses a target.

@@ -51,8 +51,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if not broker_answers(kafka, timeout_s=5):
         pytest.fail(f"no Kafka broker answers on {kafka.bootstrap}: run the tests with `make test`")
     provider = idp.IdpSettings()
-    if not idp.answers(provider, kafka):
-        pytest.fail(f"no identity provider answers on {provider.base_url}: run `make test`")
+    try:  # make test launched it in the background: wait for it (or start it)
+        idp.start(provider, kafka)
+    except idp.IdpError as error:
+        pytest.fail(f"no identity provider on {provider.base_url}: {error}")
     home = tmp_path_factory.mktemp("console-stack")
     with namespace(kafka, home / "state", 2) as settings:
         produce(
