@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
@@ -18,6 +18,7 @@ from streams.settings import Settings
 from streams.topics.catalogue import TopicSpec, topic_name
 
 Record = Any  # aiokafka.structs.ConsumerRecord[bytes, bytes]
+T = TypeVar("T")
 
 
 async def _produce(
@@ -160,3 +161,46 @@ def read_all(
     records: list[Record] = []
     scan(settings, specs, records.append, timeout_s)
     return records
+
+
+async def _find(
+    settings: Settings,
+    specs: Sequence[TopicSpec],
+    match: Callable[[Record], T | None],
+    timeout_s: float,
+) -> T | None:
+    consumer = AIOKafkaConsumer(
+        *(topic_name(spec, settings) for spec in specs),
+        **settings.aiokafka_options(),
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline:
+            for messages in (await consumer.getmany(timeout_ms=500)).values():
+                for message in messages:
+                    found = match(message)
+                    if found is not None:
+                        return found
+    finally:
+        await consumer.stop()
+    return None
+
+
+def find(
+    settings: Settings,
+    specs: Sequence[TopicSpec],
+    match: Callable[[Record], T | None],
+    timeout_s: float = 60,
+) -> T:
+    """The first record (from the start of the topics, then as they arrive) for which
+    ``match`` gives something, and what it gave; one consumer for the whole wait, not one
+    per look. Raises ``TimeoutError`` naming the topics after ``timeout_s``."""
+    found = asyncio.run(_find(settings, specs, match, timeout_s))
+    if found is None:
+        names = ", ".join(spec.name for spec in specs)
+        raise TimeoutError(f"nothing looked for arrived on {names} within {timeout_s:.0f} s")
+    return found

@@ -11,6 +11,7 @@ import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -22,8 +23,7 @@ from schemas.police import incident_key
 from streams import topics
 from streams.console import COOKIE
 from streams.tools.platform.console_process import start_console
-from streams.tools.platform.worker_process import wait_for
-from streams.topics.io import produce, read_all
+from streams.topics.io import find, produce, read_all
 from tests import factories
 from tests.browser.conftest import People, Stack
 from tests.browser.support import (
@@ -192,27 +192,22 @@ def test_a_possible_match_settled_by_two_reviewers_releases_the_held_notificatio
         "E09000030:C-101",
     }
 
-    def school_told() -> Notification | None:
-        found = off_loop(read_all, stack.settings, [topics.NOTIFY[Agency.SCHOOL]])
-        told = [Notification.model_validate_json(m.value) for m in found]
-        return next((n for n in told if n.incident_reference == reference), None)
+    def school(record: Any) -> Notification | None:
+        told = Notification.model_validate_json(record.value)
+        return told if told.incident_reference == reference else None
 
-    notification = wait_for(school_told, 60, "the school's notification after the decision")
+    notification = off_loop(find, stack.settings, [topics.NOTIFY[Agency.SCHOOL]], school)
     assert notification.recipient.organisation == "urn:100000" and notification.revision == 1
 
-    def audited() -> AuditRecord | None:
-        found = off_loop(read_all, stack.settings, [topics.AUDIT])
-        records = [AuditRecord.model_validate_json(m.value) for m in found]
-        return next(
-            (
-                a
-                for a in records
-                if a.incident_reference == reference and a.stage == "review_decided"
-            ),
-            None,
+    def decided(record: Any) -> AuditRecord | None:
+        audit = AuditRecord.model_validate_json(record.value)
+        return (
+            audit
+            if (audit.incident_reference, audit.stage) == (reference, "review_decided")
+            else None
         )
 
-    audit = wait_for(audited, 30, "the review's audit record")
+    audit = off_loop(find, stack.settings, [topics.AUDIT], decided)
     assert audit.review is not None
     assert (audit.review.decided_by, audit.review.approved_by) == (
         proposal.decided_by,
@@ -253,12 +248,11 @@ def test_without_javascript_a_reviewer_marks_a_pair_not_sure_then_settles_it_as_
     assert "already been settled" in page.content()
     axe(page, "a settled pair (409)")
 
-    def early_help_told() -> Notification | None:
-        found = off_loop(read_all, stack.settings, [topics.NOTIFY[Agency.EARLY_HELP]])
-        told = [Notification.model_validate_json(m.value) for m in found]
-        return next((n for n in told if n.incident_reference == reference), None)
+    def early_help(record: Any) -> Notification | None:
+        told = Notification.model_validate_json(record.value)
+        return told if told.incident_reference == reference else None
 
-    wait_for(early_help_told, 60, "early help told of a child not known (R8)")
+    off_loop(find, stack.settings, [topics.NOTIFY[Agency.EARLY_HELP]], early_help)  # R8
     ctx.close()
     flow(
         "without JavaScript: a pair marked not sure with a reason and a note, then none of "

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from schemas import AuditRecord, PossibleMatch
 from streams import topics
@@ -20,8 +20,7 @@ from streams.settings import Settings
 from streams.tools.demo.day import say, would_confirm
 from streams.tools.platform import idp
 from streams.tools.platform.console_process import ConsoleProcess
-from streams.tools.platform.worker_process import wait_for
-from streams.topics.io import read_all
+from streams.topics.io import find, read_all
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page, ViewportSize
@@ -152,18 +151,12 @@ def _decide(
 def _released(settings: Settings, settled: Settled) -> None:
     """Wait for the worker's audit record of the decision: what it released."""
 
-    def audited() -> AuditRecord | None:
-        for record in read_all(settings, [topics.AUDIT]):
-            audit = AuditRecord.model_validate_json(record.value)
-            if (
-                audit.stage == "review_decided"
-                and audit.review
-                and (audit.review.review_id == settled.review_id)
-            ):
-                return audit
-        return None
+    def decided(record: Any) -> AuditRecord | None:
+        audit = AuditRecord.model_validate_json(record.value)
+        review = audit.review
+        return audit if review is not None and review.review_id == settled.review_id else None
 
-    audit = wait_for(audited, 60, "the worker to act on the console's decision")
+    audit = find(settings, [topics.AUDIT], decided, timeout_s=60)
     settled.released = [n.recipient.organisation for n in audit.child.notifications]
 
 

@@ -29,6 +29,9 @@ QUIET = (
     "--disable-sync",
     "--no-first-run",
     "--disable-quic",
+    "--disable-gpu",  # headless: no GPU process emulating one in software
+    "--disable-extensions",
+    "--mute-audio",
 )
 
 
