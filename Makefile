@@ -63,7 +63,7 @@ unit: venv tools
 # at teardown, and mostly waits on the broker and its workers; the longest start first),
 # then, alone, those marked serial (they pause the shared broker or time a take-over).
 # The three-node cluster (marked full) is make faults' only.
-PARALLEL ?= 4
+PARALLEL ?= 3
 integration: venv tools
 	rm -f .local/faults/results.jsonl .local/security/acl-matrix.txt \
 	  .local/compliance/planted.txt .local/security/edge-*.txt .local/console/*.txt
