@@ -11,6 +11,7 @@ from schemas.compliance import ComplianceAlert
 from schemas.council import ChildRecord, ChildRecordDeleted
 from schemas.deadletter import DeadLetter
 from schemas.envelope import DataQualityWarning, Envelope
+from schemas.inbox import InboxActivity
 from schemas.meeting import StrategyMeeting
 from schemas.notification import Notification
 from schemas.police import InvolvedChild, PoliceIncident
@@ -27,6 +28,7 @@ __all__ = [
     "DataQualityWarning",
     "DeadLetter",
     "Envelope",
+    "InboxActivity",
     "InvolvedChild",
     "Notification",
     "PoliceIncident",

@@ -7,6 +7,7 @@ from streams.access.policy import (
     CONSOLE,
     COUNCIL_CASEWORK,
     COUNCIL_RECORDS,
+    DUTY,
     EDGE,
     OPERATIONS,
     REVIEWERS,
@@ -22,13 +23,15 @@ from streams.access.policy import (
     parties,
     plan,
 )
-from streams.access.staff import Acting, StaffRole, acting_as
+from streams.access.staff import INBOX_ROLES, Acting, StaffRole, acting_as, agency_of
 
 __all__ = [
     "CONSOLE",
     "COUNCIL_CASEWORK",
     "COUNCIL_RECORDS",
+    "DUTY",
     "EDGE",
+    "INBOX_ROLES",
     "OPERATIONS",
     "REVIEWERS",
     "WORKER",
@@ -40,6 +43,7 @@ __all__ = [
     "Resource",
     "StaffRole",
     "acting_as",
+    "agency_of",
     "agency_principal",
     "force_principal",
     "in_namespace",

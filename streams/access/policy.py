@@ -75,7 +75,8 @@ REVIEWERS = "reviewers"
 COUNCIL_RECORDS = "council-records"
 COUNCIL_CASEWORK = "council-casework"
 EDGE = "edge"  # the HTTP gateway: publishes for the parties it authenticates, delivers to them
-CONSOLE = "console"  # the people's screens: reads what they show, writes only review decisions
+CONSOLE = "console"  # the people's screens: reads what they show, writes what people decide
+DUTY = "front-door-duty"  # the front door's duty board: what needs a person now, read only
 
 
 def force_principal(force: str) -> str:
@@ -97,6 +98,7 @@ def parties(policy: Policy) -> list[str]:
             COUNCIL_CASEWORK,
             EDGE,
             CONSOLE,
+            DUTY,
             *(force_principal(f) for f in policy.signals.police_sources),
             *(agency_principal(a) for a in Agency),
         }
@@ -146,7 +148,7 @@ def plan(policy: Policy, settings: Settings) -> list[Acl]:
     internal = _internal()
     forces = policy.signals.police_sources
     for spec in topics.for_forces(forces):  # the worker: read inputs, write outputs, both its own
-        if spec in topics.EDGE_OWN:
+        if spec in topics.SERVICE_OWN:
             continue
         if spec in inputs:
             acls += _topic(WORKER, spec, settings, read)
@@ -172,6 +174,16 @@ def plan(policy: Policy, settings: Settings) -> list[Acl]:
     acls += _topic(REVIEWERS, topics.REVIEW_MATCHES, settings, read)
     acls += _topic(REVIEWERS, topics.REVIEW_DECISIONS, settings, write)
     acls += _groups(REVIEWERS, settings)
+    # The duty board: every agency's notifications and acknowledgements (what is due, what
+    # was rejected as sent to the wrong place), the alerts and the reviews waiting.
+    for spec in (
+        *topics.NOTIFY.values(),
+        topics.ACKS,
+        topics.COMPLIANCE_ALERTS,
+        topics.REVIEW_MATCHES,
+    ):
+        acls += _topic(DUTY, spec, settings, read)
+    acls += _groups(DUTY, settings)
     # Operations: dead letters, audit and alerts, and what `frontdoor verify` and
     # `frontdoor report` read (the notifications and acknowledgements they account for).
     for spec in (
@@ -214,12 +226,25 @@ def _edge(forces: list[str], settings: Settings) -> list[Acl]:
 def _console(settings: Settings) -> list[Acl]:
     """The console shows a reviewer the possible match, the police-side child and the
     candidate records (and the decisions already made), and writes what the reviewer
-    decides: nothing else. It reads with no consumer group (every console holds all)."""
+    decides; shows an organisation its notifications and writes its staff's
+    acknowledgements on the agency's own topic (as the gateway does for a system); shows
+    the duty board the alerts; and keeps its own inbox activity. Nothing else. It reads
+    with no consumer group (every console holds all)."""
     read, write = Operation.READ, Operation.WRITE
     acls: list[Acl] = []
-    for spec in (topics.REVIEW_MATCHES, topics.POLICE_INCIDENTS, topics.CHILD_RECORDS):
+    for spec in (
+        topics.REVIEW_MATCHES,
+        topics.POLICE_INCIDENTS,
+        topics.CHILD_RECORDS,
+        *topics.NOTIFY.values(),
+        topics.ACKS,
+        topics.COMPLIANCE_ALERTS,
+    ):
         acls += _topic(CONSOLE, spec, settings, read)
-    acls += _topic(CONSOLE, topics.REVIEW_DECISIONS, settings, read, write)
+    for spec in topics.AGENCY_ACKS.values():
+        acls += _topic(CONSOLE, spec, settings, write)
+    for spec in (topics.REVIEW_DECISIONS, *topics.CONSOLE_OWN):
+        acls += _topic(CONSOLE, spec, settings, read, write)
     return acls
 
 

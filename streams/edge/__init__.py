@@ -15,7 +15,6 @@ from streams.edge.app import create_gateway, published_openapi
 from streams.edge.credentials import Credentials, CredentialsError, Party, add_key, key_hash
 from streams.edge.follower import Follower, Registrations
 from streams.edge.gateway import Gateway, Publishes
-from streams.edge.inbox import Inbox, Status
 from streams.edge.metrics import EdgeMetrics
 from streams.edge.problems import Problem
 from streams.edge.publisher import Publisher
@@ -25,6 +24,7 @@ from streams.edge.service import run_gateway, serve
 from streams.edge.settings import EdgeSettings
 from streams.edge.signing import Backoff, derive_secret, sign, verify
 from streams.edge.webhooks import Delivery, Dispatcher
+from streams.inbox import Inbox, Status
 
 __all__ = [
     "Backoff",

@@ -6,7 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.acknowledgement import RejectReason
 from schemas.enums import AckStatus
+from schemas.review import Note
 
 
 class Reason(BaseModel):
@@ -39,10 +41,14 @@ class AcknowledgementRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: AckStatus
-    reason_code: (
-        Literal["wrong_recipient", "wrong_child", "duplicate", "insufficient_detail", "other"]
-        | None
-    ) = Field(default=None, description="Required when status is 'rejected'.")
+    reason_code: RejectReason | None = Field(
+        default=None, description="Required when status is 'rejected'."
+    )
+    note: Note | None = Field(
+        default=None,
+        description="A rejection's words for the front door routing it by hand (e.g. where "
+        "the child is now). Only with 'rejected'.",
+    )
 
 
 class AcknowledgementAccepted(BaseModel):

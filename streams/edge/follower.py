@@ -13,8 +13,8 @@ from pydantic import ValidationError
 
 from schemas import Acknowledgement, Notification, WebhookRegistration
 from streams import topics
-from streams.edge.inbox import Inbox
 from streams.edge.metrics import EdgeMetrics
+from streams.inbox import Inbox
 from streams.settings import Settings
 from streams.topics import topic_name
 from streams.topics.follow import follow

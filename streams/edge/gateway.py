@@ -11,10 +11,10 @@ from schemas import WebhookRegistration
 from streams.access import Permissions
 from streams.clock import Clock
 from streams.edge.credentials import Credentials
-from streams.edge.inbox import Inbox
 from streams.edge.metrics import EdgeMetrics
 from streams.edge.ratelimit import RateLimiter
 from streams.edge.replies import Replies
+from streams.inbox import Inbox
 from streams.settings import Settings
 
 

@@ -21,7 +21,6 @@ from streams.edge.app import create_gateway
 from streams.edge.credentials import Credentials
 from streams.edge.follower import Follower, Registrations
 from streams.edge.gateway import Gateway
-from streams.edge.inbox import Inbox
 from streams.edge.metrics import EdgeMetrics
 from streams.edge.publisher import Publisher
 from streams.edge.ratelimit import RateLimiter
@@ -29,6 +28,7 @@ from streams.edge.replies import Replies
 from streams.edge.settings import EdgeSettings
 from streams.edge.signing import Backoff
 from streams.edge.webhooks import Dispatcher
+from streams.inbox import Inbox
 from streams.routing import load_policy
 from streams.settings import Settings
 

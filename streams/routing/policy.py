@@ -149,6 +149,13 @@ class Holiday(_Strict):
     last: date
 
 
+class InboxPolicy(_Strict):
+    """The console's agency inbox: when the whole organisation is reminded by email of a
+    notification nobody has acknowledged (LOCAL)."""
+
+    reminder_before_minutes: int = Field(default=60, ge=1, le=24 * 60)
+
+
 class Policy(_Strict):
     council_code: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
     timezone: str = "Europe/London"
@@ -168,6 +175,7 @@ class Policy(_Strict):
     home_council_rule: HomeCouncilRule = HomeCouncilRule()
     repeat_rule: RepeatRule | None = None
     signals: Signals = Signals()
+    inbox: InboxPolicy = InboxPolicy()
 
     @field_validator("timezone")
     @classmethod
@@ -187,6 +195,14 @@ class Policy(_Strict):
                 raise ValueError(f"rule id {rule_id} is used twice")
             seen.add(rule_id)
         return self
+
+    def services(self) -> dict[str, Agency]:
+        """Each service the rules name (``to: service``), and the agency it belongs to:
+        the organisation ``<council code>:<service>``."""
+        specs = [spec for rule in self.rules for spec in rule.notify]
+        if self.repeat_rule is not None:
+            specs.append(self.repeat_rule.notify)
+        return {spec.service: spec.agency for spec in specs if spec.service is not None}
 
     def calendar(self) -> Calendar:
         return Calendar(

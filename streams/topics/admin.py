@@ -9,7 +9,7 @@ from typing import Any
 
 from streams.routing import load_policy
 from streams.settings import Settings
-from streams.topics.catalogue import EDGE_OWN, TopicSpec, for_forces, topic_name
+from streams.topics.catalogue import SERVICE_OWN, TopicSpec, for_forces, topic_name
 
 _TOPIC_ALREADY_EXISTS = 36
 
@@ -23,8 +23,8 @@ async def _create_all(settings: Settings, worker_only: bool) -> dict[str, bool]:
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
     every = declared(settings)
-    if worker_only:  # the gateway's own topics are not the worker's to see or make
-        every = tuple(s for s in every if s not in EDGE_OWN)
+    if worker_only:  # the gateway's and the console's own are not the worker's to make
+        every = tuple(s for s in every if s not in SERVICE_OWN)
     admin = AIOKafkaAdminClient(**settings.aiokafka_options())
     await admin.start()
     try:

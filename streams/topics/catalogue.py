@@ -13,6 +13,7 @@ from schemas import (
     ChildRecord,
     ComplianceAlert,
     DeadLetter,
+    InboxActivity,
     Notification,
     PoliceIncident,
     PossibleMatch,
@@ -236,8 +237,23 @@ WEBHOOKS = TopicSpec(
     consumers=("frontdoor",),
     config={"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"},
 )
+INBOX_ACTIVITY = TopicSpec(
+    "console.inbox-activity.v1",
+    key="<agency>/<organisation>",
+    message=InboxActivity,
+    description="Internal to the console: who took, handed over or printed each "
+    "notification in an organisation's inbox, the alert emails sent, and rejected "
+    "notifications the front door routed by hand. The audit of who handled what.",
+    publishers=("frontdoor console",),
+    consumers=("frontdoor console", "audit"),
+    config={"retention.ms": str(400 * DAY_MS)},
+)
 # Topics only the gateway uses (the worker neither reads nor writes them).
 EDGE_OWN: tuple[TopicSpec, ...] = (WEBHOOKS,)
+# ... and only the console.
+CONSOLE_OWN: tuple[TopicSpec, ...] = (INBOX_ACTIVITY,)
+# Not the worker's to see or make.
+SERVICE_OWN: tuple[TopicSpec, ...] = (*EDGE_OWN, *CONSOLE_OWN)
 
 NOTIFY = {agency: notify_topic(agency) for agency in Agency}
 AGENCY_ACKS = {agency: agency_acks(agency) for agency in Agency}
@@ -259,6 +275,7 @@ ALL: tuple[TopicSpec, ...] = (
     DEADLINES,
     SEQUENCES,
     WEBHOOKS,
+    INBOX_ACTIVITY,
 )
 
 

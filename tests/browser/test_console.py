@@ -386,8 +386,8 @@ ACTIONS: list[tuple[str, str, str, dict[str, str], tuple[int, int, int, int]]] =
     ("accessibility statement", "GET", "/accessibility", {}, (200, 200, 200, 200)),
     ("health", "GET", "/health", {}, (200, 200, 200, 200)),
     ("metrics", "GET", "/metrics", {}, (200, 200, 200, 200)),
-    ("the queue", "GET", "/reviews", {}, (401, 200, 403, 403)),
-    ("a pair", "GET", "/reviews/{review}", {}, (401, 200, 403, 403)),
+    ("the queue", "GET", "/reviews", {}, (401, 200, 200, 403)),
+    ("a pair", "GET", "/reviews/{review}", {}, (401, 200, 200, 403)),
     ("decide (to check)", "POST", "/reviews/{review}/decision", UNSURE, (401, 303, 403, 403)),
     ("check your answers", "GET", "/reviews/{review}/check", {}, (401, 200, 403, 403)),
     (
@@ -399,7 +399,7 @@ ACTIONS: list[tuple[str, str, str, dict[str, str], tuple[int, int, int, int]]] =
     ),
     ("approve (none asked)", "POST", "/reviews/{review}/approval", {}, (401, 409, 403, 403)),
     ("leave the pair", "POST", "/reviews/{review}/release", {}, (401, 303, 403, 403)),
-    ("a pair that is not there", "GET", NOBODY, {}, (401, 404, 403, 403)),
+    ("a pair that is not there", "GET", NOBODY, {}, (401, 404, 404, 403)),
 ]
 
 

@@ -56,7 +56,7 @@ INTERNAL = {
 def intended(principal: str, spec: TopicSpec) -> tuple[bool, bool]:
     """(may read, may write), from the roles in issue 12 and docs/security.md."""
     if principal == access.WORKER:  # its inputs, its own topics, and what it sends out
-        if spec in topics.EDGE_OWN:
+        if spec in topics.EDGE_OWN or spec in topics.CONSOLE_OWN:
             return False, False
         return spec.name in INPUTS | INTERNAL, spec.name not in INPUTS
     if principal == access.EDGE:  # publishes for the parties it authenticated, delivers to them
@@ -69,14 +69,31 @@ def intended(principal: str, spec: TopicSpec) -> tuple[bool, bool]:
         }
         own = spec in topics.EDGE_OWN
         return spec.name in reads or own, spec.name in writes or own
-    if principal == access.CONSOLE:  # shows reviewers the pair; writes only their decisions
+    if principal == access.CONSOLE:  # people's screens: the pair, the inbox, the duty board
         shown = {
             topics.REVIEW_MATCHES.name,
             topics.REVIEW_DECISIONS.name,
             topics.POLICE_INCIDENTS.name,
             topics.CHILD_RECORDS.name,
+            *(s.name for s in topics.NOTIFY.values()),
+            topics.ACKS.name,
+            topics.COMPLIANCE_ALERTS.name,
+            topics.INBOX_ACTIVITY.name,
         }
-        return spec.name in shown, spec is topics.REVIEW_DECISIONS
+        written = {
+            topics.REVIEW_DECISIONS.name,
+            *(s.name for s in topics.AGENCY_ACKS.values()),  # as the agency's staff
+            topics.INBOX_ACTIVITY.name,
+        }
+        return spec.name in shown, spec.name in written
+    if principal == access.DUTY:  # the duty board reads what needs a person; writes nothing
+        shown = {
+            *(s.name for s in topics.NOTIFY.values()),
+            topics.ACKS.name,
+            topics.COMPLIANCE_ALERTS.name,
+            topics.REVIEW_MATCHES.name,
+        }
+        return spec.name in shown, False
     if principal.startswith("police-"):  # its own topic only: provenance by the broker
         return False, spec.name == topics.force_incidents(principal.removeprefix("police-")).name
     if principal == access.COUNCIL_RECORDS:

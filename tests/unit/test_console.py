@@ -258,16 +258,35 @@ async def test_every_page_is_no_store_with_a_nonce_csp_and_no_personal_value_in_
 async def test_a_role_that_may_not_review_is_refused_and_sees_no_review_pages() -> None:
     console, publisher, _ = build()
     review = the_pair(console)
-    for who in ("manager", "lead"):
-        cookie, csrf = sign_in(console, who)
-        async with client(console, cookie) as http:
-            home = await http.get("/")
-            queue = await http.get("/reviews")
-            posted = await http.post(
-                f"/reviews/{review}/decision", data={"csrf_token": csrf, "decision": "none"}
-            )
-        assert home.status_code == 200 and "Possible matches" not in home.text
-        assert queue.status_code == posted.status_code == 403
+    cookie, csrf = sign_in(console, "lead")
+    async with client(console, cookie) as http:
+        home = await http.get("/")
+        queue = await http.get("/reviews")
+        posted = await http.post(
+            f"/reviews/{review}/decision", data={"csrf_token": csrf, "decision": "none"}
+        )
+    assert home.status_code == 200 and "Possible matches" not in home.text
+    assert queue.status_code == posted.status_code == 403
+    assert publisher.sent == []
+
+
+async def test_the_duty_manager_reads_the_queue_and_a_pair_but_decides_nothing() -> None:
+    # The access plan lets the duty board's party read the possible matches, not decide.
+    console, publisher, _ = build(claim_s=600)
+    review = the_pair(console)
+    cookie, csrf = sign_in(console, "manager")
+    async with client(console, cookie) as http:
+        queue = await http.get("/reviews")
+        shown = await http.get(f"/reviews/{review}")
+        posted = await http.post(
+            f"/reviews/{review}/decision", data={"csrf_token": csrf, "decision": "none"}
+        )
+    assert queue.status_code == shown.status_code == 200 and review in queue.text
+    assert 'id="decide"' not in shown.text and posted.status_code == 403
+    reviewer, _ = sign_in(console, "reviewer")
+    async with client(console, reviewer) as http:
+        theirs = await http.get(f"/reviews/{review}")
+    assert 'id="decide"' in theirs.text, "a reader's visit claimed the pair"
     assert publisher.sent == []
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
+from schemas.enums import Agency
 from streams import access, topics
 from streams.access import Acl, Operation, Pattern, Resource
 from streams.routing import load_policy
@@ -110,12 +111,45 @@ def test_staff_roles_act_as_parties_of_the_plan_and_a_token_cannot_widen_them() 
     assert (
         access.acting_as(["admin", "Reviewer", "safeguarding_lead"], ["urn:12", "x"], policy) == []
     )
+    assert manager.principal == access.DUTY
+    assert permissions.allows(manager.principal, Operation.READ, topics.COMPLIANCE_ALERTS)
+    assert not permissions.allows(
+        manager.principal, Operation.WRITE, topics.AGENCY_ACKS[Agency.SCHOOL]
+    )
 
 
-def test_the_console_reads_what_its_screens_show_and_writes_only_decisions() -> None:
+def test_an_organisation_in_a_token_is_the_agency_the_routing_sends_it_to() -> None:
+    policy = load_policy(None)
+    council = policy.council_code
+    team = [
+        "urn:100000",
+        f"{council}:health-visiting",
+        f"{council}:early-help-hub",
+        f"{council}:idva",
+        f"{council}:youth-justice",
+        f"{council}:team:CP2",
+        f"{council}:front-door",
+        f"{council}:no-such-service",  # not routed to: nothing
+        "E09000099:health-visiting",  # another council's: nothing
+    ]
+    acting = access.acting_as(["team_member"], team, policy)
+    assert {a.organisation: a.agency for a in acting} == {
+        "urn:100000": Agency.SCHOOL,
+        f"{council}:health-visiting": Agency.HEALTH,
+        f"{council}:early-help-hub": Agency.EARLY_HELP,
+        f"{council}:idva": Agency.DOMESTIC_ABUSE,
+        f"{council}:youth-justice": Agency.YOUTH_JUSTICE,
+        f"{council}:team:CP2": Agency.SOCIAL_CARE,
+        f"{council}:front-door": Agency.SOCIAL_CARE,
+    }
+    assert all(a.principal == access.agency_principal(a.agency) for a in acting if a.agency)
+
+
+def test_the_console_reads_what_its_screens_show_and_writes_only_what_people_decide() -> None:
     policy = load_policy(None)
     settings = Settings(topic_prefix="x.")
     console = [a for a in access.plan(policy, settings) if a.principal == access.CONSOLE]
     writes = {a.name for a in console if a.operation == Operation.WRITE}
-    assert writes == {topics.topic_name(topics.REVIEW_DECISIONS, settings)}
+    decided = (topics.REVIEW_DECISIONS, *topics.AGENCY_ACKS.values(), topics.INBOX_ACTIVITY)
+    assert writes == {topics.topic_name(spec, settings) for spec in decided}
     assert not any(a.resource == Resource.GROUP for a in console)

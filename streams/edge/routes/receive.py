@@ -4,15 +4,12 @@ clock, goes on the agency's own topic, as if the agency had published it on Kafk
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from schemas import Acknowledgement, DeadLetter
-from schemas.envelope import SOURCE_PATTERN, derived_id
+from schemas import DeadLetter
 from streams import topics
 from streams.access import Operation
 from streams.edge import problems
@@ -23,12 +20,12 @@ from streams.edge.bodies import (
     NotificationPage,
 )
 from streams.edge.deps import SMALL_BODY, Allowed, Body, Now, body, gateway, may, of_agency
-from streams.edge.inbox import BadCursor, Status
 from streams.edge.openapi import json_body
 from streams.edge.problems import BODY, CALLER, documented
 from streams.edge.publishing import delivered, once
 from streams.edge.replies import Reply
-from streams.incidents import Origin, validate
+from streams.inbox import BadCursor, Status
+from streams.inbox import acknowledge as acknowledgement_of
 
 NOTIFICATION_ID = Path(pattern=r"^ntf-[0-9a-f-]{36}$")
 
@@ -103,22 +100,19 @@ async def acknowledge(
     agency, organisation = allowed.agency, allowed.party.organisation
     if gw.inbox.get(agency, organisation, notification_id) is None:
         raise no_such_notification()
-    event_id = derived_id("ack", notification_id, wanted.status.value, agency.value, organisation)
-    fields = {
-        "event_id": event_id,
-        "source": organisation if re.fullmatch(SOURCE_PATTERN, organisation) else agency.value,
-        "produced_at": now.isoformat(),
-        "notification_id": notification_id,
-        "agency": agency.value,
-        "organisation": organisation,
-        "status": wanted.status.value,
-        "acknowledged_at": now.isoformat(),
-        "reason_code": wanted.reason_code,
-    }
-    # The contract's own rules (a rejection needs its reason), by the one validator.
-    ack = validate(Acknowledgement, json.dumps(fields).encode(), Origin("http"), now)
+    # The one builder every channel uses; the contract's rules (a rejection needs its reason).
+    ack = acknowledgement_of(
+        notification_id,
+        agency,
+        organisation,
+        wanted.status,
+        now,
+        reason_code=wanted.reason_code,
+        note=wanted.note,
+    )
     if isinstance(ack, DeadLetter):
         raise problems.rejected(ack)
+    event_id = ack.event_id
 
     async def attempt() -> Reply:
         value = ack.model_dump_json().encode()
@@ -131,7 +125,7 @@ async def acknowledge(
         )
         return Reply(202, accepted.model_dump())
 
-    fingerprint = f"{wanted.status.value}|{wanted.reason_code}"
+    fingerprint = f"{wanted.status.value}|{wanted.reason_code}|{wanted.note}"
     return await once(gw, allowed.party, event_id, fingerprint, attempt)
 
 

@@ -22,6 +22,7 @@ from schemas import (
     ChildRecord,
     ComplianceAlert,
     DeadLetter,
+    InboxActivity,
     Notification,
     PoliceIncident,
     PossibleMatch,
@@ -64,6 +65,7 @@ INTERNAL: dict[str, type[BaseModel]] = {
     "deadline-commands": DeadlineCommands,
     "sequences-observed": SequencesObserved,
     "webhook-registration": WebhookRegistration,
+    "inbox-activity": InboxActivity,
 }
 MESSAGES = {**EVENTS, **INTERNAL}
 _NAME_OF = {model: name for name, model in MESSAGES.items()}
