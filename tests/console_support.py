@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from schemas import ChildRecord, PoliceIncident, ReviewDecision
+from schemas import ChildRecord, Notification, PoliceIncident, ReviewDecision
 from schemas.police import incident_key
 from streams.access import Permissions, acting_as
 from streams.console import (
@@ -177,3 +177,65 @@ def client(console: Console, cookie: str | None = None) -> httpx.AsyncClient:
 
 def later(minutes: float) -> timedelta:
     return timedelta(minutes=minutes)
+
+
+# Inbox staff: two schools' leads, a deputy, one person serving both schools, a health
+# visitor; each organisation a group in the provider.
+INBOX_PEOPLE: dict[str, tuple[str, str, tuple[str, ...], tuple[str, ...]]] = {
+    "lead-a": (
+        "6f1c1d0e-0000-4000-8000-00000000000a",
+        "Alan Moss",
+        ("safeguarding_lead",),
+        ("urn:100000",),
+    ),
+    "deputy-a": (
+        "6f1c1d0e-0000-4000-8000-0000000000da",
+        "Dee Patel",
+        ("safeguarding_lead",),
+        ("urn:100000",),
+    ),
+    "lead-b": (
+        "6f1c1d0e-0000-4000-8000-00000000000b",
+        "Ruth Ng",
+        ("safeguarding_lead",),
+        ("urn:100001",),
+    ),
+    "both": (
+        "6f1c1d0e-0000-4000-8000-0000000000ab",
+        "Sam Ito",
+        ("safeguarding_lead",),
+        ("urn:100000", "urn:100001"),
+    ),
+    "health": (
+        "6f1c1d0e-0000-4000-8000-0000000000he",
+        "Hana Lee",
+        ("team_member",),
+        ("E09000030:health-visiting",),
+    ),
+}
+PEOPLE.update(INBOX_PEOPLE)
+
+
+def notifications_for_two_schools(now: datetime = NOW) -> list[Notification]:
+    """What the core sends for two incidents: a child of school A (urn:100000) and one of
+    school B (urn:100001), each a victim of domestic abuse; the front door, the idva and the
+    schools are told."""
+    replica = Replica()
+    sent: list[Notification] = []
+    for number, urn in ((1, "100000"), (2, "100001")):
+        data = factories.incident(incident_reference=f"CAD-2026-00012{number}", risk_grade="high")
+        data["children"] = data["children"][:1]
+        data["children"][0].update(
+            school_urn=urn, given_name=("Zebedee", "Yolanda")[number - 1], nhs_number=None
+        )
+        inc = PoliceIncident.model_validate(data)
+        for outcome in process_incident(inc, replica, POLICY, POLICY.calendar(), now):
+            sent += outcome.notifications
+    return sent
+
+
+def with_inbox(console: Console, notifications: list[Notification]) -> dict[str, Notification]:
+    """The console holding ``notifications``; each school's by its URN."""
+    for n in notifications:
+        console.inbox.notification(n)
+    return {n.recipient.organisation: n for n in notifications}

@@ -64,3 +64,35 @@ class ConsoleMetrics:
             ["kind"],
             registry=r,
         )
+        self.acknowledgements = Counter(
+            "frontdoor_console_acknowledgements_total",
+            "Acknowledgements people made in the inbox (published, acks=all), by agency and "
+            "status (received, actioned, rejected).",
+            ["agency", "status"],
+            registry=r,
+        )
+        self.inbox_activity = Counter(
+            "frontdoor_console_inbox_activity_total",
+            "Things people did in an inbox (taken, handed, released, printed, signed_in, "
+            "routed) and alert emails recorded as sent (alerted), by action.",
+            ["action"],
+            registry=r,
+        )
+        self.open_notifications = Gauge(
+            "frontdoor_console_notifications_open",
+            "Notifications not yet acknowledged, every organisation's, as the console holds them.",
+            registry=r,
+        )
+        self.mail = Counter(
+            "frontdoor_console_mail_total",
+            "Alert emails, by outcome: sent (the relay took it), retried (the relay was down "
+            "or refused for now), bounced (an address refused for good), given_up (retries "
+            "spent).",
+            ["outcome"],
+            registry=r,
+        )
+        self.mail_queued = Gauge(
+            "frontdoor_console_mail_queued",
+            "Alert emails waiting to be sent (the inbox never waits for them).",
+            registry=r,
+        )

@@ -22,6 +22,7 @@ ROLE_NAMES = {
     "reviewer": "reviewer",
     "duty_manager": "duty manager",
     "safeguarding_lead": "safeguarding lead",
+    "team_member": "team member",
 }
 
 
@@ -48,6 +49,14 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
     session = session_of(request)
     staff = session.staff if session is not None else None
     navigation = []
+    if console.inboxes(staff):
+        navigation.append(
+            {
+                "href": "/inbox",
+                "text": "Notifications",
+                "active": request.url.path.startswith("/inbox"),
+            }
+        )
     if console.reviewer(staff):
         navigation.append(
             {
@@ -67,6 +76,7 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
         "assetPath": "/assets",
         "navigation": navigation,
         "flash": flash,
+        "hide_screen": staff is not None,
         "errors": [],
         **context,
     }

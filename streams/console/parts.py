@@ -13,15 +13,18 @@ from typing import Protocol
 
 from starlette.templating import Jinja2Templates
 
-from schemas import ReviewDecision
+from schemas import Acknowledgement, InboxActivity, ReviewDecision
 from streams import topics
 from streams.access import Acting, Operation, Permissions
+from streams.console.activity import Activity
+from streams.console.alerts import AlertLog
 from streams.console.book import Pair, ReviewBook
 from streams.console.claims import Claims
 from streams.console.metrics import ConsoleMetrics
 from streams.console.sessions import Sessions, Staff
 from streams.console.settings import ConsoleSettings
 from streams.console.signin import SignIn
+from streams.inbox import Inbox
 from streams.routing import Policy
 from streams.settings import Settings
 from streams.topics import TopicSpec, topic_name
@@ -47,6 +50,9 @@ class Console:
     clock: Callable[[], datetime]
     ready: Callable[[], bool]
     names: dict[str, str] = field(default_factory=dict)  # staff id -> name, of those signed in
+    inbox: Inbox = field(default_factory=Inbox)  # every organisation's notifications
+    activity: Activity = field(default_factory=Activity)  # who has what, alerts sent
+    alerts: AlertLog = field(default_factory=AlertLog)  # recent compliance alerts (duty board)
 
     def may(self, staff: Staff | None, operation: Operation, spec: TopicSpec) -> bool:
         """Whether any party the person acts as may do this on the topic (the access plan)."""
@@ -55,11 +61,46 @@ class Console:
     def acting(self, staff: Staff, operation: Operation, spec: TopicSpec) -> list[Acting]:
         return [a for a in staff.acting if self.permissions.allows(a.principal, operation, spec)]
 
+    def inboxes(self, staff: Staff | None) -> list[Acting]:
+        """The organisations whose notifications the person may read (the access plan:
+        their party may read the agency's topic), in the order their token named them."""
+        if staff is None:
+            return []
+        return [
+            a
+            for a in staff.acting
+            if a.agency is not None
+            and self.permissions.allows(a.principal, Operation.READ, topics.NOTIFY[a.agency])
+        ]
+
+    def duty(self, staff: Staff | None) -> bool:
+        """Whether the person may read the duty board: the alerts (the access plan)."""
+        return self.may(staff, Operation.READ, topics.COMPLIANCE_ALERTS)
+
     def reviewer(self, staff: Staff | None) -> bool:
         return self.may(staff, Operation.READ, topics.REVIEW_MATCHES)
 
     def decides(self, staff: Staff | None) -> bool:
         return self.may(staff, Operation.WRITE, topics.REVIEW_DECISIONS)
+
+    async def acknowledge(self, acting: Acting, ack: Acknowledgement) -> None:
+        """Publish a person's acknowledgement on the agency's own topic, as the gateway does
+        for a system (answered once the broker has it), and show it at once."""
+        assert acting.agency is not None
+        spec = topics.AGENCY_ACKS[acting.agency]
+        assert self.permissions.allows(acting.principal, Operation.WRITE, spec)
+        name = topic_name(spec, self.settings)
+        await self.publisher.send(name, ack.notification_id, ack.model_dump_json().encode())
+        self.inbox.acknowledgement(ack)
+        self.metrics.acknowledgements.labels(acting.agency.value, ack.status.value).inc()
+
+    async def record(self, event: InboxActivity) -> None:
+        """Keep what someone did in an inbox (the audit, and who has what after a restart)."""
+        name = topic_name(topics.INBOX_ACTIVITY, self.settings)
+        key = f"{event.agency.value}/{event.organisation}"
+        await self.publisher.send(name, key, event.model_dump_json().encode())
+        self.activity.apply(event)
+        self.metrics.inbox_activity.labels(event.action).inc()
 
     async def publish(self, pair: Pair, decision: ReviewDecision) -> None:
         """Publish a decision (answered once the broker has it) and show it at once."""

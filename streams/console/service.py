@@ -62,6 +62,9 @@ def assemble(settings: Settings, config: ConsoleSettings) -> Running:
         templates=templates(),
         clock=clock,
         ready=follower.caught_up.is_set,
+        inbox=follower.inbox,
+        activity=follower.activity,
+        alerts=follower.alerts,
     )
     return Running(console, publisher, follower)
 

@@ -73,3 +73,10 @@ def recipient(to: Recipient) -> str:
     if kind == "emergency-duty-team":
         return "the emergency duty team"
     return f"{AGENCIES[to.agency].lower()} ({rest})"
+
+
+def organisation(agency: Agency, organisation: str) -> str:
+    """An organisation as its own staff read it at the top of their inbox."""
+    said = recipient(Recipient(agency=agency, organisation=organisation))
+    said = said.removeprefix("the ")
+    return said[:1].upper() + said[1:]

@@ -1,9 +1,9 @@
 """The console's routes, one router per concern: ``operations`` (health, metrics),
 ``auth`` (sign in and out), ``home`` (the start page, the accessibility statement),
-``reviews`` (the review console)."""
+``reviews`` (the review console), ``inbox`` (the agency inbox)."""
 
-from streams.console.routes import auth, home, operations, reviews
+from streams.console.routes import auth, home, inbox, operations, reviews
 
-ROUTERS = (operations.router, auth.router, home.router, reviews.router)
+ROUTERS = (operations.router, auth.router, home.router, reviews.router, inbox.router)
 
 __all__ = ["ROUTERS"]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import uuid
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from schemas import InboxActivity
 from streams.console.pages import (
     Refused,
     console_of,
@@ -14,6 +16,7 @@ from streams.console.pages import (
     see_other,
     session_of,
 )
+from streams.console.sessions import Staff
 from streams.console.signin import SignInFailed
 
 router = APIRouter(prefix="/auth", tags=["sign-in"])
@@ -67,7 +70,35 @@ async def callback(request: Request) -> Response:
     request.state.session = console.sessions.signed_in(session, staff)
     console.names[staff.staff_id] = staff.name
     console.metrics.sign_ins.labels("signed_in" if staff.acting else "no_role").inc()
+    await _signed_in_to_inboxes(request, staff)
+    if console.inboxes(staff):
+        return see_other("/inbox")
     return see_other("/reviews" if console.reviewer(staff) else "/")
+
+
+async def _signed_in_to_inboxes(request: Request, staff: Staff) -> None:
+    """Each organisation the person works for learns of them (colleagues may hand them a
+    notification), and the audit keeps who signed in to which inbox. A broker that does
+    not answer costs the colleagues list, not the sign-in."""
+    console = console_of(request)
+    now = request.state.now
+    for acting in console.inboxes(staff):
+        assert acting.agency is not None
+        event = InboxActivity(
+            event_id=f"act-{uuid.uuid4()}",
+            source="console",
+            produced_at=now,
+            agency=acting.agency,
+            organisation=acting.organisation,
+            action="signed_in",
+            at=now,
+            staff_id=staff.staff_id,
+            staff_name=staff.name,
+        )
+        try:
+            await console.record(event)
+        except Exception as exc:
+            log.warning("sign-in not recorded in the inbox activity (%s)", type(exc).__name__)
 
 
 @router.post("/sign-out")

@@ -16,6 +16,8 @@ async def home(request: Request) -> Response:
     session = session_of(request)
     staff = session.staff if session is not None else None
     reviewer = console.reviewer(staff)
+    inboxes = console.inboxes(staff)
+    duty = False  # the duty board: next
     waiting = overdue = 0
     if reviewer:
         now = request.state.now
@@ -27,9 +29,19 @@ async def home(request: Request) -> Response:
         "home.html",
         title="Safeguarding console" if staff is None else "What you can do",
         reviewer=reviewer,
+        inbox=bool(inboxes),
+        duty=duty,
         waiting=waiting,
         overdue=overdue,
     )
+
+
+@router.get("/hidden")
+async def hidden(request: Request) -> Response:
+    """Where "Hide screen" goes: a page that shows nothing of anyone (and no hide button)."""
+    session = session_of(request)
+    back = "/inbox" if console_of(request).inboxes(session.staff if session else None) else "/"
+    return page(request, "hidden.html", title="Screen hidden", back=back, hide_screen=False)
 
 
 @router.get("/accessibility")
