@@ -310,8 +310,8 @@ def _when(text: str) -> datetime:
 
 def _report(args: argparse.Namespace) -> int:
     from streams.compliance import render_report
-    from streams.operations.report import from_topics
     from streams.settings import Settings
+    from streams.topics.reports import from_topics
 
     if args.until <= args.since:
         print("frontdoor report: --until must be after --since", file=sys.stderr)

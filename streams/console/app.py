@@ -76,7 +76,7 @@ def _csp(nonce: str, provider: str) -> str:
         [
             "default-src 'self'",
             f"script-src 'self' 'nonce-{nonce}'",
-            "style-src 'self'",
+            f"style-src 'self' 'nonce-{nonce}'",
             "img-src 'self' data:",
             "font-src 'self'",
             "connect-src 'self'",

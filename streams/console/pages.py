@@ -57,6 +57,10 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
                 "active": request.url.path.startswith("/inbox"),
             }
         )
+    if console.duty(staff):
+        navigation.append(
+            {"href": "/duty", "text": "Duty board", "active": request.url.path.startswith("/duty")}
+        )
     if console.reviewer(staff):
         navigation.append(
             {

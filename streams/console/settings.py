@@ -58,6 +58,29 @@ class ConsoleSettings(BaseSettings):
         default=GOVUK_FRONTEND, description="GOV.UK Frontend's dist/ (npm ci in deploy/console)."
     )
     page_size: int = Field(default=50, ge=5, le=500, description="Rows per queue page.")
+    # The duty board.
+    board_hours: float = Field(
+        default=4, gt=0, le=72, description="The duty board lists what falls due this far ahead."
+    )
+    grafana_url: str | None = Field(
+        default=None, description="Operations' Grafana, linked from the duty board."
+    )
+    # Alert emails: no personal data, only that something waits (DOMAIN.md section 8).
+    smtp_host: str | None = Field(default=None, description="The mail relay; unset: no emails.")
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_starttls: bool = Field(default=False, description="Upgrade to TLS (a real relay: yes).")
+    smtp_username: str | None = None
+    smtp_password_file: Path | None = None
+    smtp_ca_file: Path | None = Field(default=None, description="CA of the relay's certificate.")
+    mail_from: str = Field(default="frontdoor@localhost", description="The alerts' sender.")
+    mail_to_file: Path | None = Field(
+        default=None,
+        description="YAML: each organisation's alert addresses, e.g. "
+        "{'school/urn:100000': ['safeguarding@school.example']} (a shared mailbox is best: "
+        "it outlasts a change of safeguarding lead).",
+    )
+    mail_retry_s: float = Field(default=30, gt=0, description="First wait before a retry.")
+    mail_attempts: int = Field(default=6, ge=1, le=50, description="Tries before giving up.")
 
     @property
     def base_url(self) -> str:

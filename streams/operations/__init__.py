@@ -2,10 +2,12 @@
 
 - ``acl``: make the broker hold exactly the access plan (``frontdoor acl apply``), read
   back what it holds, provision or revoke a namespace;
-- ``verify``: is every incident of a period audited or dead-lettered (``frontdoor verify``);
-- ``report``: the compliance report of a period, read from the topics (``frontdoor report``).
+- ``verify``: is every incident of a period audited or dead-lettered (``frontdoor verify``).
+
+The compliance report of a period (``frontdoor report``) is read by
+``streams.topics.reports``, shared with the console's duty board.
 """
 
-from streams.operations import acl, report, verify
+from streams.operations import acl, verify
 
-__all__ = ["acl", "report", "verify"]
+__all__ = ["acl", "verify"]

@@ -7,7 +7,9 @@ plan, the operator commands and the tools all speak it.
 - ``admin``: declare the topics on a broker, wait for leaders, delete a run's topics;
 - ``io``: produce to and read from topics outside the worker, every read with a timeout;
 - ``follow``: follow topics from the beginning for a service that holds what it shows
-  (the gateway, the console), and the ``acks=all`` ``Publisher`` they write with.
+  (the gateway, the console), and the ``acks=all`` ``Publisher`` they write with;
+- ``reports``: the compliance report of a period from the topics (``frontdoor report``,
+  the demo, the console's duty board).
 """
 
 from streams.topics import admin, follow, io

@@ -110,7 +110,11 @@ def test_each_role_signs_in_through_the_providers_page_and_meets_only_its_pages(
             checked.add(state)
             axe(page, state)
 
-    for who, lands in [("reviewer-2", "/reviews"), ("duty-manager", "/"), ("dsl-100000", "/inbox")]:
+    for who, lands in [
+        ("reviewer-2", "/reviews"),
+        ("duty-manager", "/duty"),
+        ("dsl-100000", "/inbox"),
+    ]:
         ctx, page = signed_in(browser, stack, who)
         assert page.url == stack.console.base_url + lands, who
         assert f"Signed in as {stack.staff[who].name}" in page.content()
@@ -119,7 +123,7 @@ def test_each_role_signs_in_through_the_providers_page_and_meets_only_its_pages(
         assert cookie["expires"] == -1  # gone with the browser; the server ends it sooner
         assert cookie["path"] == "/" and not cookie["domain"].startswith(".")
         if who == "duty-manager":
-            axe(page, f"signed in as {who}: the start page")
+            axe(page, "the duty board")
             page.goto(stack.console.base_url + "/reviews")
             assert "Possible matches to review" in page.content()  # reads it, decides nothing
         elif who == "dsl-100000":

@@ -29,12 +29,12 @@ from schemas import ComplianceAlert
 from schemas.enums import Agency, AlertKind
 from streams import access, topics
 from streams.connection import TopicUnreadable
-from streams.operations.report import from_topics
 from streams.routing import default_policy_text
 from streams.settings import Settings
 from streams.tools.platform.localkafka import acting_as
 from streams.tools.platform.worker_process import WorkerProcess, wait_for
 from streams.topics.io import consume, produce
+from streams.topics.reports import from_topics
 from tests import factories
 from tests.integration.conftest import StartWorker
 from tests.integration.helpers import acknowledge_all, incident, notifications

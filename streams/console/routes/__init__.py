@@ -1,9 +1,17 @@
 """The console's routes, one router per concern: ``operations`` (health, metrics),
 ``auth`` (sign in and out), ``home`` (the start page, the accessibility statement),
-``reviews`` (the review console), ``inbox`` (the agency inbox)."""
+``reviews`` (the review console), ``inbox`` (the agency inbox), ``duty`` (the duty
+board)."""
 
-from streams.console.routes import auth, home, inbox, operations, reviews
+from streams.console.routes import auth, duty, home, inbox, operations, reviews
 
-ROUTERS = (operations.router, auth.router, home.router, reviews.router, inbox.router)
+ROUTERS = (
+    operations.router,
+    auth.router,
+    home.router,
+    reviews.router,
+    inbox.router,
+    duty.router,
+)
 
 __all__ = ["ROUTERS"]

@@ -71,6 +71,8 @@ async def callback(request: Request) -> Response:
     console.names[staff.staff_id] = staff.name
     console.metrics.sign_ins.labels("signed_in" if staff.acting else "no_role").inc()
     await _signed_in_to_inboxes(request, staff)
+    if console.duty(staff):
+        return see_other("/duty")
     if console.inboxes(staff):
         return see_other("/inbox")
     return see_other("/reviews" if console.reviewer(staff) else "/")

@@ -17,7 +17,7 @@ async def home(request: Request) -> Response:
     staff = session.staff if session is not None else None
     reviewer = console.reviewer(staff)
     inboxes = console.inboxes(staff)
-    duty = False  # the duty board: next
+    duty = console.duty(staff)
     waiting = overdue = 0
     if reviewer:
         now = request.state.now

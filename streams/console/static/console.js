@@ -29,3 +29,25 @@ document.addEventListener("keydown", (event) => {
   choice.dispatchEvent(new Event("change", { bubbles: true }));
   choice.focus();
 });
+
+// The duty board stays current: every so often the page is fetched again and the board's
+// part replaced (not while focus is inside it: nobody loses their place). Without
+// JavaScript the board has a Refresh link.
+const board = document.querySelector("[data-board-refresh]");
+if (board) {
+  const every = Number(board.dataset.boardRefresh) * 1000;
+  const refresh = async () => {
+    if (document.hidden || board.contains(document.activeElement)) return;
+    const response = await fetch(window.location.pathname, { credentials: "same-origin" });
+    if (!response.ok) return; // signed out, or the console is away: the page says so on reload
+    const fresh = new DOMParser()
+      .parseFromString(await response.text(), "text/html")
+      .querySelector("[data-board-refresh]");
+    if (!fresh) return;
+    board.innerHTML = fresh.innerHTML;
+    const status = board.querySelector("#board-status");
+    const asAt = board.querySelector("#board-as-at");
+    if (status && asAt) status.textContent = "Board updated. " + asAt.textContent.split(".")[0] + ".";
+  };
+  window.setInterval(() => refresh().catch(() => {}), every);
+}

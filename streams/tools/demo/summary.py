@@ -12,12 +12,12 @@ from schemas import AuditRecord, DeadLetter, PoliceIncident
 from streams import topics
 from streams.compliance import render_report
 from streams.incidents import Origin, validate
-from streams.operations.report import from_topics
 from streams.settings import Settings
 from streams.tools.demo.day import END, Played
 from streams.tools.demo.edge import DemoEdge
 from streams.tools.synthetic import DEMO_DAY, Incidents
 from streams.topics.io import read_all
+from streams.topics.reports import from_topics
 
 
 def table(title: str, header: tuple[str, ...], rows: list[tuple[object, ...]]) -> None:

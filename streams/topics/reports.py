@@ -1,5 +1,6 @@
-"""The compliance report from the topics: the one reader ``frontdoor report`` and
-``make demo`` both use, so the same period gives the same figures from either."""
+"""The compliance report from the topics: the one reader ``frontdoor report``, ``make
+demo`` and the console's duty board all use, so the same period gives the same figures
+from each."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from datetime import datetime
 from pydantic import ValidationError
 
 from schemas import Acknowledgement, ComplianceAlert, Notification
-from streams import topics
 from streams.compliance import Report, build_report
 from streams.settings import Settings
+from streams.topics import catalogue as topics
 from streams.topics.io import read_all
 
 
