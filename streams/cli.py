@@ -394,6 +394,12 @@ def _console(args: argparse.Namespace) -> int:
     if config is None:
         return 2
     missing = config.problems()
+    try:
+        from streams.console.mail import load_addresses
+
+        load_addresses(config.mail_to_file)
+    except (OSError, ValueError) as exc:  # a YAML error is a ValueError
+        missing.append(f"FRONTDOOR_CONSOLE_MAIL_TO_FILE: {exc}")
     for said in missing:
         print(f"frontdoor console: {said}", file=sys.stderr)
     if missing:

@@ -8,6 +8,7 @@ import logging
 import signal
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 import uvicorn
 import uvloop
@@ -17,6 +18,7 @@ from streams.console.app import create_console
 from streams.console.book import ReviewBook
 from streams.console.claims import Claims
 from streams.console.follower import Follower
+from streams.console.mail import Mailer, load_addresses
 from streams.console.metrics import ConsoleMetrics
 from streams.console.parts import Console
 from streams.console.sessions import Sessions
@@ -36,6 +38,7 @@ class Running:
     console: Console
     publisher: Publisher
     follower: Follower
+    mailer: Mailer
 
 
 def assemble(settings: Settings, config: ConsoleSettings) -> Running:
@@ -66,7 +69,20 @@ def assemble(settings: Settings, config: ConsoleSettings) -> Running:
         activity=follower.activity,
         alerts=follower.alerts,
     )
-    return Running(console, publisher, follower)
+    mailer = Mailer(
+        config=config,
+        inbox=console.inbox,
+        activity=console.activity,
+        metrics=metrics,
+        addresses=load_addresses(config.mail_to_file),
+        zone=policy.calendar().zone,
+        reminder_before=timedelta(minutes=policy.inbox.reminder_before_minutes),
+        clock=clock,
+        monotonic=time.monotonic,
+        record=console.record,
+        ready=follower.caught_up.is_set,
+    )
+    return Running(console, publisher, follower, mailer)
 
 
 def https_server(running: Running, config: ConsoleSettings) -> uvicorn.Server:
@@ -96,6 +112,7 @@ async def serve(settings: Settings, config: ConsoleSettings) -> None:
     server = https_server(running, config)
     await running.publisher.start()
     following = asyncio.create_task(running.follower.run(), name="follower")
+    mailing = asyncio.create_task(running.mailer.run(), name="mailer")
     try:
         serving = asyncio.create_task(server.serve(), name="server")
         done, _ = await asyncio.wait([serving, following], return_when=asyncio.FIRST_COMPLETED)
@@ -106,7 +123,8 @@ async def serve(settings: Settings, config: ConsoleSettings) -> None:
             raise SystemExit(1)
     finally:
         following.cancel()
-        await asyncio.gather(following, return_exceptions=True)
+        mailing.cancel()
+        await asyncio.gather(following, mailing, return_exceptions=True)
         await running.publisher.stop()
 
 
