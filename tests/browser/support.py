@@ -35,9 +35,13 @@ def off_loop(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return pool.submit(call, *args, **kwargs).result()
 
 
+PERSONAL_EXTRA: list[str] = []  # each test module's own invented children
+
+
 def personal_values() -> tuple[str, ...]:
-    """The invented child's values, the twin's name, and the demo staff's own details."""
-    return (*PERSONAL_VALUES, "Zachary", "Priya Shah", "Tom Becker", "council.example")
+    """The invented children's values, the twin's name, and the demo staff's own details."""
+    staff = ("Priya Shah", "Tom Becker", "Alan Moss", "Dee Patel", "council.example")
+    return (*PERSONAL_VALUES, "Zachary", *staff, *PERSONAL_EXTRA)
 
 
 def launch(playwright: Playwright, kafka: LocalKafkaSettings) -> Browser:
@@ -86,6 +90,7 @@ def axe(page: Page, state: str) -> int:
     results = Axe().run(checked, options=options)
     violations = results.response["violations"]
     path = re.sub(r"/rev-[0-9a-f-]+", "/{review}", page.url.split("?")[0].split("//", 1)[1])
+    path = re.sub(r"/ntf-[0-9a-f-]+", "/{notification}", path)
     path = path.partition("/")[2]
     AXE_LOG.parent.mkdir(parents=True, exist_ok=True)
     with AXE_LOG.open("a") as out:

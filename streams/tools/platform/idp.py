@@ -236,6 +236,7 @@ def launch(settings: IdpSettings, kafka: LocalKafkaSettings) -> subprocess.Popen
         return None
     install = ensure_install(settings)
     key, chain = _tls(settings, kafka)
+    _forget_an_old_realm(install)
     imports = install / "data" / "import"
     imports.mkdir(parents=True, exist_ok=True)
     pki.write_private(imports / f"{REALM}-realm.json", json.dumps(_realm(settings)).encode())
@@ -271,6 +272,17 @@ def launch(settings: IdpSettings, kafka: LocalKafkaSettings) -> subprocess.Popen
         )
     _pid_file(settings).write_text(str(process.pid))
     return process
+
+
+def _forget_an_old_realm(install: Path) -> None:
+    """Keycloak imports the realm only into an empty database: when the committed realm
+    has changed (new demo staff, a new role), start from an empty one again."""
+    digest = hashlib.sha256((DEPLOY_DIR / "frontdoor-realm.json").read_bytes()).hexdigest()
+    stamp = install / "data" / "realm.sha256"
+    if not stamp.exists() or stamp.read_text().strip() != digest:
+        shutil.rmtree(install / "data" / "h2", ignore_errors=True)
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(digest)
 
 
 def start(settings: IdpSettings, kafka: LocalKafkaSettings) -> StartResult:
