@@ -59,8 +59,8 @@ unit: venv tools
 	$(BIN)/pytest -q -n 2 --durations=20 tests/unit tests/deploy
 
 # Keycloak takes some 40 s to start the first time (unpack, build, database, realm): it is
-# launched in the background and boots while the first broker tests run; the browser tests
-# wait for it.
+# launched in the background (by make test before the lint; here if it is not running yet)
+# and the browser tests wait for it.
 # Integration tests and the fault suite's short version, on the real local broker: first
 # $(PARALLEL) at a time (each has its own namespace, app id, ports and tmp_path, removed
 # at teardown, and mostly waits on the broker and its workers; the longest start first),
@@ -90,7 +90,14 @@ faults: venv
 	  $(TEST_KAFKA) $(BIN)/pytest -q -m full tests/integration; rc=$$?; \
 	  $(TEST_KAFKA) $(BIN)/frontdoor kafka stop; exit $$rc
 
-test: lint unit integration
+# The broker and Keycloak (some 40 s to boot the first time) start first and boot while
+# the lint and unit tests run; the broker tests find them ready.
+test: venv tools
+	$(TEST_KAFKA) $(BIN)/frontdoor kafka start
+	$(TEST_KAFKA) $(TEST_IDP) $(BIN)/frontdoor idp launch
+	$(MAKE) --no-print-directory lint unit integration; rc=$$?; \
+	  $(TEST_KAFKA) $(BIN)/frontdoor kafka stop; $(TEST_KAFKA) $(TEST_IDP) $(BIN)/frontdoor idp stop; \
+	  exit $$rc
 
 # Both matching benchmarks at a council's size (100,000 records), then at a national
 # hub's (1,000,000; about 10 minutes and 9 GiB); fails if either misses a target.

@@ -1,5 +1,5 @@
-"""`frontdoor bench console` (in `make bench`): the review console's page latency with
-10,000 open reviews.
+"""`frontdoor bench console` (in `make bench`): the console's page latency with 10,000
+open reviews and 10,000 open notifications.
 
 On the real local broker, a harsh council (50,000 children, every one with a brother or
 sister, twins) and police-side children made from it with several errors each and no NHS
@@ -9,8 +9,13 @@ worker would have. A real `frontdoor console` follows them (time to ready and me
 measured), a reviewer signs in through the real Keycloak in chromium, and a plain HTTPS
 client then asks for the queue (first, deep) and for pairs, one reviewer at a time and
 eight at once, and records decisions through check-your-answers (each published,
-acks=all). The load generator shares the machine's two cores with the console, the
-broker and Keycloak: the figures are a ceiling on latency, not a floor.
+acks=all). Then the agency inbox and the duty board: 10,000 open notifications, half of
+them one school's (a harsher inbox than any school's), the rest spread over 400
+organisations of every agency; a school's lead and the duty manager signed in through
+Keycloak; the inbox's first and a deep page, a notification, an acknowledgement
+(published, acks=all) and the duty board. The load generator shares the machine's two
+cores with the console, the broker and Keycloak: the figures are a ceiling on latency,
+not a floor.
 """
 
 from __future__ import annotations
@@ -24,13 +29,15 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from schemas import ChildRecord, PoliceIncident
+from schemas import ChildRecord, Notification, PoliceIncident
+from schemas.enums import Agency
+from schemas.notification import notification_id
 from schemas.police import incident_key
 from streams import access, topics
 from streams.console import COOKIE
@@ -47,7 +54,9 @@ from streams.tools.synthetic import DEMO_DAY, HARSH, council, matching_cases
 from streams.topics.io import produce
 
 REVIEWS = 10_000
+NOTIFICATIONS = 10_000
 COUNCIL_SIZE = 50_000
+SCHOOL = "urn:100000"  # the benchmark's lead's school (dsl-100000 in the realm)
 
 
 def run(reviews: int = REVIEWS, council_size: int = COUNCIL_SIZE) -> int:
@@ -74,8 +83,16 @@ def run(reviews: int = REVIEWS, council_size: int = COUNCIL_SIZE) -> int:
             f"children, published in {time.monotonic() - began:.0f} s",
             flush=True,
         )
+        began = time.monotonic()
+        notifications = _notifications(settings, NOTIFICATIONS)
+        one = sum(1 for n in notifications if n.recipient.organisation == SCHOOL)
+        print(
+            f"  {len(notifications):,} open notifications ({one:,} to one school) "
+            f"published in {time.monotonic() - began:.0f} s",
+            flush=True,
+        )
         idp.start(provider, kafka)
-        figures = _measure(kafka, provider, settings, published)
+        figures = _measure(kafka, provider, settings, published, notifications)
     finally:
         if launched:
             idp.stop(provider)
@@ -147,11 +164,88 @@ def _incident(child: dict[str, Any], n: int) -> PoliceIncident:
     )
 
 
+def _notifications(settings: Settings, count: int) -> list[Notification]:
+    """Open notifications due from two hours ago to three days ahead (the console runs on
+    the real clock): half to one school, the rest over 400 organisations of every agency,
+    each with the payload its agency is sent."""
+    rng = random.Random(17)
+    now = datetime.now(UTC)
+    policy = load_policy(None)
+    services = list(policy.services().items())
+    made: list[Notification] = []
+    records: list[tuple[bytes, bytes]] = []
+    for n in range(count):
+        if n % 2 == 0:
+            agency, organisation = Agency.SCHOOL, SCHOOL
+        elif n % 5 == 1:
+            agency, organisation = Agency.SCHOOL, f"urn:{100100 + n % 200}"
+        elif n % 5 == 3:
+            agency, organisation = Agency.SOCIAL_CARE, f"{policy.council_code}:team:T{n % 150}"
+        else:
+            service, agency = services[n % len(services)]
+            organisation = f"{policy.council_code}:{service}"
+        reference = f"CAD-N{n:07d}"
+        occurred = now - timedelta(hours=rng.uniform(1, 30))
+        base = {
+            "incident_reference": reference,
+            "incident_type": "domestic_abuse",
+            "occurred_at": occurred,
+        }
+        named = {
+            "given_name": f"Child{n}",
+            "family_name": "Benchmark",
+            "date_of_birth": date(2014, 1 + n % 12, 1 + n % 28),
+        }
+        payloads: dict[Agency, dict[str, Any]] = {
+            Agency.SCHOOL: {
+                **named,
+                "child_present": True,
+                "brief_circumstances": "Raised voices.",
+            },
+            Agency.HEALTH: {**named, "risk_grade": "medium"},
+            Agency.EARLY_HELP: named,
+            Agency.DOMESTIC_ABUSE: {"risk_grade": "medium", "children_in_household": 2},
+            Agency.YOUTH_JUSTICE: named,
+            Agency.SOCIAL_CARE: {
+                "reported_at": occurred + timedelta(minutes=30),
+                "risk_grade": "medium",
+                "child": {"person_reference": f"MPS-P-{n}", "role": "victim", **named},
+            },
+        }
+        notification = Notification.model_validate(
+            {
+                "event_id": f"bench-ntf-{n}",
+                "source": "frontdoor",
+                "produced_at": now,
+                "notification_id": notification_id(
+                    "MPS", reference, f"MPS-P-{n}", agency, organisation
+                ),
+                "incident_reference": reference,
+                "person_reference": f"MPS-P-{n}",
+                "recipient": {"agency": agency, "organisation": organisation},
+                "rules": ["R1" if agency is Agency.SCHOOL else "R3"],
+                "deadline": now + timedelta(hours=rng.uniform(-2, 72)),
+                "deadline_clock": "school_day" if agency is Agency.SCHOOL else "hours",
+                "payload": {"kind": agency.value, **base, **payloads[agency]},
+            }
+        )
+        made.append(notification)
+        records.append(
+            (notification.notification_id.encode(), notification.model_dump_json().encode())
+        )
+    for agency in Agency:
+        spec = topics.NOTIFY[agency]
+        mine = [r for r, m in zip(records, made, strict=True) if m.recipient.agency is agency]
+        produce(settings, spec, mine)
+    return made
+
+
 def _measure(
     kafka: localkafka.LocalKafkaSettings,
     provider: idp.IdpSettings,
     settings: Settings,
     published: Published,
+    notifications: list[Notification],
 ) -> list[Figure]:
     began = time.monotonic()
     console = start_console(kafka, provider, settings, WORK / f"console-{settings.app_id}")
@@ -171,7 +265,7 @@ def _measure(
         )
         figures.append(Figure("console resident memory", _rss_mib(console.process.pid), "MiB"))
         signing_in = time.monotonic()
-        cookie = _signed_in(kafka, provider, console.base_url)
+        cookie = _signed_in(kafka, provider, console.base_url, "reviewer-1")
         figures.append(
             Figure(
                 "sign-in through Keycloak, in chromium",
@@ -192,21 +286,70 @@ def _measure(
             token = _csrf(http.get("/").text)
             decide = [_decision(http, token, r) for r in published.review_ids[-50:]]
             figures += _latencies("a decision (choose, check, record: acks=all)", decide)
+        figures += _inbox_and_board(kafka, provider, console, trust, notifications)
     finally:
         console.stop()
     return figures
+
+
+def _inbox_and_board(
+    kafka: localkafka.LocalKafkaSettings,
+    provider: idp.IdpSettings,
+    console: ConsoleProcess,
+    trust: ssl.SSLContext,
+    notifications: list[Notification],
+) -> list[Figure]:
+    """A school's lead with 5,000 open notifications, and the duty manager's board over
+    all 10,000 (and the 10,000 reviews)."""
+    figures: list[Figure] = []
+    school = [n.notification_id for n in notifications if n.recipient.organisation == SCHOOL]
+    wait_for(
+        lambda: _open_notifications(console) >= len(notifications) - 50,
+        600,
+        "the console to hold the notifications",
+    )
+    lead = _signed_in(kafka, provider, console.base_url, "dsl-100000")
+    with _client(console.base_url, trust, lead) as http:
+        figures += _latencies("inbox, first page (5,000 open)", [lambda: http.get("/inbox")] * 200)
+        figures += _latencies("inbox, page 50", [lambda: http.get("/inbox?page=50")] * 100)
+        sample = random.Random(9).sample(school, 600)
+        figures += _latencies(
+            "a notification", [_getter(http, f"/inbox/{i}") for i in sample[:500]]
+        )
+        token = _csrf(http.get("/").text)
+        acks = [_acknowledgement(http, token, i) for i in sample[500:]]
+        figures += _latencies("an acknowledgement (published, acks=all)", acks)
+    manager = _signed_in(kafka, provider, console.base_url, "duty-manager")
+    with _client(console.base_url, trust, manager) as http:
+        figures += _latencies(
+            "duty board (10,000 open, 10,000 reviews)", [lambda: http.get("/duty")] * 100
+        )
+    return figures
+
+
+def _acknowledgement(http: httpx.Client, token: str, ident: str) -> Callable[[], httpx.Response]:
+    form = {"csrf_token": token, "status": "received"}
+    return lambda: http.post(f"/inbox/{ident}/acknowledgement", data=form)
+
+
+def _open_notifications(console: ConsoleProcess) -> float:
+    status, text = console.get("/metrics")
+    found = re.search(r"^frontdoor_console_notifications_open (\S+)$", text, re.M)
+    return float(found.group(1)) if status == 200 and found else 0.0
 
 
 def _client(base_url: str, trust: ssl.SSLContext, cookie: str) -> httpx.Client:
     return httpx.Client(base_url=base_url, verify=trust, cookies={COOKIE: cookie})
 
 
-def _signed_in(kafka: localkafka.LocalKafkaSettings, provider: idp.IdpSettings, url: str) -> str:
+def _signed_in(
+    kafka: localkafka.LocalKafkaSettings, provider: idp.IdpSettings, url: str, who: str
+) -> str:
     from playwright.sync_api import sync_playwright
 
     from streams.tools.platform import browser
 
-    person = next(a for a in idp.staff(provider) if a.username == "reviewer-1")
+    person = next(a for a in idp.staff(provider) if a.username == who)
     with sync_playwright() as playwright:
         chromium = browser.launch(playwright, kafka.secrets.ca_file)
         try:

@@ -9,8 +9,11 @@ reported late, a few invalid, two lost on the way); answers most possible matche
 reviewer would and leaves the rest for people; acknowledges notifications as the agencies
 would (most on time, some late, some never); sends a few council records late; lets the
 deadlines pass. Then the console: two reviewers settle the most urgent possible match in
-a headless browser (screenshots under ``.local/demo-console/``). It prints what frontdoor
-did, the compliance report for the day, the console's address and the demo sign-ins;
+a headless browser; two schools' safeguarding leads acknowledge their notifications and
+send one back as not for them, and the duty manager finds it on the duty board
+(screenshots under ``.local/demo-console/``); the alert emails the console sent through a
+local SMTP server are checked for personal data. It prints what frontdoor did, the
+compliance report for the day, the console's address and the demo sign-ins;
 with ``keep_running`` the whole stack stays up for a newcomer to click through, until
 Ctrl-C.
 """
@@ -18,6 +21,7 @@ Ctrl-C.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sys
 import time
@@ -30,12 +34,13 @@ from streams.clock import Clock, simulated
 from streams.operations import acl
 from streams.routing import default_policy_text, load_policy
 from streams.settings import Settings
-from streams.tools.demo import people
+from streams.tools.demo import people, schools
 from streams.tools.demo.day import Day, say
 from streams.tools.demo.edge import DemoEdge
 from streams.tools.demo.summary import edge_table, expected_children, routed, summarise
 from streams.tools.platform import idp, localkafka
 from streams.tools.platform.console_process import ConsoleProcess, start_console
+from streams.tools.platform.mailrelay import MailRelay
 from streams.tools.platform.worker_process import WorkerProcess, free_port, start_worker, wait_for
 from streams.tools.synthetic import COUNCIL, DEMO_DAY, Council, Incidents, IncidentStream
 from streams.tools.synthetic import council as make_council
@@ -154,6 +159,7 @@ def _run_the_day(
     forces = set(load_policy(run.policy_file).signals.police_sources)
     edge = DemoEdge(kafka, settings, forces, f"{COUNCIL}:front-door", Path(".local/demo-edge"))
     console: ConsoleProcess | None = None
+    relay: MailRelay | None = None
     try:
         worker.wait_ready(120)
         say(
@@ -170,29 +176,58 @@ def _run_the_day(
         played = asyncio.run(Day(settings, run.clock, day, seed, edge).play())
         expected = expected_children(day, played)
         wait_for(lambda: routed(settings) >= expected, 60, "the last incidents to be routed")
-        console = _console(kafka, provider, settings)
+        relay, addresses = schools.mail_relay(Path(".local/demo-console"))
+        console = _console(kafka, provider, settings, relay.port, addresses)
         settled = people.settle_one(settings, console, provider, kafka.secrets.ca_file)
         _, metrics_body = worker.get("/metrics")
         edge_table(edge, edge.process.text("/metrics"))
         ok = summarise(settings, day, played, metrics_body.decode())
+        # After the summary (which accounts for the day): the schools and the duty manager.
+        force, after = _last_sequence(day)
+        done = schools.play(
+            settings, run.clock, force, after, console, provider, kafka.secrets.ca_file, relay
+        )
         print()
         people.show(settled, console, provider)
+        schools.show(done, relay)
+        ok = ok and not done.skipped and done.leaked == 0 and done.on_the_board
         if keep_running:
             _keep_running(worker, console)
         return ok
     finally:
         if console is not None:
             say("console", f"stopped (exit code {console.stop()})")
+        if relay is not None:
+            relay.stop()
         code = worker.stop()
         say("worker", f"stopped (exit code {code})")
         gateway_code, _ = edge.stop()
         say("gateway", f"stopped (exit code {gateway_code})")
 
 
+def _last_sequence(day: Incidents) -> tuple[str, int]:
+    """The first force's highest sequence number in the day: more incidents continue it."""
+    numbers: dict[str, int] = {}
+    for _, value in day.events:
+        try:
+            incident = json.loads(value)
+            source, sequence = incident["source"], int(incident["sequence"])
+        except (ValueError, KeyError, TypeError):
+            continue  # the day's deliberately broken events
+        numbers[source] = max(numbers.get(source, 0), sequence)
+    force = min(numbers)
+    return force, numbers[force]
+
+
 def _console(
-    kafka: localkafka.LocalKafkaSettings, provider: idp.IdpSettings, settings: Settings
+    kafka: localkafka.LocalKafkaSettings,
+    provider: idp.IdpSettings,
+    settings: Settings,
+    smtp_port: int,
+    addresses: Path,
 ) -> ConsoleProcess:
-    """The console on the demo's topics (and its simulated clock), once Keycloak is up."""
+    """The console on the demo's topics (and its simulated clock), once Keycloak is up,
+    sending its alert emails to the local SMTP server."""
     started = idp.start(provider, kafka)
     memory = idp.memory_mib(provider)
     say(
@@ -201,7 +236,18 @@ def _console(
         + (f"; {memory:.0f} MiB resident)" if memory else ")"),
     )
     port = CONSOLE_PORT if _free(CONSOLE_PORT) else free_port()
-    console = start_console(kafka, provider, settings, Path(".local/demo-console"), port=port)
+    console = start_console(
+        kafka,
+        provider,
+        settings,
+        Path(".local/demo-console"),
+        port=port,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_port,
+        mail_to_file=addresses,
+        mail_retry_s=2,
+        mail_from="frontdoor@council-mail.example",
+    )
     console.wait_ready(90)
     return console
 
