@@ -51,6 +51,7 @@ class Stack:
     relay: MailRelay
     gateway: GatewayProcess
     keys: dict[str, str]  # an API key for each organisation that reads over HTTPS
+    short: ConsoleProcess  # a second console whose sessions last 4 s (started with the rest)
     visited: list[str] = field(default_factory=list)
 
 
@@ -101,6 +102,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             mail_from="frontdoor@council-mail.example",
             grafana_url="https://grafana.council-mail.example/d/frontdoor",
         )
+        short = start_console(kafka, provider, settings, home / "short", session_max_s=4)
         forces = set(load_policy(None).signals.police_sources)
         gateway, keys = start_gateway(kafka, settings, home / "gateway", GATEWAY_KEYS, forces)
         try:
@@ -108,8 +110,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             console.wait_ready(60)
             gateway.wait_ready(60)
             staff = {a.username: a for a in idp.staff(provider)}
-            yield Stack(kafka, provider, settings, worker, console, staff, relay, gateway, keys)
+            yield Stack(
+                kafka, provider, settings, worker, console, staff, relay, gateway, keys, short
+            )
         finally:
+            short.stop()
             console.stop()
             gateway.stop()
             worker.stop()

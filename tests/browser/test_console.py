@@ -22,7 +22,6 @@ from schemas.enums import Agency
 from schemas.police import incident_key
 from streams import topics
 from streams.console import COOKIE
-from streams.tools.platform.console_process import start_console
 from streams.topics.io import find, produce, read_all
 from tests import factories
 from tests.browser.conftest import People, Stack
@@ -463,22 +462,17 @@ def test_no_personal_value_in_the_consoles_metrics(browser: Browser, stack: Stac
     assert "rev-" not in body
 
 
-def test_a_session_past_its_lifetime_is_refused(
-    browser: Browser, stack: Stack, tmp_path: Path
-) -> None:
+def test_a_session_past_its_lifetime_is_refused(browser: Browser, stack: Stack) -> None:
     """A console of its own whose sessions last four seconds, whatever is done with them:
     asked again and again (which would keep an idle session alive), it ends all the same."""
-    short = start_console(stack.kafka, stack.provider, stack.settings, tmp_path, session_max_s=4)
-    try:
-        short.wait_ready(60)
-        ctx = context(browser)
-        page = sign_in(ctx, short.base_url, stack.staff["reviewer-1"])
-        until(page, "Your session has ended", timeout_s=30, path=f"{short.base_url}/reviews")
-        assert "signed in a long time ago" in page.content()
-        axe(page, "refused: a session past its lifetime (401)")
-        with http_as(ctx, short.base_url, short.ca_file) as http:
-            assert http.get("/reviews").status_code == 401
-        ctx.close()
-    finally:
-        short.stop()
+    short = stack.short
+    short.wait_ready(60)
+    ctx = context(browser)
+    page = sign_in(ctx, short.base_url, stack.staff["reviewer-1"])
+    until(page, "Your session has ended", timeout_s=30, path=f"{short.base_url}/reviews")
+    assert "signed in a long time ago" in page.content()
+    axe(page, "refused: a session past its lifetime (401)")
+    with http_as(ctx, short.base_url, short.ca_file) as http:
+        assert http.get("/reviews").status_code == 401
+    ctx.close()
     flow("a session past its lifetime is refused, however busy (a console with 4 s sessions)")

@@ -157,10 +157,10 @@ URGENT: dict[str, str] = {}  # the first test's two notifications, checked by a 
 def test_an_acknowledgement_in_the_console_closes_the_deadline_and_shows_on_the_gateway(
     browser: Browser, stack: Stack
 ) -> None:
-    # High risk, reported 58 minutes ago: the deadline (1 hour, R4) is two minutes away. One
-    # of its two children's notifications is acknowledged now; a later test (the deadline
-    # has passed by then) finds the other missed and this one not.
-    reported = timedelta(minutes=58)
+    # High risk, reported 59 minutes ago: the deadline (1 hour, R4) is a minute away. One
+    # of its two children's notifications is acknowledged now; the module's last test (the
+    # deadline has passed by then) finds the other missed and this one not.
+    reported = timedelta(minutes=59)
     reference = publish(
         stack, [child(None, 1), child(None, 2, given_name="Thea")], reported, "high"
     )
@@ -521,30 +521,6 @@ def test_authorisation_matrix_of_the_inbox_and_the_duty_board(
     flow(f"the inbox and duty board's authorisation matrix: {cells} cells")
 
 
-def test_the_deadline_closed_by_the_console_raises_no_missed_alert(stack: Stack) -> None:
-    """The first test's notifications, their deadline now passed (or about to)."""
-    assert URGENT, "the acknowledgement test did not run"
-
-    def missed(record: Any) -> ComplianceAlert | None:
-        alert = ComplianceAlert.model_validate_json(record.value)
-        ours = alert.kind is AlertKind.MISSED and alert.subject.notification_id == URGENT["left"]
-        return alert if ours else None
-
-    off_loop(find, stack.settings, [topics.COMPLIANCE_ALERTS], missed, timeout_s=180)
-    kinds = {
-        (a.kind, a.subject.notification_id)
-        for m in off_loop(read_all, stack.settings, [topics.COMPLIANCE_ALERTS])
-        if m.value and (a := ComplianceAlert.model_validate_json(m.value))
-    }
-    assert (AlertKind.MISSED, URGENT["acknowledged"]) not in kinds
-    assert (AlertKind.LATE, URGENT["acknowledged"]) not in kinds
-    flow(
-        "by keyboard alone, the front door (or the emergency duty team, out of hours) "
-        "acknowledges one of two notifications due in two minutes: the gateway's API shows "
-        "it acknowledged, and once the deadline passes the other is missed and it is not"
-    )
-
-
 def test_every_alert_email_holds_no_personal_data(stack: Stack) -> None:
     """Last: every email the local SMTP server received in this run."""
     received = stack.relay.received
@@ -572,4 +548,28 @@ def test_every_alert_email_holds_no_personal_data(stack: Stack) -> None:
             f"values); {float(bounced.group(1)):.0f} refused by a bouncing address, counted",
         ]
         + [f"{', '.join(r.recipients)}: {str(r.message['Subject']).strip()}" for r in received[:6]],
+    )
+
+
+def test_the_deadline_closed_by_the_console_raises_no_missed_alert(stack: Stack) -> None:
+    """The first test's notifications, their deadline now passed (or about to)."""
+    assert URGENT, "the acknowledgement test did not run"
+
+    def missed(record: Any) -> ComplianceAlert | None:
+        alert = ComplianceAlert.model_validate_json(record.value)
+        ours = alert.kind is AlertKind.MISSED and alert.subject.notification_id == URGENT["left"]
+        return alert if ours else None
+
+    off_loop(find, stack.settings, [topics.COMPLIANCE_ALERTS], missed, timeout_s=180)
+    kinds = {
+        (a.kind, a.subject.notification_id)
+        for m in off_loop(read_all, stack.settings, [topics.COMPLIANCE_ALERTS])
+        if m.value and (a := ComplianceAlert.model_validate_json(m.value))
+    }
+    assert (AlertKind.MISSED, URGENT["acknowledged"]) not in kinds
+    assert (AlertKind.LATE, URGENT["acknowledged"]) not in kinds
+    flow(
+        "by keyboard alone, the front door (or the emergency duty team, out of hours) "
+        "acknowledges one of two notifications due in a minute: the gateway's API shows "
+        "it acknowledged, and once the deadline passes the other is missed and it is not"
     )

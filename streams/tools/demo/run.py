@@ -106,13 +106,13 @@ def _deployment(kafka: localkafka.LocalKafkaSettings, the_council: Council) -> D
     """A fresh namespace for this run (the last demo's removed), provisioned with its
     topics and ACLs, on a simulated clock that starts before the day."""
     run_id = datetime.now().strftime("%Y%m%dT%H%M%S")
-    # The council's own schools, so a school elsewhere routes by R2 rather than R1.
+    # The council's own schools, so a school elsewhere routes by R2 rather than R1; and the
+    # two whose safeguarding leads are in the demo realm (schools.SCHOOL_A and _B).
     policy_file = Path(".local/demo-policy.yaml")
     policy_file.parent.mkdir(parents=True, exist_ok=True)
+    ours = [*the_council.schools, *(u.removeprefix("urn:") for u in schools.DEMO_SCHOOLS)]
     policy_file.write_text(
-        default_policy_text().replace(
-            "schools: null", f"schools: [{', '.join(the_council.schools)}]"
-        )
+        default_policy_text().replace("schools: null", f"schools: [{', '.join(ours)}]")
     )
     # Topics, ACLs and the parties' publishing as the admin principal; the worker as its own.
     base = localkafka.client_settings(kafka, "admin", partitions=2, policy_file=policy_file)

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 SHOTS = Path(".local/demo-console")
 SCHOOL_A, SCHOOL_B = "urn:100000", "urn:100001"
+DEMO_SCHOOLS = (SCHOOL_A, SCHOOL_B)  # in the demo council (its policy's schools)
 # Who hears of what: each school's shared safeguarding mailbox (one old address bounces),
 # and the front door's.
 ADDRESSES = {
@@ -214,8 +215,8 @@ def _first_school(
             page.get_by_role("button", name="Take it").click()
             _shot(page, done, "school-100000-notification-taken")
         label = "We have received it" if status == "received" else "We have acted on it"
-        page.get_by_role("button", name=label).click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.get_by_role("button", name=label).click()
         done.acknowledged.append(status)
         if name == "Imogen":
             _shot(page, done, "school-100000-acknowledged")
