@@ -3,11 +3,16 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from jinja2 import ChoiceLoader, Environment, PackageLoader, PrefixLoader
 from starlette.templating import Jinja2Templates
 
 
+@cache
 def templates() -> Jinja2Templates:
+    """One environment per process: its compiled templates are kept (compiling the GOV.UK
+    macros is most of a first page's time)."""
     loader = ChoiceLoader(
         [
             PackageLoader("streams.console", "templates"),
