@@ -124,7 +124,9 @@ async def test_an_unreachable_receiver_is_given_up_on_in_bounded_time_with_an_al
         started = time.monotonic()
         outcome = await d.deliver(Delivery(REG, held, held.model_dump_json().encode()))
         took = time.monotonic() - started
-    assert outcome == "gave_up" and took < 1.5
+    # Given up at its window (1 s), not after a retry for ever; the margin is for a machine
+    # busy with the lint beside it.
+    assert outcome == "gave_up" and took < 2.5
     assert len(receiver.received) >= 4
     ((topic, key, value),) = publisher.sent
     alert = ComplianceAlert.model_validate_json(value or b"")
