@@ -5,10 +5,15 @@ notifications the front door has routed by hand. Pure: fed the topic's events in
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from schemas import InboxActivity
+from schemas.enums import Agency
+from schemas.inbox import InboxAction
 from streams.inbox import Owner
 
 
@@ -72,3 +77,29 @@ class Activity:
     def apply_all(self, events: Iterable[InboxActivity]) -> None:
         for event in events:
             self.apply(event)
+
+
+def event(
+    agency: Agency,
+    organisation: str,
+    action: InboxAction,
+    now: datetime,
+    notification_ids: list[str] | None = None,
+    staff: tuple[str, str] | None = None,
+    **more: Any,
+) -> InboxActivity:
+    """One thing done in an organisation's inbox, by ``staff`` (id, name), at ``now``."""
+    staff_id, staff_name = staff if staff is not None else (None, None)
+    return InboxActivity(
+        event_id=f"act-{uuid.uuid4()}",
+        source="console",
+        produced_at=now,
+        agency=agency,
+        organisation=organisation,
+        action=action,
+        at=now,
+        notification_ids=notification_ids or [],
+        staff_id=staff_id,
+        staff_name=staff_name,
+        **more,
+    )

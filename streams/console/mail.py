@@ -35,7 +35,7 @@ import yaml
 
 from schemas import InboxActivity
 from schemas.enums import Agency
-from streams.console import words
+from streams.console import activity, words
 from streams.console.activity import Activity
 from streams.console.metrics import ConsoleMetrics
 from streams.console.settings import ConsoleSettings
@@ -272,15 +272,12 @@ class Mailer:
     async def _recorded(self, alert: Alert, now: datetime, sent: bool) -> None:
         """Keep that the alert went (or was given up on): no second one after a restart."""
         agency, organisation = alert.owner
-        event = InboxActivity(
-            event_id=f"act-{uuid.uuid4()}",
-            source="console",
-            produced_at=now,
-            agency=agency,
-            organisation=organisation,
-            action="alerted",
-            at=now,
-            notification_ids=list(alert.notification_ids),
+        event = activity.event(
+            agency,
+            organisation,
+            "alerted",
+            now,
+            list(alert.notification_ids),
             alert=alert.kind,
             due=alert.due,
             note=None if sent else "given up: the relay did not take it",

@@ -10,6 +10,8 @@ is working on the pair).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Awaitable
 from typing import Any
 
 from fastapi import Request
@@ -174,6 +176,29 @@ async def form_from(request: Request) -> dict[str, str]:
             ],
         )
     return fields
+
+
+NOTIFICATION_ID = re.compile(r"ntf-[0-9a-f-]{36}")
+
+
+async def published(work: Awaitable[None]) -> None:
+    """Wait for the broker (acks=all); if it does not answer, say so: nothing was kept."""
+    try:
+        await work
+    except Exception:
+        raise Refused(
+            503,
+            "not_published",
+            "Sorry, that could not be saved",
+            ["The console could not reach the message service. Nothing was saved. Try again."],
+        ) from None
+
+
+def flash(request: Request, text: str) -> None:
+    """A message for the next page this person sees."""
+    session = session_of(request)
+    if session is not None:
+        session.data["flash"] = text
 
 
 def see_other(url: str) -> RedirectResponse:

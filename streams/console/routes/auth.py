@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-import uuid
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from schemas import InboxActivity
+from streams.console import activity
 from streams.console.pages import (
     Refused,
     console_of,
@@ -86,16 +85,8 @@ async def _signed_in_to_inboxes(request: Request, staff: Staff) -> None:
     now = request.state.now
     for acting in console.inboxes(staff):
         assert acting.agency is not None
-        event = InboxActivity(
-            event_id=f"act-{uuid.uuid4()}",
-            source="console",
-            produced_at=now,
-            agency=acting.agency,
-            organisation=acting.organisation,
-            action="signed_in",
-            at=now,
-            staff_id=staff.staff_id,
-            staff_name=staff.name,
+        event = activity.event(
+            acting.agency, acting.organisation, "signed_in", now, staff=(staff.staff_id, staff.name)
         )
         try:
             await console.record(event)

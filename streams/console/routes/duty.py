@@ -6,24 +6,23 @@ the compliance report of a chosen period, made on request."""
 from __future__ import annotations
 
 import asyncio
-import re
-import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
-from schemas import InboxActivity
 from streams.compliance import render_report
-from streams.console import board, notices, words
+from streams.console import activity, board, notices, words
 from streams.console.pages import (
+    NOTIFICATION_ID,
     Refused,
     console_of,
+    flash,
     form_from,
     page,
+    published,
     see_other,
-    session_of,
     signed_in,
 )
 from streams.console.sessions import Staff
@@ -32,7 +31,6 @@ from streams.topics.reports import from_topics
 
 router = APIRouter(prefix="/duty", tags=["duty board"])
 
-NOTIFICATION_ID = re.compile(r"ntf-[0-9a-f-]{36}")
 NOTE_LIMIT = 500
 REPORT_TIMEOUT_S = 120.0
 STATUS_WORDS = {"received": "received", "actioned": "actioned", "rejected": "sent back"}
@@ -167,33 +165,18 @@ async def routed(request: Request, notification_id: str) -> Response:
             400,
             f"The note must be plain text, {NOTE_LIMIT} characters or fewer",
         )
-    now = request.state.now
     recipient = held.notification.recipient
-    event = InboxActivity(
-        event_id=f"act-{uuid.uuid4()}",
-        source="console",
-        produced_at=now,
-        agency=recipient.agency,
-        organisation=recipient.organisation,
-        action="routed",
-        at=now,
-        notification_ids=[notification_id],
-        staff_id=staff.staff_id,
-        staff_name=staff.name,
+    routing = activity.event(
+        recipient.agency,
+        recipient.organisation,
+        "routed",
+        request.state.now,
+        [notification_id],
+        (staff.staff_id, staff.name),
         note=note,
     )
-    try:
-        await console.record(event)
-    except Exception:
-        raise Refused(
-            503,
-            "not_published",
-            "Sorry, that could not be saved",
-            ["The console could not reach the message service. Nothing was saved. Try again."],
-        ) from None
-    session = session_of(request)
-    if session is not None:
-        session.data["flash"] = "Marked as routed by hand. It has left the board."
+    await published(console.record(routing))
+    flash(request, "Marked as routed by hand. It has left the board.")
     return see_other("/duty")
 
 

@@ -12,8 +12,6 @@ agency's own topic.
 from __future__ import annotations
 
 import math
-import re
-import uuid
 from datetime import datetime
 from typing import Any, get_args
 
@@ -23,14 +21,18 @@ from fastapi.responses import Response
 from schemas import Acknowledgement, DeadLetter, InboxActivity
 from schemas.acknowledgement import RejectReason
 from schemas.enums import AckStatus
+from schemas.inbox import InboxAction
 from streams.access import Acting
-from streams.console import notices, words
+from streams.console import activity, notices, words
 from streams.console.activity import Holder
 from streams.console.pages import (
+    NOTIFICATION_ID,
     Refused,
     console_of,
+    flash,
     form_from,
     page,
+    published,
     see_other,
     session_of,
     signed_in,
@@ -41,7 +43,6 @@ from streams.inbox import Held, acknowledge
 
 router = APIRouter(prefix="/inbox", tags=["inbox"])
 
-NOTIFICATION_ID = re.compile(r"ntf-[0-9a-f-]{36}")
 REJECT_REASONS: dict[str, str] = {
     "wrong_recipient": "It is not for us (not our pupil, not our area, not our service)",
     "wrong_child": "The details are of a different child",
@@ -252,41 +253,11 @@ async def notification(request: Request, notification_id: str) -> Response:
 
 
 def _activity(
-    acting: Acting, staff: Staff, action: str, now: datetime, ids: list[str], **more: Any
+    acting: Acting, staff: Staff, action: InboxAction, now: datetime, ids: list[str], **more: Any
 ) -> InboxActivity:
     assert acting.agency is not None
-    return InboxActivity(
-        event_id=f"act-{uuid.uuid4()}",
-        source="console",
-        produced_at=now,
-        agency=acting.agency,
-        organisation=acting.organisation,
-        action=action,
-        at=now,
-        notification_ids=ids,
-        staff_id=staff.staff_id,
-        staff_name=staff.name,
-        **more,
-    )
-
-
-async def _published(request: Request, work: Any) -> None:
-    """Wait for the broker (acks=all); if it does not answer, say so and keep nothing."""
-    try:
-        await work
-    except Exception:
-        raise Refused(
-            503,
-            "not_published",
-            "Sorry, that could not be saved",
-            ["The console could not reach the message service. Nothing was saved. Try again."],
-        ) from None
-
-
-def _flash(request: Request, text: str) -> None:
-    session = session_of(request)
-    if session is not None:
-        session.data["flash"] = text
+    by = (staff.staff_id, staff.name)
+    return activity.event(acting.agency, acting.organisation, action, now, ids, by, **more)
 
 
 @router.post("/{notification_id}/take")
@@ -297,8 +268,8 @@ async def take(request: Request, notification_id: str) -> Response:
     console = console_of(request)
     ident = held.notification.notification_id
     event = _activity(acting, staff, "taken", request.state.now, [ident])
-    await _published(request, console.record(event))
-    _flash(request, "You have this notification now. Your colleagues can see that you have it.")
+    await published(console.record(event))
+    flash(request, "You have this notification now. Your colleagues can see that you have it.")
     return see_other(f"/inbox/{ident}")
 
 
@@ -326,8 +297,8 @@ async def hand(request: Request, notification_id: str) -> Response:
     event = _activity(
         acting, staff, "handed", request.state.now, [ident], to_staff_id=to, to_name=colleagues[to]
     )
-    await _published(request, console.record(event))
-    _flash(request, f"Handed to {colleagues[to]}.")
+    await published(console.record(event))
+    flash(request, f"Handed to {colleagues[to]}.")
     return see_other(f"/inbox/{ident}")
 
 
@@ -341,8 +312,8 @@ async def release(request: Request, notification_id: str) -> Response:
     holder = console.activity.holder(ident)
     if holder is not None and holder.staff_id == staff.staff_id:
         event = _activity(acting, staff, "released", request.state.now, [ident])
-        await _published(request, console.record(event))
-        _flash(request, "You have given it back: nobody has it now.")
+        await published(console.record(event))
+        flash(request, "You have given it back: nobody has it now.")
     return see_other(f"/inbox/{ident}")
 
 
@@ -376,7 +347,7 @@ async def _acknowledged(
             "That could not be recorded",
             ["Go back and try again."],
         )
-    await _published(request, console.acknowledge(acting, ack))
+    await published(console.acknowledge(acting, ack))
     return ack
 
 
@@ -392,7 +363,7 @@ async def acknowledgement(request: Request, notification_id: str) -> Response:
         raise HTTPException(400)
     await _acknowledged(request, acting, staff, held, status)
     said = "received" if status is AckStatus.RECEIVED else "actioned"
-    _flash(request, f"Recorded as {said}. The front door can see it.")
+    flash(request, f"Recorded as {said}. The front door can see it.")
     return see_other(f"/inbox/{held.notification.notification_id}")
 
 
@@ -450,7 +421,7 @@ async def rejection(request: Request, notification_id: str) -> Response:
     await _acknowledged(
         request, acting, staff, held, AckStatus.REJECTED, reason, note.replace("\r\n", "\n") or None
     )
-    _flash(request, "Sent back to the front door, who will route it by hand.")
+    flash(request, "Sent back to the front door, who will route it by hand.")
     return see_other("/inbox")
 
 
@@ -463,7 +434,7 @@ async def print_view(request: Request, notification_id: str) -> Response:
     console = console_of(request)
     now = request.state.now
     ident = held.notification.notification_id
-    await _published(request, console.record(_activity(acting, staff, "printed", now, [ident])))
+    await published(console.record(_activity(acting, staff, "printed", now, [ident])))
     detail = _detail(request, acting, held, staff)
     zone = console.policy.calendar().zone
     mark = f"{detail['organisation']} · printed by {staff.name} · {words.local(now, zone)}"
