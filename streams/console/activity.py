@@ -6,7 +6,6 @@ notifications the front door has routed by hand. Pure: fed the topic's events in
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -73,10 +72,6 @@ class Activity:
     def history(self, notification_id: str) -> list[InboxActivity]:
         """Who handled the notification, in order (the audit shown with it)."""
         return list(self._history.get(notification_id, []))
-
-    def apply_all(self, events: Iterable[InboxActivity]) -> None:
-        for event in events:
-            self.apply(event)
 
 
 def event(

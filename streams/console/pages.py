@@ -132,18 +132,18 @@ def signed_in(request: Request) -> Staff:
     )
 
 
+def forbidden(title: str, said: str) -> Refused:
+    """A role that may not (403): the one refusal every screen gives, counted as such."""
+    return Refused(403, "forbidden", title, [said])
+
+
 def reviewer(request: Request) -> Staff:
     """A person whose roles may read the possible matches (the access plan)."""
     staff = signed_in(request)
     if not console_of(request).reviewer(staff):
-        raise Refused(
-            403,
-            "forbidden",
+        raise forbidden(
             "You cannot review possible matches",
-            [
-                "Your role does not include reviewing possible matches. "
-                "Ask your manager if it should."
-            ],
+            "Your role does not include reviewing possible matches. Ask your manager if it should.",
         )
     return staff
 
@@ -152,11 +152,9 @@ def decider(request: Request) -> Staff:
     """A person whose roles may write review decisions (the access plan)."""
     staff = reviewer(request)
     if not console_of(request).decides(staff):
-        raise Refused(
-            403,
-            "forbidden",
+        raise forbidden(
             "You cannot record decisions",
-            ["Your role lets you read possible matches, not decide them."],
+            "Your role lets you read possible matches, not decide them.",
         )
     return staff
 

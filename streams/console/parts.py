@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from starlette.templating import Jinja2Templates
 
@@ -60,6 +61,11 @@ class Console:
 
     def acting(self, staff: Staff, operation: Operation, spec: TopicSpec) -> list[Acting]:
         return [a for a in staff.acting if self.permissions.allows(a.principal, operation, spec)]
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """Local time for every page (the policy's calendar, built once with the book)."""
+        return self.book.calendar.zone
 
     def inboxes(self, staff: Staff | None) -> list[Acting]:
         """The organisations whose notifications the person may read (the access plan:

@@ -35,15 +35,10 @@ class Status(StrEnum):
 class Held:
     notification: Notification
     acks: list[Acknowledgement] = field(default_factory=list)  # in acknowledged_at order
-    revised_at: int = 0  # the revision the notification had when it first reached us
 
     @property
     def first_ack(self) -> Acknowledgement | None:
         return self.acks[0] if self.acks else None
-
-    @property
-    def last_ack(self) -> Acknowledgement | None:
-        return self.acks[-1] if self.acks else None
 
     @property
     def acknowledged(self) -> AckStatus | None:
@@ -125,7 +120,7 @@ class Inbox:
         if held is not None and held.notification.revision >= notification.revision:
             return False
         if held is None:
-            held = Held(notification, revised_at=notification.revision)
+            held = Held(notification)
             self._held[ident] = held
             owner = (notification.recipient.agency, notification.recipient.organisation)
             self._by_org.setdefault(owner, set()).add(ident)
@@ -169,9 +164,6 @@ class Inbox:
         chosen = [self._held[i] for i in self._by_org.get((agency, organisation), ())]
         chosen.sort(key=lambda h: h.order)
         return chosen
-
-    def organisations(self) -> list[Owner]:
-        return sorted(self._by_org)
 
     def page(
         self,

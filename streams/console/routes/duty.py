@@ -19,6 +19,7 @@ from streams.console.pages import (
     Refused,
     console_of,
     flash,
+    forbidden,
     form_from,
     page,
     published,
@@ -39,14 +40,10 @@ STATUS_WORDS = {"received": "received", "actioned": "actioned", "rejected": "sen
 def duty(request: Request) -> Staff:
     staff = signed_in(request)
     if not console_of(request).duty(staff):
-        raise Refused(
-            403,
-            "forbidden",
+        raise forbidden(
             "You cannot see the duty board",
-            [
-                "The duty board is the front door's duty manager's. "
-                "Ask your manager if it should be yours."
-            ],
+            "The duty board is the front door's duty manager's. "
+            "Ask your manager if it should be yours.",
         )
     return staff
 
@@ -55,7 +52,7 @@ def duty(request: Request) -> Staff:
 async def duty_board(request: Request) -> Response:
     duty(request)
     console = console_of(request)
-    zone = console.policy.calendar().zone
+    zone = console.zone
     built = board.build(
         console.inbox,
         console.activity,
@@ -89,7 +86,7 @@ def _notification_page(
 ) -> Response:
     console = console_of(request)
     now = request.state.now
-    zone = console.policy.calendar().zone
+    zone = console.zone
     n = held.notification
     acks = []
     for ack in held.acks:
@@ -243,7 +240,7 @@ async def report(request: Request) -> Response:
             report_form=_report_form(fields, errors),
             errors=[{"text": t, "href": f"#{k}-day"} for k, t in errors.items()],
         )
-    zone = console.policy.calendar().zone
+    zone = console.zone
     start = datetime.combine(since, time(0), zone).astimezone(UTC)
     end = datetime.combine(until + timedelta(days=1), time(0), zone).astimezone(UTC)
     try:

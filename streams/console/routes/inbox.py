@@ -30,6 +30,7 @@ from streams.console.pages import (
     Refused,
     console_of,
     flash,
+    forbidden,
     form_from,
     page,
     published,
@@ -66,14 +67,10 @@ def member(request: Request) -> tuple[Staff, Acting]:
     console = console_of(request)
     mine = console.inboxes(staff)
     if not mine:
-        raise Refused(
-            403,
-            "forbidden",
+        raise forbidden(
             "You have no notifications to read",
-            [
-                "Your role does not include reading an organisation's notifications. "
-                "Ask your manager if it should."
-            ],
+            "Your role does not include reading an organisation's notifications. "
+            "Ask your manager if it should.",
         )
     session = session_of(request)
     chosen = session.data.get("organisation") if session is not None else None
@@ -105,7 +102,7 @@ def _holder_words(holder: Holder | None, staff: Staff) -> str:
 
 def _row(console: Console, held: Held, staff: Staff, now: datetime) -> dict[str, Any]:
     n = held.notification
-    zone = console.policy.calendar().zone
+    zone = console.zone
     return {
         "id": n.notification_id,
         "subject": notices.subject(n.payload),
@@ -181,7 +178,7 @@ async def switch(request: Request) -> Response:
 
 def _history(console: Console, held: Held, staff: Staff) -> list[str]:
     """Who handled it, in the words a colleague reads (the audit, shown)."""
-    zone = console.policy.calendar().zone
+    zone = console.zone
     said = []
     for event in console.activity.history(held.notification.notification_id):
         who = "you" if event.staff_id == staff.staff_id else (event.staff_name or "a colleague")
@@ -213,7 +210,7 @@ def _detail(request: Request, acting: Acting, held: Held, staff: Staff) -> dict[
     console = console_of(request)
     now = request.state.now
     n = held.notification
-    zone = console.policy.calendar().zone
+    zone = console.zone
     assert acting.agency is not None
     holder = console.activity.holder(n.notification_id)
     colleagues = console.activity.colleagues((acting.agency, acting.organisation))
@@ -252,6 +249,16 @@ async def notification(request: Request, notification_id: str) -> Response:
     )
 
 
+async def _posted(
+    request: Request, notification_id: str
+) -> tuple[Staff, Acting, Held, dict[str, str]]:
+    """An action on a notification: who, for which organisation, the notification (this
+    organisation's, else 404) and the form (its CSRF token checked, else 403)."""
+    staff, acting = member(request)
+    held = _held(request, acting, notification_id)
+    return staff, acting, held, await form_from(request)
+
+
 def _activity(
     acting: Acting, staff: Staff, action: InboxAction, now: datetime, ids: list[str], **more: Any
 ) -> InboxActivity:
@@ -262,9 +269,7 @@ def _activity(
 
 @router.post("/{notification_id}/take")
 async def take(request: Request, notification_id: str) -> Response:
-    staff, acting = member(request)
-    held = _held(request, acting, notification_id)
-    await form_from(request)
+    staff, acting, held, _ = await _posted(request, notification_id)
     console = console_of(request)
     ident = held.notification.notification_id
     event = _activity(acting, staff, "taken", request.state.now, [ident])
@@ -275,9 +280,7 @@ async def take(request: Request, notification_id: str) -> Response:
 
 @router.post("/{notification_id}/hand")
 async def hand(request: Request, notification_id: str) -> Response:
-    staff, acting = member(request)
-    held = _held(request, acting, notification_id)
-    fields = await form_from(request)
+    staff, acting, held, fields = await _posted(request, notification_id)
     console = console_of(request)
     assert acting.agency is not None
     colleagues = console.activity.colleagues((acting.agency, acting.organisation))
@@ -304,9 +307,7 @@ async def hand(request: Request, notification_id: str) -> Response:
 
 @router.post("/{notification_id}/release")
 async def release(request: Request, notification_id: str) -> Response:
-    staff, acting = member(request)
-    held = _held(request, acting, notification_id)
-    await form_from(request)
+    staff, acting, held, _ = await _posted(request, notification_id)
     console = console_of(request)
     ident = held.notification.notification_id
     holder = console.activity.holder(ident)
@@ -353,9 +354,7 @@ async def _acknowledged(
 
 @router.post("/{notification_id}/acknowledgement")
 async def acknowledgement(request: Request, notification_id: str) -> Response:
-    staff, acting = member(request)
-    held = _held(request, acting, notification_id)
-    fields = await form_from(request)
+    staff, acting, held, fields = await _posted(request, notification_id)
     status = {"received": AckStatus.RECEIVED, "actioned": AckStatus.ACTIONED}.get(
         fields.get("status", "")
     )
@@ -402,9 +401,7 @@ async def rejection_form(request: Request, notification_id: str) -> Response:
 
 @router.post("/{notification_id}/rejection")
 async def rejection(request: Request, notification_id: str) -> Response:
-    staff, acting = member(request)
-    held = _held(request, acting, notification_id)
-    fields = await form_from(request)
+    staff, acting, held, fields = await _posted(request, notification_id)
     reason = fields.get("reason", "")
     note = fields.get("note", "").strip()
     problems: dict[str, str] = {}
@@ -436,6 +433,6 @@ async def print_view(request: Request, notification_id: str) -> Response:
     ident = held.notification.notification_id
     await published(console.record(_activity(acting, staff, "printed", now, [ident])))
     detail = _detail(request, acting, held, staff)
-    zone = console.policy.calendar().zone
+    zone = console.zone
     mark = f"{detail['organisation']} · printed by {staff.name} · {words.local(now, zone)}"
     return page(request, "print.html", title="Notification, to print", mark=mark, **detail)

@@ -31,7 +31,7 @@ from streams.tools.platform.mailrelay import MailRelay
 from streams.topics.io import produce, read_all
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, BrowserContext, Page
 
 SHOTS = Path(".local/demo-console")
 SCHOOL_A, SCHOOL_B = "urn:100000", "urn:100001"
@@ -185,6 +185,16 @@ def _shot(page: Page, done: Schools, name: str) -> None:
     done.screenshots.append(path)
 
 
+def _signed_in(
+    chromium: Browser, console: ConsoleProcess, person: idp.StaffAccount
+) -> tuple[BrowserContext, Page]:
+    """A browser of the person's own, signed in through Keycloak's page."""
+    from streams.tools.platform import browser
+
+    ctx = chromium.new_context(viewport={"width": 1280, "height": 900})
+    return ctx, browser.sign_in(ctx, console.base_url, person)
+
+
 def _until(page: Page, url: str, text: str, timeout_s: float = 30) -> bool:
     """Reload ``url`` until ``text`` is on it (the console follows the bus)."""
     deadline = time.monotonic() + timeout_s
@@ -199,10 +209,7 @@ def _until(page: Page, url: str, text: str, timeout_s: float = 30) -> bool:
 def _first_school(
     chromium: Browser, console: ConsoleProcess, staff: dict[str, Any], done: Schools
 ) -> None:
-    from streams.tools.platform import browser
-
-    ctx = chromium.new_context(viewport={"width": 1280, "height": 900})
-    page = browser.sign_in(ctx, console.base_url, staff["dsl-100000"])
+    ctx, page = _signed_in(chromium, console, staff["dsl-100000"])
     if not _until(page, f"{console.base_url}/inbox", "Reuben"):
         done.skipped = "the first school's inbox did not show its notifications"
         return
@@ -228,10 +235,7 @@ def _first_school(
 def _second_school(
     chromium: Browser, console: ConsoleProcess, staff: dict[str, Any], done: Schools
 ) -> None:
-    from streams.tools.platform import browser
-
-    ctx = chromium.new_context(viewport={"width": 1280, "height": 900})
-    page = browser.sign_in(ctx, console.base_url, staff["dsl-100001"])
+    ctx, page = _signed_in(chromium, console, staff["dsl-100001"])
     if not _until(page, f"{console.base_url}/inbox", "Cosima"):
         done.skipped = "the second school's inbox did not show its notification"
         return
@@ -251,10 +255,7 @@ def _second_school(
 def _duty_manager(
     chromium: Browser, console: ConsoleProcess, staff: dict[str, Any], done: Schools
 ) -> None:
-    from streams.tools.platform import browser
-
-    ctx = chromium.new_context(viewport={"width": 1280, "height": 900})
-    page = browser.sign_in(ctx, console.base_url, staff["duty-manager"])
+    ctx, page = _signed_in(chromium, console, staff["duty-manager"])
     done.on_the_board = _until(page, f"{console.base_url}/duty", "moved to St Anne")
     _shot(page, done, "duty-board")
     if done.on_the_board:
