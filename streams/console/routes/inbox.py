@@ -177,29 +177,27 @@ async def switch(request: Request) -> Response:
 
 
 def _history(console: Console, held: Held, staff: Staff) -> list[str]:
-    """Who handled it, in the words a colleague reads (the audit, shown)."""
-    zone = console.zone
-    said = []
+    """Who handled it, in the order it happened, in the words a colleague reads (the
+    audit, shown): the inbox activity and the acknowledgements together."""
+    said: list[tuple[datetime, str]] = []
     for event in console.activity.history(held.notification.notification_id):
         who = "you" if event.staff_id == staff.staff_id else (event.staff_name or "a colleague")
-        when = words.local(event.at, zone)
-        if event.action == "taken":
-            said.append(f"{when}: taken by {who}")
-        elif event.action == "handed":
-            to = "you" if event.to_staff_id == staff.staff_id else (event.to_name or "a colleague")
-            said.append(f"{when}: handed by {who} to {to}")
-        elif event.action == "released":
-            said.append(f"{when}: given back by {who}")
-        elif event.action == "printed":
-            said.append(f"{when}: printed by {who}")
+        to = "you" if event.to_staff_id == staff.staff_id else (event.to_name or "a colleague")
+        what = {
+            "taken": f"taken by {who}",
+            "handed": f"handed by {who} to {to}",
+            "released": f"given back by {who}",
+            "printed": f"printed by {who}",
+        }.get(event.action)
+        if what is not None:
+            said.append((event.at, what))
     for ack in held.acks:
         by = ack.acknowledged_by
         who = "you" if by == staff.staff_id else console.names.get(by or "", "")
         who = who or ("a colleague" if by else "your organisation's system")
-        said.append(
-            f"{words.local(ack.acknowledged_at, zone)}: {STATUS_WORDS[ack.status].lower()} by {who}"
-        )
-    return said
+        said.append((ack.acknowledged_at, f"{STATUS_WORDS[ack.status].lower()} by {who}"))
+    said.sort(key=lambda item: item[0])
+    return [f"{words.local(at, console.zone)}: {what}" for at, what in said]
 
 
 def _summary(rows: list[notices.Row]) -> list[dict[str, Any]]:
