@@ -12,14 +12,12 @@ gateway and the broker; the figures are therefore a floor.
 from __future__ import annotations
 
 import asyncio
-import os
 import ssl
 import statistics
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 from aiokafka import AIOKafkaProducer
@@ -30,16 +28,10 @@ from streams.incidents import Origin, validate
 from streams.operations import acl
 from streams.routing import load_policy
 from streams.settings import Settings
-from streams.tools.bench.pipeline import WORK, Figure, logging_quiet
+from streams.tools.bench.pipeline import WORK, Figure, cpu_s, logging_quiet
 from streams.tools.platform import localkafka
 from streams.tools.platform.gateway_process import start_gateway
 from streams.tools.synthetic import DEMO_DAY, IncidentStream, council, incidents
-
-
-def _cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) process ``pid`` has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -213,9 +205,9 @@ async def _through_gateway(
 
         await post(0)(0)  # a warm connection, as a publisher keeps
         timed = Timed(*await _open_loop(post(1), load.rate, load.count - 1))
-        cpu_before = _cpu_s(gateway_pid)
+        cpu_before = cpu_s(gateway_pid)
         done, failed, took = await _closed_loop(post(load.count), load.clients, load.saturation)
-        cpu = (_cpu_s(gateway_pid) - cpu_before) / max(done, 1)
+        cpu = (cpu_s(gateway_pid) - cpu_before) / max(done, 1)
     return timed, Saturated(done, failed, took, cpu)
 
 

@@ -319,6 +319,7 @@ def pipeline(base: Settings, records: int, count: int) -> tuple[list[Figure], Se
             r"replica caught up: (\d+) records in ([\d.]+) s \((\d+) from this worker's snapshot",
             again.log(),
         )
+        idle = idle_cpu(again.process.pid)
     finally:
         again.stop()
     restore = (
@@ -339,7 +340,26 @@ def pipeline(base: Settings, records: int, count: int) -> tuple[list[Figure], Se
         Figure(
             "restart to ready", restart_s, "s", f"{records} records, snapshots + changelog tails"
         ),
+        Figure("idle worker CPU", idle, "% of a core", f"caught up, nothing arriving, {IDLE_S} s"),
     ], settings
+
+
+IDLE_S = 15
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def idle_cpu(pid: int) -> float:
+    """What a process that has nothing to do costs (% of a core), after 5 s to settle:
+    every worker of a deployment pays it all day, and every test's worker too."""
+    time.sleep(5)
+    before, began = cpu_s(pid), time.monotonic()
+    time.sleep(IDLE_S)
+    return 100 * (cpu_s(pid) - before) / (time.monotonic() - began)
 
 
 def scaling(base: Settings, records: int, count: int) -> list[Figure]:
