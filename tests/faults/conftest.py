@@ -6,12 +6,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.faults.harness import RESULTS
+import pytest
+
+from tests.faults.harness import LAUNCHED, RESULTS
 from tests.integration.conftest import (  # noqa: F401  (fixtures)
     kafka_bootstrap,
     local_kafka,
     settings,
 )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    """Stop what a test launched and left running (it failed before its own stop), before
+    the fixtures' teardown removes its namespace: never a worker left to spin."""
+    while LAUNCHED:
+        LAUNCHED.pop().stop()
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -207,12 +207,19 @@ def group_members(settings: Settings) -> int:
     return asyncio.run(ask())
 
 
+# Every worker a test launched: those still running when it ends (it failed half-way) are
+# stopped by the fault suite's fixture, not left to spin against a namespace that is gone.
+LAUNCHED: list[WorkerProcess] = []
+
+
 def launch(run: Settings, tmp_path: Path, n: int) -> WorkerProcess:
     """Worker ``n`` of a run, with its own web port, state directory and log."""
     own = acting_as(run, access.WORKER).model_copy(
         update={"web_port": free_port(), "state_dir": tmp_path / f"s{n}"}
     )
-    return start_worker(own, tmp_path / f"worker-{n}.log")
+    started = start_worker(own, tmp_path / f"worker-{n}.log")
+    LAUNCHED.append(started)
+    return started
 
 
 class Publisher(threading.Thread):
