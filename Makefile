@@ -64,7 +64,7 @@ unit: venv tools
 # Integration tests and the fault suite's short version, on the real local broker: first
 # $(PARALLEL) at a time (each has its own namespace, app id, ports and tmp_path, removed
 # at teardown, and mostly waits on the broker and its workers; the longest start first),
-# then, alone, those marked serial (they pause the shared broker or time a take-over).
+# then, alone, those marked serial (they pause the shared broker).
 # The three-node cluster (marked full) is make faults' only.
 PARALLEL ?= 3
 integration: venv tools

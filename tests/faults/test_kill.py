@@ -35,7 +35,10 @@ KILLS = 10 if FULL else 1
 RATE = 100.0 if FULL else 40.0  # incidents/s offered
 
 
-@pytest.mark.serial  # the take-over it measures is the survivor's, not the machine's load
+# make faults runs it alone and at full size, for the take-over figures (docs/reliability.md);
+# in make test it runs beside the other broker tests, and its one take-over is timed under
+# their load (the fault table says so). It asserts no time either way.
+@pytest.mark.long
 def test_kill_9_at_random_points_loses_nothing_and_changes_no_decision(
     settings: Settings, tmp_path: Path
 ) -> None:
@@ -81,7 +84,7 @@ def test_kill_9_at_random_points_loses_nothing_and_changes_no_decision(
         w.stop()
     verdict = judge(clean, seen)
     record(
-        fault="kill -9 a worker (two workers)",
+        fault="kill -9 a worker (two workers)" + ("" if FULL else ", beside other tests"),
         tries=KILLS,
         load=f"{INCIDENTS} incidents at {RATE:.0f}/s, {RECORDS} council records",
         takeover_p50_s=round(percentile(takeovers, 0.5), 1),
