@@ -147,6 +147,33 @@ class Judgement:
         )
 
 
+def converged(settings: Settings, clean: Outcome, timeout_s: float) -> Outcome:
+    """What the run delivered, once it has caught up with the clean run (or after
+    ``timeout_s``: the judgement then says what is still missing or different). Every
+    incident audited is not the end of the run: a repeat escalation (R12) comes from a
+    child's history a second step later, and on a loaded machine that step lags."""
+    seen: list[Outcome] = [written(settings)]
+
+    def caught_up() -> bool:
+        seen[0] = written(settings)
+        verdict = judge(clean, seen[0])
+        return not (verdict.missing or verdict.different_final)
+
+    with contextlib.suppress(TimeoutError):  # judge() says what was left
+        wait_for(caught_up, timeout_s, "the run to deliver what the clean run did", 2)
+    return seen[0]
+
+
+def missing_rules(clean: Outcome, seen: Outcome) -> dict[str, int]:
+    """The rules of the clean run's notifications the run never delivered (ids, rule
+    names and agencies only), to say what was lost when something was."""
+    counts: dict[str, int] = defaultdict(int)
+    for nid in set(clean.contents) - set(seen.contents):
+        latest = Notification.model_validate_json(next(iter(clean.latest(nid))))
+        counts[f"{latest.recipient.agency}:{'+'.join(latest.rules)}"] += 1
+    return dict(counts)
+
+
 def judge(clean: Outcome, seen: Outcome) -> Judgement:
     ids = set(clean.contents)
     common = ids & set(seen.contents)

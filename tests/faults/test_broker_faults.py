@@ -26,14 +26,15 @@ from tests.faults.harness import (
     FULL,
     Publisher,
     clean_run,
+    converged,
     frozen,
     judge,
     launch,
     load,
+    missing_rules,
     outcome,
     record,
     settle,
-    written,
 )
 
 INCIDENTS = 3_000 if FULL else 300
@@ -126,7 +127,7 @@ def test_the_broker_stopped_for_10_to_30_s_loses_nothing(
     assert publisher.error is None
 
     accounting = settle(run, since, timeout_s=600 if FULL else 300)
-    seen = written(run)
+    seen = converged(run, clean, 180 if FULL else 60)
     survived = worker.process.poll() is None and worker.ready()
     worker.stop()
     verdict = judge(clean, seen)
@@ -140,7 +141,7 @@ def test_the_broker_stopped_for_10_to_30_s_loses_nothing(
         **outcome(accounting, verdict),
     )
     assert accounting.complete, f"{len(accounting.unaccounted)} incidents unaccounted for"
-    assert verdict.clean, verdict
+    assert verdict.clean, (verdict, missing_rules(clean, seen))
     assert survived, "the worker should recover without a restart"
 
 
@@ -185,7 +186,7 @@ def test_killing_a_partition_leader_of_a_three_node_cluster_loses_nothing(
     assert publisher.error is None
 
     accounting = settle(run, since, timeout_s=600 if FULL else 300)
-    seen = written(run)
+    seen = converged(run, clean, 180 if FULL else 60)
     survived = all(w.process.poll() is None and w.ready() for w in pool)
     for w in pool:
         w.stop()
@@ -199,4 +200,4 @@ def test_killing_a_partition_leader_of_a_three_node_cluster_loses_nothing(
         **outcome(accounting, verdict),
     )
     assert accounting.complete, f"{len(accounting.unaccounted)} incidents unaccounted for"
-    assert verdict.clean, verdict
+    assert verdict.clean, (verdict, missing_rules(clean, seen))

@@ -19,6 +19,7 @@ from tests.faults.harness import (
     Load,
     Publisher,
     clean_run,
+    converged,
     frozen,
     judge,
     launch,
@@ -26,7 +27,6 @@ from tests.faults.harness import (
     outcome,
     record,
     settle,
-    written,
 )
 from tests.integration.test_hostile_input import hostile
 
@@ -60,7 +60,7 @@ def test_hostile_messages_among_valid_ones_lose_nothing(settings: Settings, tmp_
     assert publisher.error is None
 
     accounting = settle(run, since, timeout_s=300)
-    seen = written(run)
+    seen = converged(run, clean, 180 if FULL else 60)
     ready = all(w.ready() for w in pool)
     for w in pool:
         w.stop()

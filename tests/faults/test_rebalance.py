@@ -17,15 +17,16 @@ from tests.faults.harness import (
     FULL,
     Publisher,
     clean_run,
+    converged,
     frozen,
     group_members,
     judge,
     launch,
     load,
+    missing_rules,
     outcome,
     record,
     settle,
-    written,
 )
 
 INCIDENTS = 4_000 if FULL else 400
@@ -68,7 +69,7 @@ def test_adding_and_removing_a_worker_mid_stream_loses_nothing(
     assert publisher.error is None
 
     accounting = settle(run, since, timeout_s=600 if FULL else 240)
-    seen = written(run)
+    seen = converged(run, clean, 180 if FULL else 60)
     second.stop()
     verdict = judge(clean, seen)
     record(
@@ -80,5 +81,5 @@ def test_adding_and_removing_a_worker_mid_stream_loses_nothing(
         **outcome(accounting, verdict),
     )
     assert accounting.complete, f"{len(accounting.unaccounted)} incidents unaccounted for"
-    assert verdict.clean, verdict
+    assert verdict.clean, (verdict, missing_rules(clean, seen))
     assert members_after_stop == 1
