@@ -159,11 +159,17 @@ def test_an_acknowledgement_in_the_console_closes_the_deadline_and_shows_on_the_
 ) -> None:
     # High risk, reported 59 minutes ago: the deadline (1 hour, R4) is a minute away. One
     # of its two children's notifications is acknowledged now; the module's last test (the
-    # deadline has passed by then) finds the other missed and this one not.
+    # deadline has passed by then) finds the other missed and this one not. The children
+    # are two years old: a child of school age with no school known would also be due to
+    # the front door by the next school-day start (R2), which is the earlier deadline when
+    # this runs shortly after 08:30 on a school day.
     reported = timedelta(minutes=59)
-    reference = publish(
-        stack, [child(None, 1), child(None, 2, given_name="Thea")], reported, "high"
-    )
+    born = (datetime.now(UTC).date() - timedelta(days=2 * 365)).isoformat()
+    toddlers = [
+        child(None, 1, date_of_birth=born),
+        child(None, 2, given_name="Thea", date_of_birth=born),
+    ]
+    reference = publish(stack, toddlers, reported, "high")
     # R4: the front door in office hours, the emergency duty team out of them.
     told = sent_to(stack, reference, Agency.SOCIAL_CARE, 2, lambda n: "R4" in n.rules)
     acknowledged, left = sorted(told, key=lambda n: n.person_reference)

@@ -7,6 +7,7 @@ import random
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pytest
@@ -32,6 +33,18 @@ REG = "school/urn:100000"
 @pytest.fixture
 def registrations() -> Iterator[Registrations]:
     yield Registrations()
+
+
+@dataclass(frozen=True)
+class Recording(Backoff):
+    """The dispatcher's backoff, noting each wait it chose (not the wall clock's gaps)."""
+
+    waits: list[float] = field(default_factory=list)
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        wait = super().delay(attempt, rng)
+        self.waits.append(wait)
+        return wait
 
 
 def dispatcher(
@@ -81,6 +94,8 @@ async def test_a_receiver_that_fails_and_times_out_gets_it_signed_once_it_recove
     with Receiver([500, 503, "hang"]) as receiver:
         register(registrations, receiver.url)
         d, metrics = dispatcher(registrations, publisher, give_up_s=30)
+        backoff = Recording(first_s=0.05, cap_s=0.2, give_up_after_s=30)
+        d._backoff = backoff
         outcome = await d.deliver(Delivery(REG, held, body))
     assert outcome == "delivered"
     assert len(receiver.received) == 4
@@ -92,8 +107,9 @@ async def test_a_receiver_that_fails_and_times_out_gets_it_signed_once_it_recove
     for headers, received, _ in receiver.received:
         assert received == body and verify(secret, headers, received, time.time())
     assert not verify(secret, receiver.received[-1][0], body + b" ", time.time())
-    gaps = [b[2] - a[2] for a, b in zip(receiver.received, receiver.received[1:], strict=False)]
-    assert gaps[1] > gaps[0] * 0.9  # backing off, not hammering
+    # Backing off, not hammering: each wait longer than the last, up to the cap.
+    assert len(backoff.waits) == 3
+    assert backoff.waits[0] < backoff.waits[1] < backoff.waits[2] <= 0.2
     assert (
         sample(metrics, "frontdoor_edge_webhook_attempts_total", agency="school", result="http_5xx")
         == 2
