@@ -39,6 +39,7 @@ class _IdempotentProducer(faust_aiokafka.Producer):
 # A partition drained just after a fetch went out (an incident on its way through the
 # intake, a deadline check) so waited up to 1.5 s: the signals' tail. 100 ms bounds it.
 FETCH_MAX_WAIT_MS = 100
+PRODUCER_REQUEST_TIMEOUT_S = 30.0  # Kafka's Java client's request.timeout.ms
 
 
 class _PromptConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -111,6 +112,13 @@ def create_app(
         broker_credentials=broker_credentials(settings),
         processing_guarantee="at_least_once",
         producer_acks=-1,
+        # faust's default is 20 minutes, and aiokafka waits that long for any produce
+        # response (and for a topic's metadata) before it retries. In CI (2026-12-07) a
+        # worker delivered nothing for 5 minutes, its producer's batches unsent and its
+        # health still ready, until the group evicted it: what one lost or held response
+        # does under a 20-minute timeout. The idempotent producer retries a timed-out
+        # request without duplicating it; deliver_until_done retries what it gives up on.
+        producer_request_timeout=PRODUCER_REQUEST_TIMEOUT_S,
         topic_replication_factor=settings.replication_factor,
         topic_partitions=settings.partitions,
         table_standby_replicas=0,  # a worker must scan only the pending incidents it owns

@@ -114,3 +114,21 @@ def test_a_rollback_undoes_one_events_output_but_keeps_table_changelog_writes() 
         ("deadlines", b'{"items":[{"op":"check","id":"n1","item":null}]}')
     ]
     assert out.after_delivery == []
+
+
+@pytest.mark.asyncio
+async def test_the_workers_producer_is_idempotent_and_gives_a_request_30_s_not_20_minutes() -> None:
+    """The aiokafka producer the worker delivers through: idempotent (a retried request
+    is not written twice) and giving up on a produce response after 30 s, so that one
+    lost response is retried, not waited on for faust's default 20 minutes."""
+    from streams.settings import Settings
+    from streams.worker.app import create_app
+
+    app = create_app(Settings(topic_prefix="t."))
+    producer = app.producer._new_producer()
+    try:
+        assert producer._txn_manager is not None  # idempotence on
+        assert producer.client._request_timeout_ms == 30_000
+        assert producer._sender._request_timeout_ms == 30_000
+    finally:
+        await producer.stop()
