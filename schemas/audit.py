@@ -31,6 +31,17 @@ class ChildDecision(BaseModel):
     decision: MatchDecision | None = None
     record_id: str | None = None
     candidates: list[Candidate] = Field(default_factory=list)
+    match_path: str | None = Field(
+        default=None,
+        description="The safety gate's path the best candidate took (a closed list, e.g. "
+        "'given name and date of birth'): what let an automatic link through, or what a "
+        "pair sent to review for another reason already met. (1.2)",
+    )
+    match_why: list[str] = Field(
+        default_factory=list,
+        description="Why the child was not linked automatically, in the matcher's words "
+        "(a closed list, e.g. 'runner-up too close'); empty for an automatic link. (1.2)",
+    )
     rules_fired: list[str] = Field(default_factory=list)
     notifications: list[NotificationMade] = Field(default_factory=list)
 
@@ -53,11 +64,12 @@ AuditStage = Literal["routed", "review_decided", "rematched", "escalated"]
 
 
 class AuditRecord(OutboundEvent):
-    """One per incident child and decision point. (Version 1.1 added ``review``.)"""
+    """One per incident child and decision point. (Version 1.1 added ``review``; 1.2 the
+    match's ``match_path`` and ``match_why``.)"""
 
     event_type: Literal["audit_record"] = "audit_record"
     schema_version: str = Field(
-        default="1.1", pattern=VERSION_PATTERN, description="<major>.<minor>; 1.1 here."
+        default="1.2", pattern=VERSION_PATTERN, description="<major>.<minor>; 1.2 here."
     )
     audit_id: str
     stage: AuditStage

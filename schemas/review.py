@@ -26,11 +26,11 @@ class Candidate(BaseModel):
 
 class PossibleMatch(OutboundEvent):
     """Topic ``review.matches.v1``: the matcher is unsure; ids and scores only. (Version
-    1.1 added ``why`` and ``model_version``.)"""
+    1.1 added ``why`` and ``model_version``; 1.2 ``gate``.)"""
 
     event_type: Literal["possible_match"] = "possible_match"
     schema_version: str = Field(
-        default="1.1", pattern=VERSION_PATTERN, description="<major>.<minor>; 1.1 here."
+        default="1.2", pattern=VERSION_PATTERN, description="<major>.<minor>; 1.2 here."
     )
     review_id: str
     incident_reference: str
@@ -46,6 +46,12 @@ class PossibleMatch(OutboundEvent):
     )
     model_version: str | None = Field(
         default=None, description="The matcher's model (parameters) that scored the candidates."
+    )
+    gate: str | None = Field(
+        default=None,
+        description="The safety gate's path the best candidate meets (a closed list, e.g. "
+        "'given name and date of birth'), when it meets one: then something else in "
+        "``why`` held the link back. (1.2)",
     )
 
 

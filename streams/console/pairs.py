@@ -254,6 +254,8 @@ def _why(book: ReviewBook, pair: Pair, views: list[CandidateView]) -> tuple[str,
             if others:
                 text = f"Another record (candidate {others[0]}) has the same NHS number."
         said.append(text)
+    if pair.match.gate:  # (possible match 1.2) then only the reasons above held it back
+        said.insert(0, f"Candidate 1 passes the safety gate: {pair.match.gate}.")
     return tuple(said)
 
 

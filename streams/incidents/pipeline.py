@@ -100,6 +100,7 @@ def decide(
             decide_by=now + timedelta(hours=policy.review_deadline_hours),
             why=list(match.reasons) if match is not None else [],
             model_version=model_version,
+            gate=match.gate if match is not None else None,
         )
     audit = audit_record(
         incident,
@@ -113,6 +114,7 @@ def decide(
         rules_fired=sorted({h.rule for h in hits}),
         reviewer=reviewer,
         review=review_audit,
+        match=match,
     )
     return ChildOutcome(child, decision, record, made, audit, review, candidates, revision)
 
@@ -130,6 +132,7 @@ def audit_record(
     rules_fired: list[str] | None = None,
     reviewer: str | None = None,
     review: ReviewAudit | None = None,
+    match: MatchResult | None = None,
 ) -> AuditRecord:
     """Why frontdoor did what it did for one child: ids, scores, rules and field names."""
     return AuditRecord(
@@ -148,6 +151,10 @@ def audit_record(
             decision=decision,
             record_id=record.key if record is not None else None,
             candidates=candidates or [],
+            match_path=match.gate if match is not None else None,
+            match_why=list(match.reasons)
+            if match is not None and match.decision != MatchDecision.AUTO
+            else [],
             rules_fired=rules_fired
             if rules_fired is not None
             else sorted({r for n in made for r in n.rules}),

@@ -1,11 +1,11 @@
 """The comparison levels the matcher scores, each declared once with what it means. Pure.
 
 In the manner of Splink's comparison level library: a comparison (NHS number, given
-name, family name, date of birth, postcode, school, gender) puts a pair of children on
-exactly one of its levels, most to least similar, or on none when a value is missing on
-either side (neutral evidence). Each level has its own m and u in the model file
-(``MatchModel``); its name is the reason an audit record and a reviewer see, and the
-table in docs/matching.md is generated from here (``frontdoor docs write``).
+name, family name, date of birth, postcode, street address, school, gender) puts a pair
+of children on exactly one of its levels, most to least similar, or on none when a value
+is missing on either side (neutral evidence). Each level has its own m and u in the
+model file (``MatchModel``); its name is the reason an audit record and a reviewer see,
+and the table in docs/matching.md is generated from here (``frontdoor docs write``).
 
 A level *is* its name (a ``str``), so model files, audit reasons and candidate lists
 keep carrying plain names such as ``"dob:swapped"``.
@@ -81,6 +81,21 @@ class Level(StrEnum):
     POSTCODE_DISTRICT = "postcode:district", "same postcode district (SW1A)"
     POSTCODE_DISAGREE = "postcode:disagree", "different districts"
 
+    ADDRESS_EXACT = (
+        "address:exact",
+        "same house number (or name) and street (weighed by how many records share the address)",
+    )
+    ADDRESS_FUZZY = (
+        "address:fuzzy",
+        "same house number (or name), the street misspelt: one letter, two in a name of "
+        "eight or more, or Jaro-Winkler of at least 0.92",
+    )
+    ADDRESS_STREET = (
+        "address:street",
+        "same street, another house number or flat (a neighbour, or a number mistyped)",
+    )
+    ADDRESS_DISAGREE = "address:disagree", "different streets"
+
     SCHOOL_AGREE = "school:agree", "same school URN"
     SCHOOL_DISAGREE = "school:disagree", "different school URNs"
 
@@ -113,9 +128,16 @@ STRONG_DOB = frozenset({Level.DOB_EXACT, Level.DOB_SWAPPED})
 NEAR_DOB = frozenset({Level.DOB_ONE_DIGIT, Level.DOB_TWO_DIGITS, Level.DOB_YEAR})
 # A household member is plausible on these when the police have no given name.
 PLAUSIBLE_DOB = STRONG_DOB | NEAR_DOB | {Level.DOB_MONTH, Level.DOB_APPROXIMATE}
-# The address or school: what tells one child's household from another's.
-CORROBORATING = frozenset({Level.POSTCODE_FULL, Level.SCHOOL_AGREE})
+# The address or school: what tells one child's household from another's. The address
+# agrees when the postcode does, or the house and street do (the postcode mistyped or out
+# of date).
+SAME_ADDRESS = frozenset({Level.POSTCODE_FULL, Level.ADDRESS_EXACT, Level.ADDRESS_FUZZY})
+CORROBORATING = SAME_ADDRESS | {Level.SCHOOL_AGREE}
 # The comparisons that identify a child (school and gender only corroborate).
-IDENTIFYING = ("nhs", "given", "family", "dob", "postcode")
-# Exact name agreements weighed by the name's frequency, and which name they count.
-TERM_FREQUENCY = {Level.GIVEN_EXACT: "given", Level.FAMILY_EXACT: "family"}
+IDENTIFYING = ("nhs", "given", "family", "dob", "postcode", "address")
+# Exact agreements weighed by the value's frequency, and which value they count.
+TERM_FREQUENCY = {
+    Level.GIVEN_EXACT: "given",
+    Level.FAMILY_EXACT: "family",
+    Level.ADDRESS_EXACT: "address",
+}

@@ -41,6 +41,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from operator import ne
 from typing import NamedTuple
 
 import jellyfish
@@ -48,6 +49,7 @@ from rapidfuzz.distance import JaroWinkler, Levenshtein
 
 from schemas import Candidate, ChildRecord, InvolvedChild
 from schemas.enums import MatchDecision
+from streams.matching.address import Address, parse_address, same_home, same_street
 from streams.matching.levels import (
     CORROBORATING,
     NEAR_DOB,
@@ -81,6 +83,9 @@ class MatchResult:
     record_id: str | None
     candidates: tuple[Candidate, ...]
     reasons: tuple[str, ...]
+    # The safety gate's path the best candidate takes (``gate_path``): the one an
+    # automatic link went through, or met by a pair sent to review for another reason.
+    gate: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,11 @@ def normalise_name(name: str) -> str:
 @lru_cache(maxsize=65536)
 def phonetic(word: str) -> str:
     return str(jellyfish.metaphone(word)) if word else ""
+
+
+@lru_cache(maxsize=65536)
+def _joined(name: str | None) -> str:
+    return normalise_name(name or "").replace(" ", "")
 
 
 @lru_cache(maxsize=65536)
@@ -140,6 +150,14 @@ class Person:
     school: str | None
     gender: str | None
     household: str | None = None
+    address: Address | None = None  # house and street, when both are known
+    # Each name with its spaces and hyphens taken out (single letters kept): "Thred Gold"
+    # and "Thredgold", "Stroe H" and "Stroeh" are one name written two ways.
+    given_joined: str = ""
+    family_joined: str = ""
+    # The parts of the given and other names after the first (a family name is sometimes
+    # written there: a step-parent's surname in front, the birth surname among others).
+    other_parts: tuple[str, ...] = ()
     # Precomputed for the comparison loop (it runs some hundred times per police child).
     sector: str | None = None
     district: str | None = None
@@ -148,13 +166,15 @@ class Person:
 
     @classmethod
     def of(cls, person: ChildRecord | InvolvedChild) -> Person:
-        given = _name_parts(person.given_name)
+        first = _name_parts(person.given_name)
+        given = first
         for other in person.other_names:
             given += _name_parts(other)
         family = _name_parts(person.family_name)
         gender = person.gender.value
         police = isinstance(person, InvolvedChild)
         postcode = person.postcode
+        address = parse_address(person.address)
         return cls(
             given=given,
             family=family,
@@ -165,6 +185,10 @@ class Person:
             school=person.school_urn,
             gender=gender if gender != "unknown" else None,
             household=None if police else person.household_id,  # type: ignore[union-attr]
+            address=address if address is not None and address.key else None,
+            given_joined=_joined(person.given_name),
+            family_joined=_joined(person.family_name),
+            other_parts=given[min(len(first), 1) :],
             sector=postcode[:-2] if postcode else None,
             district=postcode.split()[0] if postcode else None,
             family_codes=_codes(family),
@@ -198,6 +222,8 @@ class Person:
             keys.append(self.nhs)
         if self.postcode:
             keys.append(self.postcode)
+        if self.address is not None:  # the house number and the street's sound
+            keys.append(("ad", self.address.home, self.address.code))
         _name_keys(keys, self.family_codes, self.given_code, self, dobs)
         return keys
 
@@ -288,7 +314,7 @@ _TWO_EDITS = {"given": 5, "family": 7}
 
 
 def _digits_apart(a: date, b: date) -> int:
-    return sum(x != y for x, y in zip(a.isoformat(), b.isoformat(), strict=True))
+    return sum(map(ne, a.isoformat(), b.isoformat()))
 
 
 @lru_cache(maxsize=262_144)
@@ -319,6 +345,53 @@ _SWAPPED_FAMILY = frozenset({Level.FAMILY_EXACT, Level.FAMILY_PART})
 _SWAPPED_GIVEN = frozenset({Level.GIVEN_EXACT, Level.GIVEN_NICKNAME, Level.GIVEN_TYPO})
 
 
+# Graded on the usual scale once swapped (a swap and then a misspelling), when at least
+# one of the two agrees outright.
+_MOVED_GIVEN = STRONG_GIVEN - {Level.GIVEN_SWAPPED} | {Level.GIVEN_FUZZY}
+_MOVED_FAMILY = frozenset({Level.FAMILY_EXACT, Level.FAMILY_PART, Level.FAMILY_FUZZY})
+_RANK = {level: n for n, level in enumerate(Level)}  # most to least similar
+
+
+def _names(police: Person, record: Person) -> tuple[Level | None, Level | None]:
+    """The given and family names' levels, the names allowed to have moved: a space or
+    hyphen inside one (or a one-letter part dropped), the family name among the other
+    names, and the two names entered the wrong way round (then perhaps misspelt)."""
+    given = compare_names(police.given, record.given, "given")
+    family = compare_names(police.family, record.family, "family")
+    if given not in (None, Level.GIVEN_EXACT) and police.given_joined == record.given_joined:
+        given = Level.GIVEN_EXACT
+    if family not in (None, Level.FAMILY_EXACT) and police.family_joined == record.family_joined:
+        family = Level.FAMILY_EXACT
+    if (
+        police.other_parts
+        and family in (None, Level.FAMILY_DISAGREE)
+        and set(police.other_parts) & set(record.family)
+    ):
+        family = Level.FAMILY_PART  # a step-parent's surname first, the birth one among others
+    if given is None or family is None or given in STRONG_GIVEN or family in _SWAPPED_FAMILY:
+        return given, family
+    # Swapped names count only when one of them then agrees outright (the family name in
+    # part, or the given name exactly or as a nickname): most candidates share neither,
+    # and two more name comparisons are what a candidate costs most.
+    if not (
+        set(police.given).intersection(record.family)
+        or any(same_person_names(x, y) for x in police.family for y in record.given)
+    ):
+        return given, family
+    swapped_given = compare_names(police.family, record.given, "given")
+    swapped_family = compare_names(police.given, record.family, "family")
+    if swapped_family in _SWAPPED_FAMILY and swapped_given in _SWAPPED_GIVEN:
+        return Level.GIVEN_SWAPPED, Level.FAMILY_SWAPPED
+    if (
+        swapped_given in _MOVED_GIVEN
+        and swapped_family in _MOVED_FAMILY
+        and (swapped_given in SURE_GIVEN or swapped_family in _SWAPPED_FAMILY)
+        and _RANK[swapped_given] + _RANK[swapped_family] < _RANK[given] + _RANK[family]
+    ):
+        return swapped_given, swapped_family
+    return given, family
+
+
 def compare(police: Person, record: Person) -> tuple[Level, ...]:
     """The level each comparison lands on: the evidence the model weighs (and what
     ``frontdoor matching estimate`` counts)."""
@@ -326,18 +399,7 @@ def compare(police: Person, record: Person) -> tuple[Level, ...]:
     add = levels.append
     if police.nhs and record.nhs:
         add(Level.NHS_AGREE if police.nhs == record.nhs else Level.NHS_DISAGREE)
-    given = compare_names(police.given, record.given, "given")
-    family = compare_names(police.family, record.family, "family")
-    # Given and family names entered the wrong way round: each agrees with the other.
-    if (
-        given not in STRONG_GIVEN
-        and family not in _SWAPPED_FAMILY
-        and given is not None
-        and family is not None
-        and compare_names(police.given, record.family, "family") in _SWAPPED_FAMILY
-        and compare_names(police.family, record.given, "given") in _SWAPPED_GIVEN
-    ):
-        given, family = Level.GIVEN_SWAPPED, Level.FAMILY_SWAPPED
+    given, family = _names(police, record)
     if given:
         add(given)
     if family:
@@ -357,11 +419,34 @@ def compare(police: Person, record: Person) -> tuple[Level, ...]:
             add(Level.POSTCODE_DISTRICT)
         else:
             add(Level.POSTCODE_DISAGREE)
+    if police.address is not None and record.address is not None:
+        add(compare_address(police.address, record.address))
     if police.school and record.school:
         add(Level.SCHOOL_AGREE if police.school == record.school else Level.SCHOOL_DISAGREE)
     if police.gender and record.gender:
         add(Level.GENDER_AGREE if police.gender == record.gender else Level.GENDER_DISAGREE)
     return tuple(levels)
+
+
+def compare_address(a: Address, b: Address) -> Level:
+    """Both with a house and a street: the same home (a flat within it, where both name
+    one, the same too) on the same street, or only the same street, or neither."""
+    if a.key == b.key:
+        other_flat = a.flat is not None and b.flat is not None and a.flat != b.flat
+        return Level.ADDRESS_STREET if other_flat else Level.ADDRESS_EXACT
+    if not (a.street and b.street) or a.street[0] != b.street[0]:
+        return Level.ADDRESS_DISAGREE  # a misspelt street keeps its first letter
+    return _nearly(a, b)
+
+
+@lru_cache(maxsize=262_144)
+def _nearly(a: Address, b: Address) -> Level:
+    if not (a.street and b.street and same_street(a.street, b.street)):
+        return Level.ADDRESS_DISAGREE
+    other_flat = a.flat is not None and b.flat is not None and a.flat != b.flat
+    if other_flat or not (a.home and b.home and same_home(a.home, b.home)):
+        return Level.ADDRESS_STREET
+    return Level.ADDRESS_FUZZY
 
 
 def _has(levels: Iterable[str], comparison: str) -> bool:
@@ -401,7 +486,16 @@ def gate_path(reasons: tuple[Level, ...], crowded: bool = False) -> str | None:
             and ({Level.FAMILY_EXACT, Level.FAMILY_SWAPPED} & levels or not _has(levels, "family"))
         )
     )
-    if given and Level.FAMILY_DISAGREE not in levels and dob and (exact or address):
+    # A family name only near (or missing) with an address that disagrees is as much a
+    # lookalike from another home as the child who moved.
+    elsewhere = not family and bool(_ELSEWHERE & levels)
+    if (
+        given
+        and Level.FAMILY_DISAGREE not in levels
+        and dob
+        and (exact or address)
+        and not elsewhere
+    ):
         return "given name and date of birth"
     if sure_given and Level.DOB_ONE_DIGIT in levels and address:
         return "given name, date of birth a digit off, address or school"
@@ -413,6 +507,23 @@ def gate_path(reasons: tuple[Level, ...], crowded: bool = False) -> str | None:
         return "no given name: family name, date of birth, gender, address or school"
     if no_dob and sure_given and family and address:
         return "no date of birth: given and family names, address or school"
+    # The same home (house number and street exactly, whatever the postcode says) tells
+    # households apart better than a postcode or school, and a twin's or sibling's given
+    # name is not their own: with it, one more of the other fields may be a slip or a
+    # replaced value. Never both names weak, never the given name replaced (an
+    # unrecorded twin's), never the date of birth replaced (an unrecorded brother's or
+    # sister's, their given name mistaken for the recorded child's).
+    if Level.ADDRESS_EXACT not in levels:
+        return None
+    close_family = family or Level.FAMILY_FUZZY in levels
+    # The family name only near: the given name as recorded, not a nickname or a slip.
+    named = (given and family) or (Level.GIVEN_EXACT in levels and close_family)
+    if named and (dob or near_dob):
+        return "same home: given name, family name nearly, date of birth nearly"
+    if sure_given and Level.FAMILY_DISAGREE in levels and Level.DOB_EXACT in levels:
+        return "same home: given name and date of birth, another family name"
+    if no_dob and sure_given and close_family:
+        return "same home, no date of birth: given name, family name nearly"
     return None
 
 
@@ -421,6 +532,11 @@ def safety_gate(reasons: tuple[Level, ...], crowded: bool = False) -> bool:
 
 
 _Scored = tuple[float, str, tuple[Level, ...]]  # (-score, record id, levels)
+# total, evidence, agreeing, postcode bits, address bits, the levels weighed by frequency
+_Fixed = tuple[float, float, int, float, float, tuple[tuple[Level, str], ...]]
+_SAME_HOME = frozenset({Level.ADDRESS_EXACT, Level.ADDRESS_FUZZY})
+_ADDRESSED = _SAME_HOME | {Level.POSTCODE_FULL}
+_ELSEWHERE = frozenset({Level.ADDRESS_DISAGREE, Level.POSTCODE_DISAGREE})
 
 
 class Matcher:
@@ -435,7 +551,16 @@ class Matcher:
         # one-element lists cost time and memory), or a list of them.
         self._index: dict[Key, str | list[str]] = {}
         # Name frequencies in the council's records, for the term-frequency adjustment.
-        self._names: dict[str, Counter[str]] = {"given": Counter(), "family": Counter()}
+        self._names: dict[str, Counter[str]] = {
+            "given": Counter(),
+            "family": Counter(),
+            "address": Counter(),
+        }
+        # ``_weigh``'s per-combination sums, and its term-frequency weights by count (for
+        # the population size they were worked out at).
+        self._fixed: dict[tuple[Level, ...], _Fixed] = {}
+        self._tf_memo: dict[tuple[Level, int], float] = {}
+        self._tf_size = -1
         self.add_many(records)
 
     def __len__(self) -> int:
@@ -497,8 +622,11 @@ class Matcher:
             given[person.given[0]] = given.get(person.given[0], 0) + step
         if person.family:
             family = self._names["family"]
-            name = " ".join(person.family)
+            name = person.family_joined
             family[name] = family.get(name, 0) + step
+        if person.address is not None and person.address.key:
+            homes = self._names["address"]
+            homes[person.address.key] = homes.get(person.address.key, 0) + step
 
     def name_frequency(self, kind: str, name: str) -> float:
         return self._names[kind][name] / max(len(self._people), 1)
@@ -514,25 +642,84 @@ class Matcher:
         self, reasons: tuple[Level, ...], record: Person, prior: float
     ) -> tuple[float, float, int]:
         """The match weight, the bits of the identifying levels that agree, and how many
-        identifying comparisons agree."""
-        model = self.model
-        weights = model.weights
-        identifying = model.identifying
-        total = prior
-        evidence = 0.0
+        identifying comparisons agree (``_level_weights``, inlined: it runs for every
+        candidate). A pair's levels are one of a few hundred combinations: what does not
+        depend on the record's names is worked out once per combination."""
+        fixed = self._fixed.get(reasons)
+        if fixed is None:
+            fixed = self._fixed[reasons] = self._fixed_part(reasons)
+        total, evidence, agreeing, postcode, address, counted = fixed
+        total += prior
+        if counted:
+            if len(self._people) != self._tf_size:  # the frequencies moved: weigh afresh
+                self._tf_memo.clear()
+                self._tf_size = len(self._people)
+            memo = self._tf_memo
+            identifying = self.model.identifying
+            for level, kind in counted:
+                count = self._names[kind].get(_value(record, kind), 0)
+                weight = memo.get((level, count))
+                if weight is None:
+                    frequency = count / max(self._tf_size, 1)
+                    weight = memo[(level, count)] = self.model.tf_weight(level, frequency)
+                if level is Level.ADDRESS_EXACT:
+                    address = weight
+                total += weight
+                if weight > 0 and level in identifying:
+                    evidence += weight
+                    agreeing += 1
+        if postcode > 0 and address > 0:  # one address said twice counts once
+            overlap = min(postcode, address)
+            total -= overlap
+            evidence -= overlap
+            agreeing -= 1
+        return total, evidence, agreeing
+
+    def _fixed_part(self, reasons: tuple[Level, ...]) -> _Fixed:
+        """``_weigh``'s sums over the levels whose weight does not depend on the record,
+        and the term-frequency levels left to weigh per record."""
+        weights = self.model.weights
+        identifying = self.model.identifying
+        total = evidence = postcode = address = 0.0
         agreeing = 0
+        counted: list[tuple[Level, str]] = []
         for level in reasons:
             kind = TERM_FREQUENCY.get(level)
-            if kind is None:
-                weight = weights[level]
-            else:
-                name = record.given[0] if kind == "given" else " ".join(record.family)
-                weight = model.tf_weight(level, self.name_frequency(kind, name))
+            if kind is not None:
+                counted.append((level, kind))
+                continue
+            weight = weights[level]
+            if level is Level.POSTCODE_FULL:
+                postcode = weight
+            elif level is Level.ADDRESS_FUZZY:
+                address = weight
             total += weight
             if weight > 0 and level in identifying:
                 evidence += weight
                 agreeing += 1
-        return total, evidence, agreeing
+        return total, evidence, agreeing, postcode, address, tuple(counted)
+
+    def _level_weights(
+        self, reasons: tuple[Level, ...], record: Person
+    ) -> list[tuple[Level, float]]:
+        """Each level's bits (term frequency applied). One address agreeing twice, as the
+        postcode and as the house and street, counts once (the larger): the model weighs
+        comparisons as independent, and these two are not."""
+        model = self.model
+        out: list[tuple[Level, float]] = []
+        for level in reasons:
+            kind = TERM_FREQUENCY.get(level)
+            weight = (
+                model.weights[level]
+                if kind is None
+                else model.tf_weight(level, self.name_frequency(kind, _value(record, kind)))
+            )
+            out.append((level, weight))
+        both = [i for i, (level, w) in enumerate(out) if w > 0 and level in _ADDRESSED]
+        if len(both) == 2:
+            smaller = min(both, key=lambda i: out[i][1])
+            out[smaller] = (out[smaller][0], 0.0)
+        return out
 
     def explain(self, child: InvolvedChild, record_id: str) -> Evidence | None:
         """The evidence for one pair as the matcher weighs it now (None: no such record)."""
@@ -542,7 +729,7 @@ class Matcher:
         levels = compare(Person.of(child), record)
         crowding = self._crowding()
         prior = self.model.prior_bits - crowding
-        weighed = tuple((level, self._weigh((level,), record, 0.0)[0]) for level in levels)
+        weighed = tuple(self._level_weights(levels, record))
         return Evidence(
             record_id=record_id,
             levels=weighed,
@@ -625,15 +812,17 @@ class Matcher:
             why.append("match weight below the auto-link threshold")
         if best_score - runner_up < t.margin_bits:
             why.append("runner-up too close")
-        if not safety_gate(best_levels, crowded=crowding > 0):
+        gate = gate_path(best_levels, crowded=crowding > 0)
+        if gate is None:
             why.append("safety gate: names/date of birth/NHS number do not agree enough")
         if self._plausible_sibling(best_id, best_levels, scored):
             why.append("a sibling or twin in the same household is also plausible")
         if any(record_id != best_id for _, record_id, _ in nhs):
             why.append("another record's NHS number agrees")
+        found = _candidates(shortlist)
         if why:
-            return MatchResult(MatchDecision.REVIEW, None, _candidates(shortlist), tuple(why))
-        return MatchResult(MatchDecision.AUTO, best_id, _candidates(shortlist), best_levels)
+            return MatchResult(MatchDecision.REVIEW, None, found, tuple(why), gate)
+        return MatchResult(MatchDecision.AUTO, best_id, found, best_levels, gate)
 
     def _plausible_sibling(
         self, best_id: str, best_levels: tuple[Level, ...], scored: list[_Scored]
@@ -680,4 +869,15 @@ def same_household(a: ChildRecord, b: ChildRecord) -> bool:
 def _same_household(a: Person, b: Person) -> bool:
     if a.household and b.household:
         return a.household == b.household
-    return bool(a.postcode and a.postcode == b.postcode and set(a.family) & set(b.family))
+    same_home = bool(a.address and b.address and a.address.key == b.address.key)
+    same_postcode = bool(a.postcode and a.postcode == b.postcode)
+    return (same_home or same_postcode) and bool(set(a.family) & set(b.family))
+
+
+def _value(record: Person, kind: str) -> str:
+    """The record's value a term-frequency level counts (given, family or address)."""
+    if kind == "given":
+        return record.given[0]
+    if kind == "family":
+        return record.family_joined
+    return record.address.key or "" if record.address is not None else ""

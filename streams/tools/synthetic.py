@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -110,6 +111,28 @@ def postcode(rng: random.Random) -> str:
     return f"{rng.choice(DISTRICTS)} {rng.randrange(10)}{rng.choice(LETTERS)}{rng.choice(LETTERS)}"
 
 
+# Street types, most common first (as in Royal Mail's address file).
+_STREET_TYPES = (
+    "Road Street Avenue Close Lane Gardens Way Drive Crescent Grove Place Terrace".split()  # noqa: SIM905
+)
+
+
+def street_of(unit: str) -> str:
+    """The street a postcode unit is on (here every unit is one street, as most are): the
+    same postcode always the same street. One in ten is a name common across districts
+    (High Street, Church Road), as in real towns, so "12 High Street" may be two homes."""
+    h = zlib.crc32(unit.encode())
+    if h % 10 == 0:
+        return f"{STREETS[(h // 10) % len(STREETS)]} {_STREET_TYPES[(h // 120) % 2]}"
+    head = _FAMILY_HEADS[(h // 10) % len(_FAMILY_HEADS)]
+    tail = _FAMILY_TAILS[(h // 400) % len(_FAMILY_TAILS)]
+    return f"{head}{tail} {_STREET_TYPES[(h // 8000) % len(_STREET_TYPES)]}"
+
+
+def address_at(number: int, unit: str) -> str:
+    return f"{number} {street_of(unit)}"
+
+
 def _nicknames() -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for line in NICKNAME_GROUPS:
@@ -154,9 +177,12 @@ def council(
     while len(records) < size:
         household += 1
         family = family_name(rng)
+        number = rng.randrange(1, 300)
+        rng.choice(STREETS)  # (the street was drawn here once: the same data follows)
+        unit = postcode(rng)
         home = {
-            "address": f"{rng.randrange(1, 300)} {rng.choice(STREETS)} Road",
-            "postcode": postcode(rng),
+            "address": address_at(number, unit),
+            "postcode": unit,
             "household_id": f"H-{household:06d}",
         }
         status = rng.choices(
@@ -251,8 +277,10 @@ def _stranger(rng: random.Random, at: datetime, taken: set[str]) -> dict[str, An
         "date_of_birth": born.isoformat(),
         "gender": "female" if female else "male",
         "postcode": postcode(rng),
-        "address": f"{rng.randrange(1, 300)} {rng.choice(STREETS)} Road",
+        "address": "",
     }
+    rec["address"] = address_at(rng.randrange(1, 300), rec["postcode"])
+    rng.choice(STREETS)  # (as drawn before streets came from the postcode)
     if rng.random() < 0.5:
         number = nhs_number(rng)
         while number in taken:
@@ -283,7 +311,8 @@ def _police_child(
                 child["date_of_birth"] = born.replace(month=born.day, day=born.month).isoformat()
         elif kind == 3:
             child["postcode"] = postcode(rng)  # moved house
-            child["address"] = f"{rng.randrange(1, 300)} {rng.choice(STREETS)} Street"
+            child["address"] = address_at(rng.randrange(1, 300), child["postcode"])
+            rng.choice(STREETS)
         else:
             child["family_name"] = f"{child['family_name']}-{family_name(rng)}"
     return child
@@ -422,6 +451,14 @@ class Corruption:
     dob_two_digits: float = 0.0
     dob_wrong_year: float = 0.0
     nhs_missing: float = 0.0  # not carried although the police could have it
+    # The street address (house and street): not taken down, or written another way
+    # (abbreviated, a flat prefix, the town added: the same address), or misspelt; the
+    # postcode mistyped while the address is right.
+    address_missing: float = 0.15
+    address_restyled: float = 0.30
+    street_typo: float = 0.03
+    house_number_typo: float = 0.01
+    postcode_typo: float = 0.02
 
 
 STANDARD = Corruption()
@@ -448,6 +485,10 @@ HARSH = Corruption(
     gender_unknown=0.05,
     nhs_typo=0.03,
     nhs_missing=0.10,
+    address_missing=0.25,
+    street_typo=0.06,
+    house_number_typo=0.03,
+    postcode_typo=0.06,
 )
 
 
@@ -560,10 +601,58 @@ def police_view(
             i = rng.randrange(10)
             nhs = nhs[:i] + str((int(nhs[i]) + 1) % 10) + nhs[i + 1 :]
         child["nhs_number"] = nhs
+    _police_address(random.Random(rng.random()), record, child, noise)
     return child
 
 
-def _unknown_sibling(rng: random.Random, known: dict[str, Any]) -> dict[str, Any]:
+_RESTYLED = {"Road": "Rd", "Street": "St", "Avenue": "Ave", "Close": "Cl", "Lane": "Ln",
+             "Gardens": "Gdns", "Drive": "Dr", "Crescent": "Cres", "Grove": "Gr",
+             "Place": "Pl", "Terrace": "Terr", "Way": "Way"}  # fmt: skip
+
+
+def _police_address(
+    rng: random.Random, record: dict[str, Any], child: dict[str, Any], noise: Corruption
+) -> None:
+    """The street address as an officer takes it down (from its own generator, so the
+    rest of the police view is drawn as it was before addresses were compared)."""
+    if not record.get("address") or rng.random() < noise.address_missing:
+        return
+    moved = child.get("postcode") not in (None, record.get("postcode"))
+    if moved:  # a new home: its own street and number
+        child["address"] = address_at(rng.randrange(1, 300), child["postcode"])
+        return
+    number, street = record["address"].split(" ", 1)
+    if rng.random() < noise.house_number_typo:
+        number = _typo_digits(rng, number)
+    if rng.random() < noise.street_typo:
+        name, _, kind = street.rpartition(" ")
+        street = f"{_typo(rng, name)} {kind}"
+    if rng.random() < noise.address_restyled:
+        name, _, kind = street.rpartition(" ")
+        street = f"{name} {_RESTYLED.get(kind, kind)}"
+        styles = (f"{number} {street}", f"{number}, {street}, London", f"{number} {street.upper()}")
+        child["address"] = rng.choice(styles)
+    else:
+        child["address"] = f"{number} {street}"
+    if child.get("postcode") and rng.random() < noise.postcode_typo:
+        child["postcode"] = _postcode_typo(rng, child["postcode"])
+
+
+def _typo_digits(rng: random.Random, number: str) -> str:
+    i = rng.randrange(len(number))
+    return number[:i] + rng.choice([d for d in "0123456789" if d != number[i]]) + number[i + 1 :]
+
+
+def _postcode_typo(rng: random.Random, unit: str) -> str:
+    """One character of the inward code mistyped (the part after the space)."""
+    outward, inward = unit.split()
+    i = rng.randrange(3)
+    pool = "0123456789" if i == 0 else LETTERS
+    changed = rng.choice([c for c in pool if c != inward[i]])
+    return f"{outward} {inward[:i]}{changed}{inward[i + 1 :]}"
+
+
+def unknown_sibling(rng: random.Random, known: dict[str, Any]) -> dict[str, Any]:
     """A brother, sister or (one time in twenty) twin of a known child, not on record."""
     female = rng.random() < 0.5
     given = known["given_name"]
@@ -614,7 +703,7 @@ def matching_cases(
             record = strangers.records[n % len(strangers.records)]
             household = None
             if unknown_siblings and rng.random() < unknown_siblings:
-                record = _unknown_sibling(rng, rng.choice(known.records))
+                record = unknown_sibling(rng, rng.choice(known.records))
                 household = record["household_id"]
             child = police_view(rng, record, with_nhs, noise)
             child["person_reference"] = f"U-{n}"
