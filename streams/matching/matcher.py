@@ -507,21 +507,28 @@ def gate_path(reasons: tuple[Level, ...], crowded: bool = False) -> str | None:
         return "no given name: family name, date of birth, gender, address or school"
     if no_dob and sure_given and family and address:
         return "no date of birth: given and family names, address or school"
-    # The same home (house number and street exactly, whatever the postcode says) tells
-    # households apart better than a postcode or school, and a twin's or sibling's given
-    # name is not their own: with it, one more of the other fields may be a slip or a
-    # replaced value. Never both names weak, never the given name replaced (an
-    # unrecorded twin's), never the date of birth replaced (an unrecorded brother's or
-    # sister's, their given name mistaken for the recorded child's).
-    if Level.ADDRESS_EXACT not in levels:
+    # The same home (house number and street exactly, whatever the postcode says; or the
+    # street misspelt and the postcode in full) tells households apart better than a
+    # postcode or school, and a twin's or sibling's given name is not their own: with it,
+    # one more of the other fields may be a slip or a replaced value. Never both names
+    # weak, never the given name replaced (an unrecorded twin's), never the date of birth
+    # replaced (an unrecorded brother's or sister's, their given name mistaken for the
+    # recorded child's).
+    postcode = Level.POSTCODE_FULL in levels
+    home = Level.ADDRESS_EXACT in levels or (Level.ADDRESS_FUZZY in levels and postcode)
+    # Only the house number differing on the same street and postcode: a number mistyped,
+    # or a neighbour of the same given name and date of birth, which is rarer still.
+    street = Level.ADDRESS_STREET in levels and postcode
+    replaced_family = Level.FAMILY_DISAGREE in levels and Level.DOB_EXACT in levels
+    if sure_given and replaced_family and (home or street):
+        return "same home: given name and date of birth, another family name"
+    if not home:
         return None
     close_family = family or Level.FAMILY_FUZZY in levels
     # The family name only near: the given name as recorded, not a nickname or a slip.
     named = (given and family) or (Level.GIVEN_EXACT in levels and close_family)
     if named and (dob or near_dob):
         return "same home: given name, family name nearly, date of birth nearly"
-    if sure_given and Level.FAMILY_DISAGREE in levels and Level.DOB_EXACT in levels:
-        return "same home: given name and date of birth, another family name"
     if no_dob and sure_given and close_family:
         return "same home, no date of birth: given name, family name nearly"
     return None
