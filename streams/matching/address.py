@@ -4,8 +4,9 @@ within it) and the street, normalised. Pure.
 The postcode is the part of an address most often wrong (mistyped, or last year's), and
 two children at one house number on one street are one household whatever the postcode
 says; a child who has moved has a different street or number as well. So the street
-address is compared beside the postcode, never instead of it. Locality and town are left
-out: the postcode district says as much, and they are written in too many ways.
+address is compared beside the postcode, never instead of it. Locality and town, in a
+part of their own (after a comma), are left out: the postcode district says as much, and
+they are written in too many ways.
 
 Normalised: letters folded to ASCII lower case, punctuation dropped, street-type
 abbreviations expanded (Rd, St, Ave, Cres ...), "Saint" for a leading St, and flat, unit

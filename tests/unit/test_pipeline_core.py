@@ -82,6 +82,25 @@ def test_a_review_is_published_and_a_confirmation_routes_with_the_record() -> No
     assert again is None and said == "already_settled"
 
 
+def test_the_audit_and_the_possible_match_say_which_gate_path_and_what_held_a_link_back() -> None:
+    """Audit record 1.2 and possible match 1.2: the gate's path a link took, and for a
+    pair sent to review the matcher's reasons (closed-list text, no personal data)."""
+    replica = Replica()
+    replica.upsert(record(nhs_number=None))
+    (linked,) = process_incident(incident(), replica, POLICY, CAL, NOW)
+    assert linked.decision == "auto"
+    assert linked.audit.child.match_path == "given name and date of birth"
+    assert linked.audit.child.match_why == []
+
+    replica = Replica()
+    replica.upsert(record(date_of_birth="2016-02-27", nhs_number=None))
+    (held,) = process_incident(incident(), replica, POLICY, CAL, NOW)
+    assert held.decision == "review" and held.review is not None
+    assert held.audit.child.match_why == held.review.why != []
+    assert held.audit.child.match_path == held.review.gate
+    assert held.review.schema_version == "1.2" and held.audit.schema_version == "1.2"
+
+
 def test_a_rejected_review_routes_as_a_child_not_known() -> None:
     replica = Replica()
     replica.upsert(record(date_of_birth="2016-02-27", nhs_number=None))
