@@ -40,11 +40,10 @@ from streams.tools.synthetic import (
     Council,
     MatchingCase,
     address_at,
-    council,
+    cases_through,
     family_name,
     given_name,
     postcode,
-    unknown_sibling,
 )
 
 MAX_PER_RECORD = 3
@@ -264,21 +263,8 @@ def cases(
     """Police-side children through Febrl's model: most of them known children, the rest
     children the council has never heard of (a share of those a brother, sister or twin
     of a known child, sharing their home)."""
-    rng = random.Random(seed)
-    strangers = council(seed + 20_000, max(1, int(count * unknown_share)), code="OTHER")
-    out = []
-    for n in range(count):
-        if rng.random() < unknown_share:
-            record = strangers.records[n % len(strangers.records)]
-            household = None
-            if rng.random() < unknown_siblings:
-                record = unknown_sibling(rng, rng.choice(known.records))
-                household = record["household_id"]
-            child = corrupt(rng, {**record, "child_id": f"U-{n}"}, with_nhs)
-            child["person_reference"] = f"U-{n}"
-            out.append(MatchingCase(child, None, household))
-        else:
-            record = rng.choice(known.records)
-            truth = f"{record['council_code']}:{record['child_id']}"
-            out.append(MatchingCase(corrupt(rng, record, with_nhs), truth))
-    return out
+
+    def view(rng: random.Random, record: dict[str, Any]) -> dict[str, Any]:
+        return corrupt(rng, record, with_nhs)
+
+    return cases_through(view, seed, known, count, unknown_share, unknown_siblings, seed + 20_000)

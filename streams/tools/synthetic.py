@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import random
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -652,7 +653,7 @@ def _postcode_typo(rng: random.Random, unit: str) -> str:
     return f"{outward} {inward[:i]}{changed}{inward[i + 1 :]}"
 
 
-def unknown_sibling(rng: random.Random, known: dict[str, Any]) -> dict[str, Any]:
+def _unknown_sibling(rng: random.Random, known: dict[str, Any]) -> dict[str, Any]:
     """A brother, sister or (one time in twenty) twin of a known child, not on record."""
     female = rng.random() < 0.5
     given = known["given_name"]
@@ -695,25 +696,41 @@ def matching_cases(
     """Police-side children: most derived from council records with ``noise``, the rest
     children the council has never heard of (drawn from the same population; a share
     ``unknown_siblings`` of them a brother, sister or twin of a known child)."""
+
+    def view(rng: random.Random, record: dict[str, Any]) -> dict[str, Any]:
+        return police_view(rng, record, with_nhs, noise)
+
+    return cases_through(view, seed, known, count, unknown_share, unknown_siblings, seed + 10_000)
+
+
+def cases_through(
+    view: Callable[[random.Random, dict[str, Any]], dict[str, Any]],
+    seed: int,
+    known: Council,
+    count: int,
+    unknown_share: float,
+    unknown_siblings: float,
+    strangers_seed: int,
+) -> list[MatchingCase]:
+    """Police-side children as ``view`` (an error model) takes them down from council
+    records: known children, and a share ``unknown_share`` the council has never heard
+    of (strangers drawn with ``strangers_seed``, a share ``unknown_siblings`` of them a
+    brother, sister or twin of a known child)."""
     rng = random.Random(seed)
-    strangers = council(seed + 10_000, max(1, int(count * unknown_share)), code="OTHER")
+    strangers = council(strangers_seed, max(1, int(count * unknown_share)), code="OTHER")
     cases = []
     for n in range(count):
         if rng.random() < unknown_share:
             record = strangers.records[n % len(strangers.records)]
             household = None
             if unknown_siblings and rng.random() < unknown_siblings:
-                record = unknown_sibling(rng, rng.choice(known.records))
+                record = _unknown_sibling(rng, rng.choice(known.records))
                 household = record["household_id"]
-            child = police_view(rng, record, with_nhs, noise)
+            child = view(rng, record)
             child["person_reference"] = f"U-{n}"
             cases.append(MatchingCase(child, None, household))
         else:
             record = rng.choice(known.records)
-            cases.append(
-                MatchingCase(
-                    police_view(rng, record, with_nhs, noise),
-                    f"{record['council_code']}:{record['child_id']}",
-                )
-            )
+            truth = f"{record['council_code']}:{record['child_id']}"
+            cases.append(MatchingCase(view(rng, record), truth))
     return cases

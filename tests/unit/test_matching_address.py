@@ -120,30 +120,26 @@ def test_a_name_the_date_of_birth_and_the_address_are_never_none() -> None:
     assert result.candidates[0].record_id == rec.key
 
 
+# The family name misspelt and the date of birth two digits off (no NHS number, no school).
+SLIPS: dict[str, Any] = {
+    "nhs_number": None,
+    "family_name": "Quilfeathre",
+    "date_of_birth": "2016-08-14",
+    "school_urn": None,
+}
+
+
 def test_the_same_home_forgives_one_more_slip_and_is_said_in_the_audit() -> None:
     """House and street agree (the postcode mistyped): the family name misspelt and the
     date of birth two digits off are forgiven, where the postcode alone would not do."""
     rec = record("C-1", nhs_number=None, school_urn=None)
-    police = child(
-        nhs_number=None,
-        family_name="Quilfeathre",
-        date_of_birth="2016-08-14",
-        postcode="E1 6AW",
-        school_urn=None,
-    )
+    police = child(**SLIPS, postcode="E1 6AW")
     found = levels(police, rec)
     assert {Level.ADDRESS_EXACT, Level.FAMILY_FUZZY, Level.DOB_TWO_DIGITS} <= found
     result = matcher(rec).match(police)
     assert result.decision == "auto" and result.record_id == rec.key
     assert result.gate is not None and result.gate.startswith("same home")
-    elsewhere = child(
-        nhs_number=None,
-        family_name="Quilfeathre",
-        date_of_birth="2016-08-14",
-        postcode="E1 6AW",
-        address="3 Tannery Close",
-        school_urn=None,
-    )
+    elsewhere = child(**SLIPS, postcode="E1 6AW", address="3 Tannery Close")
     assert matcher(rec).match(elsewhere).decision != "auto"
 
 
@@ -151,13 +147,7 @@ def test_a_lookalike_at_the_same_home_is_put_to_a_reviewer() -> None:
     """A nickname with the family name misspelt and the date of birth off, at the same
     home: as like an unrecorded brother or sister as the child. Review, not a link."""
     rec = record("C-1", nhs_number=None, school_urn=None, given_name="Alfred")
-    police = child(
-        nhs_number=None,
-        given_name="Alfie",
-        family_name="Quilfeathre",
-        date_of_birth="2016-08-14",
-        school_urn=None,
-    )
+    police = child(**SLIPS, given_name="Alfie")
     assert Level.GIVEN_NICKNAME in levels(police, rec)
     result = matcher(rec).match(police)
     assert result.decision == "review"
