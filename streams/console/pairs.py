@@ -158,11 +158,16 @@ ROWS: tuple[tuple[str, Callable[[Person], str], str | None], ...] = (
     ("Family name", lambda p: p.family_name or "", "family"),
     ("Date of birth", born, "dob"),
     ("Gender", lambda p: p.gender.value if p.gender.value != "unknown" else "", "gender"),
-    ("Address", lambda p: p.address or "", None),
+    ("Address", lambda p: p.address or "", "address"),
     ("Postcode", lambda p: p.postcode or "", "postcode"),
     ("School", _school, "school"),
     ("NHS number", lambda p: _nhs(p.nhs_number), "nhs"),
 )
+
+
+# The address line and the postcode agreeing say one thing twice: the matcher counts
+# the larger weight and gives the other none.
+_ONE_ADDRESS = {"address": "postcode", "postcode": "address line"}
 
 
 def field_rows(
@@ -177,6 +182,8 @@ def field_rows(
         level, bits = found.get(comparison or "", (None, None))
         if level is not None:
             meaning = level.meaning
+            if bits == 0 and comparison in _ONE_ADDRESS:  # the matcher counts it once
+                meaning += f"; counted once, with the {_ONE_ADDRESS[comparison]}"
         elif comparison is not None and (not police or not theirs):
             meaning = "not compared: missing on one side"
         else:
@@ -254,8 +261,6 @@ def _why(book: ReviewBook, pair: Pair, views: list[CandidateView]) -> tuple[str,
             if others:
                 text = f"Another record (candidate {others[0]}) has the same NHS number."
         said.append(text)
-    if pair.match.gate:  # (possible match 1.2) then only the reasons above held it back
-        said.insert(0, f"Candidate 1 passes the safety gate: {pair.match.gate}.")
     return tuple(said)
 
 

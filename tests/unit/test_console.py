@@ -467,6 +467,30 @@ def test_why_a_pair_was_not_linked_names_the_runner_up_and_the_sibling() -> None
     assert "do not agree enough to link without a person" in gate
 
 
+def test_the_address_row_carries_the_matchers_level_and_says_when_it_counted_once() -> None:
+    """The address line is compared (issue 25): its row shows the level, and where the
+    postcode agrees too, the one given no weight says why."""
+    from schemas import InvolvedChild
+    from streams.console.pairs import field_rows
+    from streams.matching import Matcher
+    from streams.tools.synthetic import council
+
+    record = ChildRecord.model_validate(
+        factories.example(
+            "child-record", child_id="C-1", address="14 Larkspur Row, London", nhs_number=None
+        )
+    )
+    child = InvolvedChild.model_validate(factories.incident()["children"][0])
+    others = [ChildRecord.model_validate(r) for r in council(5, 500).records]
+    evidence = Matcher([record, *others]).explain(child, record.key)  # a population
+    rows = {row.label: row for row in field_rows(child, record, evidence)}
+    address, postcode = rows["Address"], rows["Postcode"]
+    assert (address.level, postcode.level) == ("address:exact", "postcode:full")
+    (once,) = [row for row in (address, postcode) if row.bits == 0]
+    assert once.meaning.endswith(("counted once, with the postcode", "with the address line"))
+    assert "not weighed" not in address.meaning
+
+
 async def test_a_pair_marked_not_sure_shows_the_reason_and_the_note_as_text() -> None:
     console, _, _ = build()
     review = the_pair(console)
