@@ -51,6 +51,13 @@ class Settings(BaseSettings):
     session_timeout_s: float = Field(default=10.0, ge=6, le=60)
     heartbeat_interval_s: float = Field(default=1.0, gt=0, le=10)
     rebalance_timeout_s: float = Field(default=10.0, ge=5, le=300)
+    producer_request_timeout_s: float = Field(
+        default=30.0,
+        ge=1,
+        le=1200,
+        description="How long the worker's producer waits for a produce response, and "
+        "for a partition's leader, before it retries (Kafka's Java default).",
+    )
     instance_id: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",

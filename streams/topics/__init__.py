@@ -8,6 +8,7 @@ plan, the operator commands and the tools all speak it.
 - ``io``: produce to and read from topics outside the worker, every read with a timeout;
 - ``follow``: follow topics from the beginning for a service that holds what it shows
   (the gateway, the console), and the ``acks=all`` ``Publisher`` they write with;
+- ``idempotence``: an idempotent producer refused after an outage starts a new session;
 - ``reports``: the compliance report of a period from the topics (``frontdoor report``,
   the demo, the console's duty board).
 """

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from streams.settings import Settings
+from streams.topics.idempotence import SESSION_BROKEN, renew_if_broken
 
 # (topic, key, value) of one record, as it is on the topic.
 Apply = Callable[[str, bytes | None, bytes | None], None]
@@ -84,13 +85,13 @@ async def partitions_of(consumer: AIOKafkaConsumer, topic: str, timeout_s: float
 class Publisher:
     """An idempotent ``acks=all`` producer: ``send`` returns once the broker has the event."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, request_timeout_s: float = 30.0) -> None:
         self._producer = AIOKafkaProducer(
             **settings.aiokafka_options(),
             acks="all",
             enable_idempotence=True,
             linger_ms=2,
-            request_timeout_ms=30_000,
+            request_timeout_ms=int(request_timeout_s * 1000),
         )
 
     async def start(self) -> None:
@@ -100,4 +101,10 @@ class Publisher:
         await self._producer.stop()
 
     async def send(self, topic: str, key: str, value: bytes | None) -> None:
-        await self._producer.send_and_wait(topic, value=value, key=key.encode())
+        """Raises what the producer raises (the caller answers 503 or retries); after an
+        outage that spent a sequence number, the next send starts a new session."""
+        try:
+            await self._producer.send_and_wait(topic, value=value, key=key.encode())
+        except SESSION_BROKEN as error:
+            renew_if_broken(self._producer, error)
+            raise

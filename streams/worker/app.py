@@ -20,6 +20,7 @@ from streams.connection import diagnose
 from streams.routing import Policy, PolicyError, load_policy
 from streams.settings import Settings
 from streams.topics import admin
+from streams.topics.idempotence import SESSION_BROKEN, renew_if_broken
 from streams.worker import metrics, running
 from streams.worker.context import Tables, WorkerContext
 from streams.worker.outbox import Outbox, deliver
@@ -39,7 +40,6 @@ class _IdempotentProducer(faust_aiokafka.Producer):
 # A partition drained just after a fetch went out (an incident on its way through the
 # intake, a deadline check) so waited up to 1.5 s: the signals' tail. 100 ms bounds it.
 FETCH_MAX_WAIT_MS = 100
-PRODUCER_REQUEST_TIMEOUT_S = 30.0  # Kafka's Java client's request.timeout.ms
 
 
 class _PromptConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -90,8 +90,14 @@ class FrontdoorApp(faust.App):
         return {(tp.topic, tp.partition) for tp in self.consumer.assignment()}
 
     async def deliver(self, out: Outbox) -> None:
-        producer: Any = self.producer  # the idempotent acks=all aiokafka producer underneath
-        await deliver(producer._ensure_producer(), out)
+        faust_producer: Any = self.producer
+        producer = faust_producer._ensure_producer()  # the idempotent acks=all aiokafka one
+        try:
+            await deliver(producer, out)
+        except SESSION_BROKEN as error:
+            if renew_if_broken(producer, error):  # else: SessionNotRenewable stops the worker
+                metrics.PRODUCER_SESSIONS_RENEWED.inc()
+            raise
 
     async def fail(self, what: str, error: str) -> None:
         """Stop the worker: /health says so at once, and the process exits for its
@@ -117,8 +123,9 @@ def create_app(
         # worker delivered nothing for 5 minutes, its producer's batches unsent and its
         # health still ready, until the group evicted it: what one lost or held response
         # does under a 20-minute timeout. The idempotent producer retries a timed-out
-        # request without duplicating it; deliver_until_done retries what it gives up on.
-        producer_request_timeout=PRODUCER_REQUEST_TIMEOUT_S,
+        # request without duplicating it; deliver_until_done retries what it gives up on,
+        # in a new producer session when a batch expired unsent (streams.topics.idempotence).
+        producer_request_timeout=settings.producer_request_timeout_s,
         topic_replication_factor=settings.replication_factor,
         topic_partitions=settings.partitions,
         table_standby_replicas=0,  # a worker must scan only the pending incidents it owns

@@ -80,6 +80,12 @@ DELIVERY_RETRIES = _counter(
     "moving), by agent or task.",
     ("agent",),
 )
+PRODUCER_SESSIONS_RENEWED = _counter(
+    "frontdoor_producer_sessions_renewed_total",
+    "New idempotent producer sessions started because the broker refused the old one's "
+    "sequence numbers (a batch expired unsent during an outage longer than the request "
+    "timeout); each is followed by a delivery retry.",
+)
 EVENTS_SETTLED = _counter(
     "frontdoor_events_settled_total",
     "Input events settled, by agent: what they produced was delivered (or they were "

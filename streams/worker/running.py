@@ -30,6 +30,7 @@ from aiokafka.structs import OffsetAndMetadata
 from faust.types import TP
 from mode import CrashingSupervisor
 
+from streams.topics.idempotence import SessionNotRenewable
 from streams.worker import metrics
 from streams.worker.batching import batches
 from streams.worker.context import Incoming, WorkerContext
@@ -111,6 +112,8 @@ async def deliver_until_done(app: FrontdoorApp, ctx: WorkerContext, out: Outbox,
         try:
             await ctx.flush(out)
             return True
+        except SessionNotRenewable:
+            raise  # the agent fails and the worker restarts with a new producer
         except Exception as error:
             if app.should_stop:
                 return False
