@@ -329,6 +329,30 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _whatif(args: argparse.Namespace) -> int:
+    from streams.operations import whatif
+    from streams.settings import Settings
+
+    if args.until <= args.since:
+        print("frontdoor whatif: --until must be after --since", file=sys.stderr)
+        return 2
+    from streams.routing import PolicyError, load_policy
+
+    if not args.policy.is_file():
+        print(f"frontdoor whatif: no policy file at {args.policy}", file=sys.stderr)
+        return 2
+    try:  # validated exactly as the worker validates its policy, before any connection
+        load_policy(args.policy)
+    except PolicyError as error:
+        print(f"frontdoor whatif: {error}", file=sys.stderr)
+        return 2
+    settings = _settings_said("whatif", Settings)
+    if settings is None or not _connects(settings, "whatif"):
+        return 1
+    output = Path(args.output) if args.output else None
+    return whatif.run(settings, args.since, args.until, args.policy, args.format, output)
+
+
 def _verify(args: argparse.Namespace) -> int:
     from streams.operations import verify
 
@@ -539,6 +563,18 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--format", choices=["table", "csv", "json", "html"], default="table")
     rep.add_argument("--output", help="write to this file instead of standard output")
     rep.set_defaults(func=_report)
+
+    whatif = sub.add_parser(
+        "whatif",
+        help="replay a period under the live policy and a draft: who would have been told, "
+        "when, and which deadlines would flip (read only; as the operations principal)",
+    )
+    whatif.add_argument("--since", type=_when, required=True, help="ISO time with offset")
+    whatif.add_argument("--until", type=_when, required=True, help="ISO time with offset")
+    whatif.add_argument("--policy", type=Path, required=True, help="the draft policy (YAML)")
+    whatif.add_argument("--format", choices=["table", "csv", "json", "html"], default="table")
+    whatif.add_argument("--output", help="write to this file instead of standard output")
+    whatif.set_defaults(func=_whatif)
 
     check = sub.add_parser(
         "verify", help="is every incident of a period audited or dead-lettered? (exit 1 if not)"

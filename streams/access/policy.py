@@ -185,7 +185,9 @@ def plan(policy: Policy, settings: Settings) -> list[Acl]:
         acls += _topic(DUTY, spec, settings, read)
     acls += _groups(DUTY, settings)
     # Operations: dead letters, audit and alerts, and what `frontdoor verify` and
-    # `frontdoor report` read (the notifications and acknowledgements they account for).
+    # `frontdoor report` read (the notifications and acknowledgements they account for);
+    # `frontdoor whatif` replays a period as the worker would, so it also reads what the
+    # worker matches against and what reviewers decided. Read only, as before.
     for spec in (
         topics.DEAD_LETTERS,
         topics.AUDIT,
@@ -194,6 +196,8 @@ def plan(policy: Policy, settings: Settings) -> list[Acl]:
         *(topics.force_incidents(f) for f in forces),
         topics.ACKS,
         *topics.NOTIFY.values(),
+        topics.CHILD_RECORDS,
+        topics.REVIEW_DECISIONS,
     ):
         acls += _topic(OPERATIONS, spec, settings, read)
     acls += _groups(OPERATIONS, settings)

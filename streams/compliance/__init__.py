@@ -43,7 +43,7 @@ from streams.compliance.police import (
     report_delay,
     sequence_of,
 )
-from streams.compliance.report import Report
+from streams.compliance.report import Report, bar_chart, duration
 from streams.compliance.report import build as build_report
 from streams.compliance.report import render as render_report
 
@@ -66,10 +66,12 @@ __all__ = [
     "apply",
     "arrival_delay",
     "arrival_time",
+    "bar_chart",
     "build_report",
     "check_command",
     "close_command",
     "compliance_alert",
+    "duration",
     "join_rules",
     "late_report",
     "late_to_frontdoor",

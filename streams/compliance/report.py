@@ -264,7 +264,7 @@ def build(
     )
 
 
-def _duration(seconds: float | None) -> str:
+def duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"
     value = timedelta(seconds=round(seconds))
@@ -315,8 +315,8 @@ def _cells(row: Row) -> tuple[str, ...]:
         str(row.open),
         str(row.sent_past_deadline),
         "-" if pct is None else f"{pct:.1f}",
-        _duration(row.median_ack_s),
-        _duration(row.p90_ack_s),
+        duration(row.median_ack_s),
+        duration(row.p90_ack_s),
     )
 
 
@@ -408,7 +408,7 @@ def as_json(report: Report) -> str:
     return json.dumps(report.as_dict(), indent=2) + "\n"
 
 
-def _bar_chart(title: str, bars: list[tuple[str, float, str]], unit: str) -> str:
+def bar_chart(title: str, bars: list[tuple[str, float, str]], unit: str) -> str:
     """A self-contained SVG horizontal bar chart: (label, value, colour)."""
     if not bars:
         return f"<h3>{html.escape(title)}</h3><p>No data.</p>"
@@ -466,9 +466,9 @@ th:nth-child(-n+2){{text-align:left}}th{{background:#f3f3f3}}</style></head><bod
 <h3>Compliance alerts by kind</h3>
 <table><tbody>{alerts}</tbody></table>
 <ul>{accounted if report.missed_alerts.total else ""}</ul>
-{_bar_chart("On time % by agency and rule (target 95%)", on_time, "%")}
-{_bar_chart("Missed notifications by agency and rule", missed, "")}
-{_bar_chart("Police late reports by force", forces, "")}
-{_bar_chart("Incidents late to frontdoor by force", held_back, "")}
+{bar_chart("On time % by agency and rule (target 95%)", on_time, "%")}
+{bar_chart("Missed notifications by agency and rule", missed, "")}
+{bar_chart("Police late reports by force", forces, "")}
+{bar_chart("Incidents late to frontdoor by force", held_back, "")}
 </body></html>
 """

@@ -1,0 +1,262 @@
+"""``frontdoor whatif``: a period replayed under the live policy and a draft, read from the
+topics as the ``operations`` principal (which may read, never write).
+
+Reads the period's incidents (``police.incidents.v1``, each at its record time: when it
+reached frontdoor), the council records as they stand, the reviewers' decisions, the
+notifications actually sent, the audit and the acknowledgements; matches each child
+once and routes it under both policies with the worker's core (``streams.whatif``);
+compares the live replay with what was sent (fidelity) and the draft with the live
+replay (the diff). Output holds ids, closed-list values and numbers only.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO, TypeVar
+
+from pydantic import ValidationError
+from tqdm import tqdm
+
+from schemas import (
+    Acknowledgement,
+    AuditRecord,
+    ChildRecord,
+    Notification,
+    PoliceIncident,
+    ReviewDecision,
+)
+from streams.incidents import Origin, validate
+from streams.matching import Matcher, MatchModel, Replica
+from streams.routing import Policy, PolicyError, load_policy
+from streams.settings import Settings
+from streams.topics import catalogue as topics
+from streams.topics.io import Record, scan
+from streams.whatif import (
+    Arrival,
+    Decided,
+    Replay,
+    Replayed,
+    compare,
+    fidelity,
+    merge,
+    render,
+)
+
+M = TypeVar("M", ChildRecord, ReviewDecision, Notification, AuditRecord, Acknowledgement)
+
+
+@dataclass
+class History:
+    """What the topics hold for a what-if: the period's arrivals in order, and the rest."""
+
+    arrivals: list[Arrival]
+    decisions: list[Decided]
+    records: list[ChildRecord]
+    sent: list[Notification]
+    audit: list[AuditRecord]
+    acks: list[Acknowledgement]
+    invalid: int  # incidents in the period that fail validation (dead-lettered live too)
+
+
+def _at(record: Record) -> datetime:
+    return datetime.fromtimestamp(record.timestamp / 1000, UTC)
+
+
+def read(
+    settings: Settings, since: datetime, until: datetime, as_at: datetime, say: TextIO
+) -> History:
+    """Everything a what-if of ``[since, until)`` needs, as the topics stand now."""
+    incidents: list[tuple[datetime, int, int, bytes | None, bytes | None]] = []
+    decisions: list[Decided] = []
+    records: dict[str, ChildRecord | None] = {}
+    sent: list[Notification] = []
+    audit: list[AuditRecord] = []
+    acks: list[Acknowledgement] = []
+    names = {spec: topics.topic_name(spec, settings) for spec in topics.ALL}
+    by_name = {name: spec for spec, name in names.items()}
+    notify = {names[s] for s in topics.NOTIFY.values()}
+
+    def visit(record: Record) -> None:
+        spec = by_name.get(record.topic)
+        at = _at(record)
+        if spec is topics.POLICE_INCIDENTS:
+            if since <= at < until:
+                incidents.append((at, record.partition, record.offset, record.key, record.value))
+        elif spec is topics.CHILD_RECORDS:
+            key = (record.key or b"").decode(errors="replace")
+            records[key] = _model(ChildRecord, record.value) if record.value else None
+        elif spec is topics.REVIEW_DECISIONS:
+            decision = _model(ReviewDecision, record.value)
+            if decision is not None and since <= at <= as_at:
+                key = (record.key or b"").decode(errors="replace")
+                decisions.append(Decided(decision, key, at))
+        elif record.topic in notify:
+            if (n := _model(Notification, record.value)) is not None:
+                sent.append(n)
+        elif spec is topics.AUDIT:
+            if (a := _model(AuditRecord, record.value)) is not None:
+                audit.append(a)
+        elif spec is topics.ACKS and (ack := _model(Acknowledgement, record.value)):
+            acks.append(ack)
+
+    specs = [
+        topics.POLICE_INCIDENTS,
+        topics.CHILD_RECORDS,
+        topics.REVIEW_DECISIONS,
+        *topics.NOTIFY.values(),
+        topics.AUDIT,
+        topics.ACKS,
+    ]
+    with _bar(say, "reading the topics", "records") as bar:
+
+        def counted(record: Record) -> None:
+            visit(record)
+            bar.update(1)
+
+        scan(settings, specs, counted)
+    incidents.sort(key=lambda i: (i[0], i[1], i[2]))
+    arrivals: list[Arrival] = []
+    invalid = 0
+    for at, partition, offset, key, value in incidents:
+        origin = Origin(names[topics.POLICE_INCIDENTS], partition, offset, key)
+        result = validate(PoliceIncident, value, origin, at)
+        if isinstance(result, PoliceIncident):
+            arrivals.append(Arrival(result, at, at))
+        else:
+            invalid += 1
+    decisions.sort(key=lambda d: d.at)
+    kept = [r for r in records.values() if r is not None]
+    return History(arrivals, decisions, kept, sent, audit, acks, invalid)
+
+
+def _model(model: type[M], value: bytes | None) -> M | None:
+    try:
+        return model.model_validate_json(value or b"")
+    except ValidationError:
+        return None  # dead-lettered, or never valid: the worker did not act on it either
+
+
+class _Quiet:
+    def update(self, n: int) -> None: ...
+    def __enter__(self) -> _Quiet:
+        return self
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+def _bar(say: TextIO | None, what: str, unit: str, total: int | None = None) -> tqdm | _Quiet:
+    """Work done and the rate, on standard error (never data: counts only)."""
+    if say is None:
+        return _Quiet()
+    return tqdm(total=total, desc=what, unit=f" {unit}", file=say, mininterval=0.5)
+
+
+def replay(
+    history: History,
+    live: Policy,
+    draft: Policy,
+    model: MatchModel,
+    say: TextIO | None,
+) -> tuple[Replayed, Replayed]:
+    """Both policies over the period, the match made once per child."""
+    replica = Replica(Matcher(model=model))
+    with _bar(say, "council records", "records", len(history.records)) as bar:
+        for record in history.records:
+            replica.upsert(record)
+            bar.update(1)
+    runs = (Replay(live, replica), Replay(draft, replica))
+    with _bar(say, "replaying", "incidents", len(history.arrivals)) as bar:
+        for kind, item in _in_order(history.arrivals, history.decisions):
+            if kind == "incident":
+                assert isinstance(item, Arrival)
+                matched = [replica.matcher.match(c) for c in item.incident.children]
+                for run in runs:
+                    run.incident(item, matched)
+                bar.update(1)
+            else:
+                assert isinstance(item, Decided)
+                for run in runs:
+                    run.review(item)
+    return runs[0].result, runs[1].result
+
+
+def _in_order(
+    arrivals: list[Arrival], decisions: list[Decided]
+) -> Iterator[tuple[str, Arrival | Decided]]:
+    """Incidents and decisions merged by arrival time (an incident first at a tie)."""
+    d = 0
+    for arrival in arrivals:
+        while d < len(decisions) and decisions[d].at < arrival.at:
+            yield "review", decisions[d]
+            d += 1
+        yield "incident", arrival
+    for rest in decisions[d:]:
+        yield "review", rest
+
+
+def run(
+    settings: Settings,
+    since: datetime,
+    until: datetime,
+    draft_path: Path,
+    form: str,
+    output: Path | None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    say: TextIO | None = sys.stderr,
+) -> int:
+    try:
+        draft = load_policy(draft_path)
+        live = load_policy(settings.policy_file)
+    except PolicyError as error:
+        print(f"frontdoor whatif: {error}", file=sys.stderr)
+        return 2
+    as_at = min(until, now())
+    began = time.monotonic()
+    history = read(settings, since, until, as_at, say or sys.stderr)
+    live_run, draft_run = replay(history, live, draft, MatchModel.load(settings.match_model), say)
+    sources = {
+        made.notification_id: a.police_source
+        for a in history.audit
+        for made in a.child.notifications
+    }
+    stages: dict[str, set[str]] = {}
+    for a in history.audit:
+        for made in a.child.notifications:
+            stages.setdefault(made.notification_id, set()).add(a.stage)
+    actual = merge(history.sent, sources, stages, as_at)
+    actual_matches = {
+        (a.police_source, a.incident_reference, a.child.person_reference): (
+            a.child.decision.value if a.child.decision else "",
+            a.child.record_id,
+        )
+        for a in history.audit
+        if a.stage == "routed"
+    }
+    first_ack: dict[str, datetime] = {}
+    for ack in history.acks:
+        if ack.acknowledged_at <= as_at:
+            held = first_ack.get(ack.notification_id)
+            if held is None or ack.acknowledged_at < held:
+                first_ack[ack.notification_id] = ack.acknowledged_at
+    trust = fidelity(actual, live_run.sent, actual_matches, live_run.matches, since, until)
+    diff = compare(live_run.sent, draft_run.sent, first_ack, since, until, as_at)
+    text = render(
+        diff,
+        trust,
+        form,
+        draft_name=draft_path.name,
+        incidents=len(history.arrivals),
+        invalid=history.invalid,
+        seconds=time.monotonic() - began,
+    )
+    if output is not None:
+        output.write_text(text)
+        print(f"wrote {output} ({len(diff.rows)} notifications changed)", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
