@@ -68,33 +68,42 @@ def _at(record: Record) -> datetime:
 
 
 def read(
-    settings: Settings, since: datetime, until: datetime, as_at: datetime, say: TextIO
+    settings: Settings, since: datetime, until: datetime, as_at: datetime, say: TextIO | None
 ) -> History:
-    """Everything a what-if of ``[since, until)`` needs, as the topics stand now."""
+    """Everything a what-if of ``[since, until)`` needs, as the topics stand now.
+
+    An incident arrived when the worker first routed it (its audit records' time: the
+    worker's clock, simulated in the demo), or, never routed, at its record time."""
     incidents: list[tuple[datetime, int, int, bytes | None, bytes | None]] = []
-    decisions: list[Decided] = []
+    decided: list[tuple[ReviewDecision, str]] = []
     records: dict[str, ChildRecord | None] = {}
     sent: list[Notification] = []
     audit: list[AuditRecord] = []
     acks: list[Acknowledgement] = []
-    names = {spec: topics.topic_name(spec, settings) for spec in topics.ALL}
-    by_name = {name: spec for spec, name in names.items()}
-    notify = {names[s] for s in topics.NOTIFY.values()}
+    specs = [
+        topics.POLICE_INCIDENTS,
+        topics.CHILD_RECORDS,
+        topics.REVIEW_DECISIONS,
+        *topics.NOTIFY.values(),
+        topics.AUDIT,
+        topics.ACKS,
+    ]
+    by_name = {topics.topic_name(spec, settings): spec for spec in specs}
+    notify = {topics.topic_name(s, settings) for s in topics.NOTIFY.values()}
+    incidents_topic = topics.topic_name(topics.POLICE_INCIDENTS, settings)
 
     def visit(record: Record) -> None:
         spec = by_name.get(record.topic)
-        at = _at(record)
         if spec is topics.POLICE_INCIDENTS:
-            if since <= at < until:
-                incidents.append((at, record.partition, record.offset, record.key, record.value))
+            incidents.append(
+                (_at(record), record.partition, record.offset, record.key, record.value)
+            )
         elif spec is topics.CHILD_RECORDS:
             key = (record.key or b"").decode(errors="replace")
             records[key] = _model(ChildRecord, record.value) if record.value else None
         elif spec is topics.REVIEW_DECISIONS:
-            decision = _model(ReviewDecision, record.value)
-            if decision is not None and since <= at <= as_at:
-                key = (record.key or b"").decode(errors="replace")
-                decisions.append(Decided(decision, key, at))
+            if (decision := _model(ReviewDecision, record.value)) is not None:
+                decided.append((decision, (record.key or b"").decode(errors="replace")))
         elif record.topic in notify:
             if (n := _model(Notification, record.value)) is not None:
                 sent.append(n)
@@ -104,14 +113,6 @@ def read(
         elif spec is topics.ACKS and (ack := _model(Acknowledgement, record.value)):
             acks.append(ack)
 
-    specs = [
-        topics.POLICE_INCIDENTS,
-        topics.CHILD_RECORDS,
-        topics.REVIEW_DECISIONS,
-        *topics.NOTIFY.values(),
-        topics.AUDIT,
-        topics.ACKS,
-    ]
     with _bar(say, "reading the topics", "records") as bar:
 
         def counted(record: Record) -> None:
@@ -119,17 +120,35 @@ def read(
             bar.update(1)
 
         scan(settings, specs, counted)
-    incidents.sort(key=lambda i: (i[0], i[1], i[2]))
+    routed_at: dict[str, datetime] = {}
+    reviewed_at: dict[str, datetime] = {}
+    for a in audit:
+        if a.stage == "routed":
+            ref = f"{a.police_source}:{a.incident_reference}"
+            routed_at[ref] = min(routed_at.get(ref, a.produced_at), a.produced_at)
+        elif a.stage == "review_decided" and a.review is not None:
+            reviewed_at.setdefault(a.review.review_id, a.produced_at)
     arrivals: list[Arrival] = []
     invalid = 0
-    for at, partition, offset, key, value in incidents:
-        origin = Origin(names[topics.POLICE_INCIDENTS], partition, offset, key)
+    for stamp, partition, offset, key, value in incidents:
+        at = routed_at.get((key or b"").decode(errors="replace"), stamp)
+        if not since <= at < until:
+            continue
+        origin = Origin(incidents_topic, partition, offset, key)
         result = validate(PoliceIncident, value, origin, at)
         if isinstance(result, PoliceIncident):
-            arrivals.append(Arrival(result, at, at))
+            arrivals.append(Arrival(result, at, stamp))
         else:
             invalid += 1
-    decisions.sort(key=lambda d: d.at)
+    arrivals.sort(key=lambda a: (a.at, a.incident.key))
+    decisions = sorted(
+        (
+            Decided(d, key, at)
+            for d, key in decided
+            if since <= (at := reviewed_at.get(d.review_id, d.decided_at)) <= as_at
+        ),
+        key=lambda d: d.at,
+    )
     kept = [r for r in records.values() if r is not None]
     return History(arrivals, decisions, kept, sent, audit, acks, invalid)
 
@@ -217,7 +236,7 @@ def run(
         return 2
     as_at = min(until, now())
     began = time.monotonic()
-    history = read(settings, since, until, as_at, say or sys.stderr)
+    history = read(settings, since, until, as_at, say)
     live_run, draft_run = replay(history, live, draft, MatchModel.load(settings.match_model), say)
     sources = {
         made.notification_id: a.police_source

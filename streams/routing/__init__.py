@@ -6,7 +6,7 @@ rules that fired into one minimised notification per recipient with a determinis
 """
 
 from streams.routing.calendars import LONDON, Calendar, DateRange
-from streams.routing.dispatch import notifications, rule_order
+from streams.routing.dispatch import Addressed, addressed, notifications, rule_order
 from streams.routing.minimisation import fields_shared, payload_for
 from streams.routing.policy import (
     Policy,
@@ -22,6 +22,7 @@ from streams.routing.rules import HELD_FOR_REVIEW, ChildContext, RuleHit, deadli
 __all__ = [
     "HELD_FOR_REVIEW",
     "LONDON",
+    "Addressed",
     "Calendar",
     "ChildContext",
     "DateRange",
@@ -30,6 +31,7 @@ __all__ = [
     "RepeatRule",
     "RuleHit",
     "Signals",
+    "addressed",
     "deadline_for",
     "default_policy_text",
     "fields_shared",

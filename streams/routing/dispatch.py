@@ -6,9 +6,11 @@ earliest deadline and every rule listed, so an agency is told once, by the soone
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from schemas import ChildRecord, InvolvedChild, Notification, PoliceIncident
+from schemas.enums import DeadlineClock
 from schemas.envelope import FRONTDOOR_SOURCE
 from schemas.notification import Recipient, notification_id
 from streams.routing.minimisation import payload_for
@@ -28,6 +30,44 @@ def rule_order(rule: str) -> tuple[int, str]:
     return (int(digits) if digits else 10**6, rule)
 
 
+@dataclass(frozen=True, slots=True)
+class Addressed:
+    """Who is told about one child, under which rules and by when: a notification
+    before its content (a policy what-if needs no more)."""
+
+    notification_id: str
+    recipient: Recipient
+    rules: tuple[str, ...]  # in rule order
+    deadline: datetime
+    clock: DeadlineClock
+
+
+def addressed(
+    incident: PoliceIncident, child: InvolvedChild, hits: list[RuleHit]
+) -> list[Addressed]:
+    """One per recipient: every rule that names it, the earliest deadline (the first rule
+    at a tie gives the clock)."""
+    made = []
+    for recipient, group in merge(hits).items():
+        first = min(group, key=lambda h: (h.deadline, rule_order(h.rule)))
+        made.append(
+            Addressed(
+                notification_id(
+                    incident.source,
+                    incident.incident_reference,
+                    child.person_reference,
+                    recipient.agency,
+                    recipient.organisation,
+                ),
+                recipient,
+                tuple(sorted({h.rule for h in group}, key=rule_order)),
+                first.deadline,
+                first.clock,
+            )
+        )
+    return made
+
+
 def notifications(
     incident: PoliceIncident,
     child: InvolvedChild,
@@ -37,31 +77,22 @@ def notifications(
     published_at: datetime | None = None,
     revision: int = 0,
 ) -> list[Notification]:
-    made = []
-    for recipient, group in merge(hits).items():
-        first = min(group, key=lambda h: (h.deadline, rule_order(h.rule)))
-        nid = notification_id(
-            incident.source,
-            incident.incident_reference,
-            child.person_reference,
-            recipient.agency,
-            recipient.organisation,
+    made = [
+        Notification(
+            event_id=a.notification_id,
+            source=FRONTDOOR_SOURCE,
+            produced_at=now,
+            notification_id=a.notification_id,
+            revision=revision,
+            incident_reference=incident.incident_reference,
+            person_reference=child.person_reference,
+            recipient=a.recipient,
+            rules=list(a.rules),
+            deadline=a.deadline,
+            deadline_clock=a.clock,
+            incident_published_at=published_at,
+            payload=payload_for(a.recipient.agency, incident, child, record),
         )
-        made.append(
-            Notification(
-                event_id=nid,
-                source=FRONTDOOR_SOURCE,
-                produced_at=now,
-                notification_id=nid,
-                revision=revision,
-                incident_reference=incident.incident_reference,
-                person_reference=child.person_reference,
-                recipient=recipient,
-                rules=sorted({h.rule for h in group}, key=rule_order),
-                deadline=first.deadline,
-                deadline_clock=first.clock,
-                incident_published_at=published_at,
-                payload=payload_for(recipient.agency, incident, child, record),
-            )
-        )
+        for a in addressed(incident, child, hits)
+    ]
     return sorted(made, key=lambda n: (n.deadline, n.notification_id))

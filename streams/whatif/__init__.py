@@ -23,7 +23,16 @@ from streams.whatif.diff import (
     merge,
 )
 from streams.whatif.render import DEFINITION, render
-from streams.whatif.replay import Arrival, Decided, Replay, Replayed, Sent
+from streams.whatif.replay import (
+    Arrival,
+    Decided,
+    Planned,
+    PlannedChild,
+    Replay,
+    Replayed,
+    Sent,
+    plan,
+)
 
 __all__ = [
     "DEFINITION",
@@ -32,6 +41,8 @@ __all__ = [
     "Decided",
     "Diff",
     "Fidelity",
+    "Planned",
+    "PlannedChild",
     "Replay",
     "Replayed",
     "Row",
@@ -41,5 +52,6 @@ __all__ = [
     "fidelity",
     "in_period",
     "merge",
+    "plan",
     "render",
 ]

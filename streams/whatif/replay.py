@@ -1,11 +1,13 @@
 """A period replayed under one policy with the worker's own core. Pure: no Kafka, no clock.
 
-The worker routes an incident when it arrives (``route_matched``), resumes a child when a
-reviewer's decision arrives (``apply_review_decision``) and escalates a child who keeps
-coming to notice from the child's history (``remember``, ``escalation``). A replay does
-the same, in the order things reached frontdoor, with the clock at each arrival. The
-match is made once, outside, and shared by every policy replayed: it does not depend on
-the policy.
+The worker routes an incident when it arrives (``route``, one notification per
+recipient: ``addressed``), resumes a child when a reviewer's decision arrives
+(``apply_review_decision``) and escalates a child who keeps coming to notice from the
+child's history (``remember``, ``escalation``). A replay does the same, in the order
+things reached frontdoor, with the clock at each arrival. The match is made once,
+outside, and shared by every policy replayed: it does not depend on the policy. Routing
+an incident (``plan``) needs nothing from the incidents before it and may run in
+parallel; what does (``Replay.apply``) runs in order.
 
 Not replayed (said by the fidelity figures, never hidden): re-matching after a council
 record arrived later (the replica is the records as they stand now), and incidents
@@ -18,20 +20,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from schemas import Notification, PoliceIncident, ReviewDecision
+from schemas.enums import MatchDecision
 from streams.incidents import (
     ChildNotified,
-    ChildOutcome,
+    PendingChild,
     PendingIncident,
     Seen,
     apply_review_decision,
     child_key,
     escalation,
-    pending_after,
     remember,
-    route_matched,
+    review_id,
 )
 from streams.matching import MatchResult, Replica
-from streams.routing import Policy
+from streams.routing import Addressed, Calendar, ChildContext, Policy, addressed, route
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,40 @@ class Replayed:
     reviews_applied: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class PlannedChild:
+    """One child of an incident under one policy: how it matched and who is told."""
+
+    decision: MatchDecision
+    record_id: str | None
+    told: tuple[Addressed, ...]
+
+
+Planned = tuple[PlannedChild, ...]  # in the order of the incident's children
+
+
+def plan(
+    incident: PoliceIncident,
+    matched: list[MatchResult],
+    replica: Replica,
+    policy: Policy,
+    calendar: Calendar,
+    now: datetime,
+) -> Planned:
+    """Route each child as the worker does (``route``, then one notification per
+    recipient: ``addressed``), without building what a notification carries: who is told
+    and by when does not depend on it. Needs nothing from earlier incidents, so it may
+    run anywhere (in parallel); ``Replay.apply`` then does what does."""
+    planned = []
+    for child, result in zip(incident.children, matched, strict=True):
+        record = replica.get(result.record_id) if result.record_id else None
+        hits = route(ChildContext(incident, child, result.decision, record), policy, calendar, now)
+        planned.append(
+            PlannedChild(result.decision, result.record_id, tuple(addressed(incident, child, hits)))
+        )
+    return tuple(planned)
+
+
 class Replay:
     """One policy, replayed: feed it arrivals and decisions in the order they arrived."""
 
@@ -98,25 +134,51 @@ class Replay:
         self._history: dict[str, list[Seen]] = {}
 
     def incident(self, arrival: Arrival, matched: list[MatchResult]) -> None:
-        incident, now = arrival.incident, arrival.at
-        outcomes = route_matched(
-            incident,
-            matched,
-            self.replica,
-            self.policy,
-            self.calendar,
-            now,
-            arrival.published_at,
+        """Route an incident whose children are matched (``matched``, in order)."""
+        incident = arrival.incident
+        self.apply(
+            arrival, plan(incident, matched, self.replica, self.policy, self.calendar, arrival.at)
         )
+
+    def apply(self, arrival: Arrival, planned: Planned) -> None:
+        """What depends on what came before: the child's history (R12) and the children
+        who wait for a reviewer."""
+        incident, now = arrival.incident, arrival.at
         self.result.incidents += 1
-        for outcome in outcomes:
-            key = (incident.source, incident.incident_reference, outcome.child.person_reference)
-            record = outcome.record.key if outcome.record is not None else None
-            self.result.matches[key] = (outcome.decision.value, record)
-        self._publish(incident, outcomes, now)
+        waiting = []
+        for child, routed in zip(incident.children, planned, strict=True):
+            key = (incident.source, incident.incident_reference, child.person_reference)
+            self.result.matches[key] = (routed.decision.value, routed.record_id)
+            for told in routed.told:
+                self._told(incident.source, incident, child.person_reference, told, "routed", now)
+            record = self.replica.get(routed.record_id) if routed.record_id else None
+            if routed.told:
+                self._remember(
+                    ChildNotified(
+                        child_key=child_key(incident, child, record),
+                        incident=incident,
+                        person_reference=child.person_reference,
+                        record=record,
+                    ),
+                    now,
+                )
+            if routed.decision == MatchDecision.REVIEW:
+                waiting.append(
+                    PendingChild(
+                        person_reference=child.person_reference,
+                        state=MatchDecision.REVIEW,
+                        review_id=review_id(incident, child),
+                    )
+                )
         held = self._pending.get(incident.key)
-        left = pending_after(incident, outcomes, held.received_at if held else now)
-        self._store(incident.key, left)
+        if waiting or held is not None:
+            kept = {p.person_reference: p for p in held.children} if held else {}
+            kept.update({p.person_reference: p for p in waiting})
+            self._pending[incident.key] = PendingIncident(
+                incident=incident,
+                received_at=held.received_at if held else now,
+                children=list(kept.values()),
+            )
 
     def review(self, decided: Decided) -> None:
         entry = self._pending.get(decided.incident_key)
@@ -125,31 +187,26 @@ class Replay:
         outcome, left, _ = apply_review_decision(
             entry, decided.decision, self.replica, self.policy, self.calendar, decided.at
         )
-        if outcome is not None:
-            self.result.reviews_applied += 1
-            self._publish(entry.incident, [outcome], decided.at)
-            self._store(decided.incident_key, left)
-
-    def _store(self, key: str, entry: PendingIncident | None) -> None:
-        if entry is None:
-            self._pending.pop(key, None)
-        else:
-            self._pending[key] = entry
-
-    def _publish(
-        self, incident: PoliceIncident, outcomes: list[ChildOutcome], now: datetime
-    ) -> None:
-        for outcome in outcomes:
-            for notification in outcome.notifications:
-                self._sent(incident.source, notification, outcome.audit.stage, now)
-            if outcome.notifications:
-                notified = ChildNotified(
+        if outcome is None:
+            return
+        self.result.reviews_applied += 1
+        incident = entry.incident
+        for notification in outcome.notifications:
+            self._sent(incident.source, notification, "review_decided", decided.at)
+        if outcome.notifications:
+            self._remember(
+                ChildNotified(
                     child_key=child_key(incident, outcome.child, outcome.record),
                     incident=incident,
                     person_reference=outcome.child.person_reference,
                     record=outcome.record,
-                )
-                self._remember(notified, now)
+                ),
+                decided.at,
+            )
+        if left is None:
+            self._pending.pop(decided.incident_key, None)
+        else:
+            self._pending[decided.incident_key] = left
 
     def _remember(self, notified: ChildNotified, now: datetime) -> None:
         before = self._history.get(notified.child_key, [])
@@ -160,21 +217,39 @@ class Replay:
             self._sent(due.incident.source, escalated, "escalated", now)
 
     def _sent(self, source: str, notification: Notification, stage: str, now: datetime) -> None:
-        held = self.result.sent.get(notification.notification_id)
+        told = Addressed(
+            notification.notification_id,
+            notification.recipient,
+            tuple(notification.rules),
+            notification.deadline,
+            notification.deadline_clock,
+        )
+        self._told(source, notification, notification.person_reference, told, stage, now)
+
+    def _told(
+        self,
+        source: str,
+        about: PoliceIncident | Notification,
+        person_reference: str,
+        told: Addressed,
+        stage: str,
+        now: datetime,
+    ) -> None:
+        held = self.result.sent.get(told.notification_id)
         if held is None:
-            self.result.sent[notification.notification_id] = Sent(
-                notification.notification_id,
+            self.result.sent[told.notification_id] = Sent(
+                told.notification_id,
                 source,
-                notification.incident_reference,
-                notification.person_reference,
-                notification.recipient.agency.value,
-                notification.recipient.organisation,
-                set(notification.rules),
-                notification.deadline,
+                about.incident_reference,
+                person_reference,
+                told.recipient.agency.value,
+                told.recipient.organisation,
+                set(told.rules),
+                told.deadline,
                 now,
                 {stage},
             )
             return
-        held.rules |= set(notification.rules)
-        held.deadline = min(held.deadline, notification.deadline)
+        held.rules.update(told.rules)
+        held.deadline = min(held.deadline, told.deadline)
         held.stages.add(stage)

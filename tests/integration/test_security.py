@@ -110,6 +110,8 @@ def intended(principal: str, spec: TopicSpec) -> tuple[bool, bool]:
             *(s.name for s in (topics.DEAD_LETTERS, topics.AUDIT, topics.COMPLIANCE_ALERTS)),
             *(s.name for s in (topics.POLICE_INCIDENTS, topics.ACKS, *topics.NOTIFY.values())),
             *(topics.force_incidents(f).name for f in FORCES),
+            # frontdoor whatif replays a period as the worker would: read only
+            *(s.name for s in (topics.CHILD_RECORDS, topics.REVIEW_DECISIONS)),
         }
         return spec.name in readable, False
     raise AssertionError(f"no role for {principal}")
