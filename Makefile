@@ -5,9 +5,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 
-# Tests use their own broker (own ports and data) so they never touch a demo broker.
+# Tests use their own broker (own ports and data) so they never touch a demo broker;
+# it and the brokers the tests start themselves use the JVM's quick compiler only (half
+# the CPU to start, no more at a test's load: streams/tools/platform/localkafka.py).
 TEST_KAFKA := FRONTDOOR_KAFKA_PORT=19092 FRONTDOOR_KAFKA_CONTROLLER_PORT=19093 \
-              FRONTDOOR_KAFKA_HOME=.local/kafka-test
+              FRONTDOOR_KAFKA_HOME=.local/kafka-test FRONTDOOR_KAFKA_JIT=quick
 # ... and their own identity provider (Keycloak), with its own port and data.
 TEST_IDP := FRONTDOOR_IDP_PORT=18543 FRONTDOOR_IDP_HOME=.local/keycloak-test
 # GOV.UK Frontend for the console, from the lockfile (again only when it changes).
@@ -113,11 +115,13 @@ bench-matching: venv
 	  exit $$((a || b))
 
 # Throughput and latency on the real local broker (a few minutes), then the HTTPS
-# gateway beside the direct Kafka path, then the console's pages with 10,000 open reviews.
+# gateway beside the direct Kafka path, then the console's pages with 10,000 open reviews,
+# then a policy what-if over a year of a large force (its set-up, once, some minutes).
 bench: venv tools
 	$(BIN)/frontdoor bench pipeline
 	$(BIN)/frontdoor bench gateway
 	$(BIN)/frontdoor bench console
+	$(BIN)/frontdoor bench whatif
 
 contracts: venv
 	$(BIN)/frontdoor contracts write

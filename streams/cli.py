@@ -226,6 +226,10 @@ def _docs(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    if args.what == "whatif":
+        from streams.tools.bench import whatif
+
+        return whatif.run(records=args.records, count=args.year_incidents, days=args.days)
     if args.what == "console":
         from streams.tools.bench import console
 
@@ -493,7 +497,11 @@ def build_parser() -> argparse.ArgumentParser:
     docs.set_defaults(func=_docs)
 
     bench = sub.add_parser("bench", help="benchmarks (printed with units)")
-    bench.add_argument("what", choices=["matching", "pipeline", "gateway", "console"])
+    bench.add_argument("what", choices=["matching", "pipeline", "gateway", "console", "whatif"])
+    bench.add_argument(
+        "--year-incidents", type=int, default=255_000, help="whatif: incidents in the period"
+    )
+    bench.add_argument("--days", type=int, default=365, help="whatif: days in the period")
     bench.add_argument("--reviews", type=int, default=10_000, help="console: open reviews")
     bench.add_argument(
         "--gateway-rate", type=float, default=100.0, help="gateway: offered requests/s"

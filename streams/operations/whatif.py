@@ -11,13 +11,15 @@ replay (the diff). Output holds ids, closed-list values and numbers only.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from pydantic import ValidationError
 from tqdm import tqdm
@@ -32,18 +34,20 @@ from schemas import (
 )
 from streams.incidents import Origin, validate
 from streams.matching import Matcher, MatchModel, Replica
-from streams.routing import Policy, PolicyError, load_policy
+from streams.routing import Calendar, Policy, PolicyError, load_policy
 from streams.settings import Settings
 from streams.topics import catalogue as topics
 from streams.topics.io import Record, scan
 from streams.whatif import (
     Arrival,
     Decided,
+    Planned,
     Replay,
     Replayed,
     compare,
     fidelity,
     merge,
+    plan,
     render,
 )
 
@@ -172,7 +176,51 @@ def _bar(say: TextIO | None, what: str, unit: str, total: int | None = None) -> 
     """Work done and the rate, on standard error (never data: counts only)."""
     if say is None:
         return _Quiet()
+    tqdm.monitor_interval = 0  # no monitor thread: the replay forks
     return tqdm(total=total, desc=what, unit=f" {unit}", file=say, mininterval=0.5)
+
+
+# What forked processes route with: set before the fork, read-only after it (the replica
+# is shared copy-on-write, never pickled).
+_SHARED: dict[str, Any] = {}
+CHUNK = 400  # incidents per task: large enough to pay for its pickling
+PARALLEL_FROM = 3_000  # fewer incidents than this are routed in-process
+
+
+def _plan_span(span: tuple[int, int]) -> list[tuple[Planned, ...]]:
+    """Match each incident of ``arrivals[span]`` once and route it under every policy."""
+    arrivals: list[Arrival] = _SHARED["arrivals"]
+    replica: Replica = _SHARED["replica"]
+    policies: list[tuple[Policy, Calendar]] = _SHARED["policies"]
+    planned = []
+    for arrival in arrivals[span[0] : span[1]]:
+        incident = arrival.incident
+        matched = [replica.matcher.match(child) for child in incident.children]
+        planned.append(
+            tuple(plan(incident, matched, replica, p, c, arrival.at) for p, c in policies)
+        )
+    return planned
+
+
+def _planned(
+    arrivals: list[Arrival], replica: Replica, policies: list[Policy], processes: int
+) -> Iterator[tuple[Planned, ...]]:
+    """Every arrival matched and routed, in order: in ``processes`` forked processes (the
+    parent keeps applying what comes back) or, for a small period, here."""
+    _SHARED.update(
+        arrivals=arrivals, replica=replica, policies=[(p, p.calendar()) for p in policies]
+    )
+    spans = [(i, min(i + CHUNK, len(arrivals))) for i in range(0, len(arrivals), CHUNK)]
+    try:
+        if processes < 2 or len(arrivals) < PARALLEL_FROM:
+            for span in spans:
+                yield from _plan_span(span)
+            return
+        with multiprocessing.get_context("fork").Pool(processes) as pool:
+            for chunk in pool.imap(_plan_span, spans):
+                yield from chunk
+    finally:
+        _SHARED.clear()
 
 
 def replay(
@@ -181,6 +229,7 @@ def replay(
     draft: Policy,
     model: MatchModel,
     say: TextIO | None,
+    processes: int | None = None,
 ) -> tuple[Replayed, Replayed]:
     """Both policies over the period, the match made once per child."""
     replica = Replica(Matcher(model=model))
@@ -189,13 +238,13 @@ def replay(
             replica.upsert(record)
             bar.update(1)
     runs = (Replay(live, replica), Replay(draft, replica))
+    planned = _planned(history.arrivals, replica, [live, draft], processes or os.cpu_count() or 1)
     with _bar(say, "replaying", "incidents", len(history.arrivals)) as bar:
         for kind, item in _in_order(history.arrivals, history.decisions):
             if kind == "incident":
                 assert isinstance(item, Arrival)
-                matched = [replica.matcher.match(c) for c in item.incident.children]
-                for run in runs:
-                    run.incident(item, matched)
+                for run, routed in zip(runs, next(planned), strict=True):
+                    run.apply(item, routed)
                 bar.update(1)
             else:
                 assert isinstance(item, Decided)
@@ -227,7 +276,11 @@ def run(
     output: Path | None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     say: TextIO | None = sys.stderr,
+    timings: dict[str, float] | None = None,
 ) -> int:
+    """Run a what-if and write it; 0 when written. ``timings`` is filled with the seconds
+    each step took (reading, replaying, comparing and rendering)."""
+    took = timings if timings is not None else {}
     try:
         draft = load_policy(draft_path)
         live = load_policy(settings.policy_file)
@@ -237,7 +290,11 @@ def run(
     as_at = min(until, now())
     began = time.monotonic()
     history = read(settings, since, until, as_at, say)
+    took["reading the topics"] = time.monotonic() - began
+    step = time.monotonic()
     live_run, draft_run = replay(history, live, draft, MatchModel.load(settings.match_model), say)
+    took["records replica, matching, routing twice"] = time.monotonic() - step
+    step = time.monotonic()
     sources = {
         made.notification_id: a.police_source
         for a in history.audit
@@ -273,6 +330,7 @@ def run(
         invalid=history.invalid,
         seconds=time.monotonic() - began,
     )
+    took["fidelity, diff and rendering"] = time.monotonic() - step
     if output is not None:
         output.write_text(text)
         print(f"wrote {output} ({len(diff.rows)} notifications changed)", file=sys.stderr)

@@ -26,6 +26,9 @@ def test_start_reuses_a_running_broker_and_stop_stops_it(own_broker) -> None:  #
     assert first.pid is not None
     assert localkafka.broker_answers(own_broker)
     print(f"cold start (format + start): {first.seconds:.1f} s")
+    # make test's nodes run the quick compiler only (FRONTDOOR_KAFKA_JIT=quick)
+    command = Path(f"/proc/{first.pid}/cmdline").read_bytes().split(b"\0")
+    assert (b"-XX:TieredStopAtLevel=1" in command) == (own_broker.jit == "quick")
 
     again = localkafka.start(own_broker)
     assert again.reused

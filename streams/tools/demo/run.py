@@ -13,7 +13,8 @@ a headless browser; two schools' safeguarding leads acknowledge their notificati
 send one back as not for them, and the duty manager finds it on the duty board
 (screenshots under ``.local/demo-console/``); the alert emails the console sent through a
 local SMTP server are checked for personal data. It prints what frontdoor did, the
-compliance report for the day, the console's address and the demo sign-ins;
+compliance report for the day, the console's address and the demo sign-ins, and last
+a policy what-if on its own day (R3 within 12 hours, ``frontdoor whatif``);
 with ``keep_running`` the whole stack stays up for a newcomer to click through, until
 Ctrl-C.
 """
@@ -34,7 +35,7 @@ from streams.clock import Clock, simulated
 from streams.operations import acl
 from streams.routing import default_policy_text, load_policy
 from streams.settings import Settings
-from streams.tools.demo import people, schools
+from streams.tools.demo import people, schools, whatif
 from streams.tools.demo.day import Day, say
 from streams.tools.demo.edge import DemoEdge
 from streams.tools.demo.summary import edge_table, expected_children, routed, summarise
@@ -191,6 +192,7 @@ def _run_the_day(
         people.show(settled, console, provider)
         schools.show(done, relay)
         ok = ok and not done.skipped and done.leaked == 0 and done.on_the_board
+        ok = whatif.show(settings) and ok
         if keep_running:
             _keep_running(worker, console)
         return ok
