@@ -11,13 +11,14 @@ replay (the diff). Output holds ids, closed-list values and numbers only.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
@@ -25,10 +26,7 @@ from pydantic import ValidationError
 from tqdm import tqdm
 
 from schemas import (
-    Acknowledgement,
-    AuditRecord,
     ChildRecord,
-    Notification,
     PoliceIncident,
     ReviewDecision,
 )
@@ -41,6 +39,7 @@ from streams.topics.io import Record, scan
 from streams.whatif import (
     Arrival,
     Decided,
+    Notified,
     Planned,
     Replay,
     Replayed,
@@ -51,7 +50,22 @@ from streams.whatif import (
     render,
 )
 
-M = TypeVar("M", ChildRecord, ReviewDecision, Notification, AuditRecord, Acknowledgement)
+M = TypeVar("M", ChildRecord, ReviewDecision)
+
+
+@dataclass(frozen=True, slots=True)
+class Audited:
+    """What a what-if reads of one audit record."""
+
+    stage: str
+    police_source: str
+    incident_reference: str
+    person_reference: str
+    decision: str
+    record_id: str | None
+    notification_ids: tuple[str, ...]
+    produced_at: datetime
+    review_id: str | None
 
 
 @dataclass
@@ -61,10 +75,60 @@ class History:
     arrivals: list[Arrival]
     decisions: list[Decided]
     records: list[ChildRecord]
-    sent: list[Notification]
-    audit: list[AuditRecord]
-    acks: list[Acknowledgement]
+    sent: list[Notified]
+    audit: list[Audited]
+    acks: list[tuple[str, datetime]]  # (notification id, acknowledged at)
     invalid: int  # incidents in the period that fail validation (dead-lettered live too)
+    oldest: datetime | None  # the earliest incident the topic still holds
+
+
+# frontdoor's own outputs and the acknowledgements are read for a few fields each with
+# the standard JSON parser (a fifth of a full validation's time; a year is millions of
+# records); one that does not parse is skipped, as the worker skipped it.
+def _notified(raw: bytes | None) -> Notified | None:
+    try:
+        n = json.loads(raw or b"")
+        recipient = n["recipient"]
+        return Notified(
+            n["notification_id"],
+            n["incident_reference"],
+            n["person_reference"],
+            recipient["agency"],
+            recipient["organisation"],
+            tuple(n["rules"]),
+            datetime.fromisoformat(n["deadline"]),
+            datetime.fromisoformat(n["produced_at"]),
+        )
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _audited(raw: bytes | None) -> Audited | None:
+    try:
+        a = json.loads(raw or b"")
+        child = a["child"]
+        review = a.get("review") or {}
+        return Audited(
+            a["stage"],
+            a["police_source"],
+            a["incident_reference"],
+            child["person_reference"],
+            child.get("decision") or "",
+            child.get("record_id"),
+            tuple(made["notification_id"] for made in child.get("notifications", ())),
+            datetime.fromisoformat(a["produced_at"]),
+            review.get("review_id"),
+        )
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _acknowledged(raw: bytes | None) -> tuple[str, datetime] | None:
+    try:
+        ack = json.loads(raw or b"")
+        return ack["notification_id"], datetime.fromisoformat(ack["acknowledged_at"])
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def _at(record: Record) -> datetime:
@@ -81,9 +145,9 @@ def read(
     incidents: list[tuple[datetime, int, int, bytes | None, bytes | None]] = []
     decided: list[tuple[ReviewDecision, str]] = []
     records: dict[str, ChildRecord | None] = {}
-    sent: list[Notification] = []
-    audit: list[AuditRecord] = []
-    acks: list[Acknowledgement] = []
+    sent: list[Notified] = []
+    audit: list[Audited] = []
+    acks: list[tuple[str, datetime]] = []
     specs = [
         topics.POLICE_INCIDENTS,
         topics.CHILD_RECORDS,
@@ -109,12 +173,12 @@ def read(
             if (decision := _model(ReviewDecision, record.value)) is not None:
                 decided.append((decision, (record.key or b"").decode(errors="replace")))
         elif record.topic in notify:
-            if (n := _model(Notification, record.value)) is not None:
+            if (n := _notified(record.value)) is not None:
                 sent.append(n)
         elif spec is topics.AUDIT:
-            if (a := _model(AuditRecord, record.value)) is not None:
+            if (a := _audited(record.value)) is not None:
                 audit.append(a)
-        elif spec is topics.ACKS and (ack := _model(Acknowledgement, record.value)):
+        elif spec is topics.ACKS and (ack := _acknowledged(record.value)) is not None:
             acks.append(ack)
 
     with _bar(say, "reading the topics", "records") as bar:
@@ -130,8 +194,8 @@ def read(
         if a.stage == "routed":
             ref = f"{a.police_source}:{a.incident_reference}"
             routed_at[ref] = min(routed_at.get(ref, a.produced_at), a.produced_at)
-        elif a.stage == "review_decided" and a.review is not None:
-            reviewed_at.setdefault(a.review.review_id, a.produced_at)
+        elif a.stage == "review_decided" and a.review_id is not None:
+            reviewed_at.setdefault(a.review_id, a.produced_at)
     arrivals: list[Arrival] = []
     invalid = 0
     for stamp, partition, offset, key, value in incidents:
@@ -154,7 +218,8 @@ def read(
         key=lambda d: d.at,
     )
     kept = [r for r in records.values() if r is not None]
-    return History(arrivals, decisions, kept, sent, audit, acks, invalid)
+    oldest = min((i[0] for i in incidents), default=None)
+    return History(arrivals, decisions, kept, sent, audit, acks, invalid, oldest)
 
 
 def _model(model: type[M], value: bytes | None) -> M | None:
@@ -290,35 +355,34 @@ def run(
     as_at = min(until, now())
     began = time.monotonic()
     history = read(settings, since, until, as_at, say)
+    if history.oldest is not None and history.oldest > since + timedelta(hours=1):
+        print(
+            f"frontdoor whatif: police.incidents.v1 holds incidents from "
+            f"{history.oldest:%Y-%m-%d %H:%M} UTC only (its retention): the period before "
+            "that is not replayed",
+            file=sys.stderr,
+        )
     took["reading the topics"] = time.monotonic() - began
     step = time.monotonic()
     live_run, draft_run = replay(history, live, draft, MatchModel.load(settings.match_model), say)
     took["records replica, matching, routing twice"] = time.monotonic() - step
     step = time.monotonic()
-    sources = {
-        made.notification_id: a.police_source
-        for a in history.audit
-        for made in a.child.notifications
-    }
+    sources = {nid: a.police_source for a in history.audit for nid in a.notification_ids}
     stages: dict[str, set[str]] = {}
     for a in history.audit:
-        for made in a.child.notifications:
-            stages.setdefault(made.notification_id, set()).add(a.stage)
+        for nid in a.notification_ids:
+            stages.setdefault(nid, set()).add(a.stage)
     actual = merge(history.sent, sources, stages, as_at)
     actual_matches = {
-        (a.police_source, a.incident_reference, a.child.person_reference): (
-            a.child.decision.value if a.child.decision else "",
-            a.child.record_id,
-        )
+        (a.police_source, a.incident_reference, a.person_reference): (a.decision, a.record_id)
         for a in history.audit
         if a.stage == "routed"
     }
     first_ack: dict[str, datetime] = {}
-    for ack in history.acks:
-        if ack.acknowledged_at <= as_at:
-            held = first_ack.get(ack.notification_id)
-            if held is None or ack.acknowledged_at < held:
-                first_ack[ack.notification_id] = ack.acknowledged_at
+    for nid, acked in history.acks:
+        held = first_ack.get(nid)
+        if acked <= as_at and (held is None or acked < held):
+            first_ack[nid] = acked
     trust = fidelity(actual, live_run.sent, actual_matches, live_run.matches, since, until)
     diff = compare(live_run.sent, draft_run.sent, first_ack, since, until, as_at)
     text = render(

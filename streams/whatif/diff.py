@@ -32,8 +32,36 @@ NOT_IN_PERIOD = "first sent outside the period by one side (arrival at the perio
 OTHER = "other"
 
 
+@dataclass(frozen=True, slots=True)
+class Notified:
+    """One version of a notification as it was sent: what a what-if reads of it (ids,
+    closed-list values and times; its content is not needed)."""
+
+    notification_id: str
+    incident_reference: str
+    person_reference: str
+    agency: str
+    organisation: str
+    rules: tuple[str, ...]
+    deadline: datetime
+    produced_at: datetime
+
+    @classmethod
+    def of(cls, n: Notification) -> Notified:
+        return cls(
+            n.notification_id,
+            n.incident_reference,
+            n.person_reference,
+            n.recipient.agency.value,
+            n.recipient.organisation,
+            tuple(n.rules),
+            n.deadline,
+            n.produced_at,
+        )
+
+
 def merge(
-    notifications: Iterable[Notification],
+    notifications: Iterable[Notified],
     sources: dict[str, str],
     stages: dict[str, set[str]],
     as_at: datetime,
@@ -51,8 +79,8 @@ def merge(
                 sources.get(n.notification_id, ""),
                 n.incident_reference,
                 n.person_reference,
-                n.recipient.agency.value,
-                n.recipient.organisation,
+                n.agency,
+                n.organisation,
                 set(n.rules),
                 n.deadline,
                 n.produced_at,

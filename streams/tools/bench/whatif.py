@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from schemas import Acknowledgement, ChildRecord, PoliceIncident
 from schemas.enums import AckStatus, Agency
@@ -92,6 +94,30 @@ async def _publish(settings: Settings, items: Iterator[tuple[str, bytes, bytes, 
     return count
 
 
+async def _keep_a_year(settings: Settings) -> None:
+    """The bench's topics keep what they hold (a deployment's keep incidents 30 days and
+    notifications 7: a year's what-if needs a year's retention, docs/whatif.md)."""
+    client = AIOKafkaAdminClient(**settings.aiokafka_options())
+    await client.start()
+    try:
+        names = [
+            topics.topic_name(spec, settings)
+            for spec in (
+                topics.POLICE_INCIDENTS,
+                topics.CHILD_RECORDS,
+                topics.REVIEW_DECISIONS,
+                *topics.NOTIFY.values(),
+                topics.AUDIT,
+                topics.ACKS,
+            )
+        ]
+        await client.alter_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, n, {"retention.ms": "-1"}) for n in names]
+        )
+    finally:
+        await client.close()
+
+
 def _set_up(settings: Settings, records: int, count: int, days: int) -> dict[str, float]:
     """Generate and publish the year; the seconds each step took."""
     took: dict[str, float] = {}
@@ -119,7 +145,8 @@ def _set_up(settings: Settings, records: int, count: int, days: int) -> dict[str
         worked = [x for chunk in pool.imap(_sent_for, spans) for x in chunk]
     _SHARED.clear()
     took["route as the worker (set-up)"] = time.monotonic() - began
-    name = {s: topics.topic_name(s, settings) for s in (topics.POLICE_INCIDENTS, topics.AUDIT)}
+    incidents_topic = topics.topic_name(topics.POLICE_INCIDENTS, settings)
+    audit_topic = topics.topic_name(topics.AUDIT, settings)
     notify = {a: topics.topic_name(s, settings) for a, s in topics.NOTIFY.items()}
     acks_topic = topics.topic_name(topics.ACKS, settings)
 
@@ -129,7 +156,7 @@ def _set_up(settings: Settings, records: int, count: int, days: int) -> dict[str
         for key, value in known.events():
             yield records_topic, key, value, first
         for key, value, at, _ in arrivals:
-            yield name[topics.POLICE_INCIDENTS], key, value, int(at.timestamp() * 1000)
+            yield incidents_topic, key, value, int(at.timestamp() * 1000)
         for (incident, at), (sent, audits, ids) in zip(valid, worked, strict=True):
             stamp = int(at.timestamp() * 1000)
             for raw, nid in zip(sent, ids, strict=True):
@@ -150,7 +177,7 @@ def _set_up(settings: Settings, records: int, count: int, days: int) -> dict[str
                     )
                     yield acks_topic, nid.encode(), ack.model_dump_json().encode(), stamp
             for raw in audits:
-                yield name[topics.AUDIT], incident.key.encode(), raw, stamp
+                yield audit_topic, incident.key.encode(), raw, stamp
 
     began = time.monotonic()
     published = asyncio.run(_publish(settings, items()))
@@ -162,20 +189,26 @@ def run(records: int = 100_000, count: int = 255_000, days: int = 365) -> int:
     logging_quiet()
     kafka = localkafka.LocalKafkaSettings()
     broker = localkafka.start(kafka, access.parties(load_policy(None)))
-    prefix = f"bench-whatif-{SEED}-{records}-{count}-{days}."
-    base = localkafka.client_settings(
-        kafka, "admin", topic_prefix=prefix, app_id=f"frontdoor-{prefix[:-1]}", partitions=4
-    )
+    size = f"bench-whatif-{SEED}-{records}-{count}-{days}"
+    ready = Path(".local/bench") / f"{size}.ready"  # holds the prefix of a finished set-up
     try:
-        ready = Path(".local/bench") / f"{prefix}ready"
+        if ready.exists():
+            prefix = ready.read_text().strip()
+        else:  # a new prefix: a deleted topic's name is not free again at once
+            stale = localkafka.client_settings(kafka, "admin")
+            admin.delete_prefixed(stale, (f"{size}.", f"frontdoor-{size}"))
+            prefix = f"{size}.{int(time.time())}."
+        base = localkafka.client_settings(
+            kafka, "admin", topic_prefix=prefix, app_id=f"frontdoor-{prefix[:-1]}", partitions=4
+        )
         if not ready.exists():
-            admin.delete_prefixed(base, (prefix,))
             acl.provision(base)
+            asyncio.run(_keep_a_year(base))
             print(f"setting up {count:,} incidents over {days} days, {records:,} records ...")
             for step, seconds in _set_up(base, records, count, days).items():
                 print(f"  {step}: {seconds:.0f} s", flush=True)
             ready.parent.mkdir(parents=True, exist_ok=True)
-            ready.touch()
+            ready.write_text(prefix)
         draft = Path(".local/bench/whatif-r3-12h.yaml")
         draft.write_text(default_policy_text().replace(*R3_12H))
         parse_policy(draft.read_text())
