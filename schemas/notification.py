@@ -5,6 +5,7 @@ forbidden, so a field an agency must never see cannot be present in what it gets
 """
 
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -20,6 +21,7 @@ from schemas.envelope import ID_PATTERN, VERSION_PATTERN, OutboundEvent, derived
 from schemas.police import InvolvedChild
 
 
+@lru_cache(maxsize=4096)  # a what-if asks for the same ids under each policy in turn
 def notification_id(
     source: str, incident_reference: str, person_reference: str, agency: Agency, organisation: str
 ) -> str:

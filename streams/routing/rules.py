@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 
 from schemas import ChildRecord, InvolvedChild, PoliceIncident
 from schemas.enums import Agency, DeadlineClock, MatchDecision, RiskGrade
@@ -35,7 +36,7 @@ class ChildContext:
             return self.record.date_of_birth
         return self.child.date_of_birth
 
-    @property
+    @cached_property
     def age(self) -> int | None:
         born = self.date_of_birth
         if born is None:
@@ -61,26 +62,44 @@ class RuleHit:
 
 
 def _holds(cond: Condition, ctx: ChildContext, policy: Policy) -> bool:
+    """Every field the condition sets holds; the first that does not ends the check (a
+    policy has some twenty conditions, each child is checked against all of them)."""
     incident, child = ctx.incident, ctx.child
-    age = ctx.age
-    checks = [
-        cond.incident_types is None or incident.incident_type in cond.incident_types,
-        cond.risk_grades is None or incident.risk_grade in cond.risk_grades,
-        cond.roles is None or child.role in cond.roles,
-        cond.min_age is None or (age is not None and age >= cond.min_age),
-        cond.max_age is None or (age is not None and age <= cond.max_age),
-        cond.age_known is None or (age is not None) == cond.age_known,
-        cond.match is None or ctx.decision in cond.match,
-        cond.statuses is None or (ctx.record is not None and ctx.record.status in cond.statuses),
-        cond.school_known is None or (ctx.school_urn is not None) == cond.school_known,
-        cond.school_in_council is None or _school_in_council(ctx, policy) == cond.school_in_council,
-        cond.home_educated is None or child.home_educated == cond.home_educated,
-        cond.lives_in_other_council is None
-        or _lives_elsewhere(ctx, policy) == cond.lives_in_other_council,
-        cond.flags is None or any(getattr(incident, flag) for flag in cond.flags),
-        cond.any_of is None or any(_holds(c, ctx, policy) for c in cond.any_of),
-    ]
-    return all(checks)
+    if cond.incident_types is not None and incident.incident_type not in cond.incident_types:
+        return False
+    if cond.risk_grades is not None and incident.risk_grade not in cond.risk_grades:
+        return False
+    if cond.roles is not None and child.role not in cond.roles:
+        return False
+    if cond.match is not None and ctx.decision not in cond.match:
+        return False
+    if cond.min_age is not None or cond.max_age is not None or cond.age_known is not None:
+        age = ctx.age
+        if cond.min_age is not None and (age is None or age < cond.min_age):
+            return False
+        if cond.max_age is not None and (age is None or age > cond.max_age):
+            return False
+        if cond.age_known is not None and (age is not None) != cond.age_known:
+            return False
+    if cond.statuses is not None and (ctx.record is None or ctx.record.status not in cond.statuses):
+        return False
+    if cond.school_known is not None and (ctx.school_urn is not None) != cond.school_known:
+        return False
+    if (
+        cond.school_in_council is not None
+        and _school_in_council(ctx, policy) != cond.school_in_council
+    ):
+        return False
+    if cond.home_educated is not None and child.home_educated != cond.home_educated:
+        return False
+    if (
+        cond.lives_in_other_council is not None
+        and _lives_elsewhere(ctx, policy) != cond.lives_in_other_council
+    ):
+        return False
+    if cond.flags is not None and not any(getattr(incident, flag) for flag in cond.flags):
+        return False
+    return cond.any_of is None or any(_holds(c, ctx, policy) for c in cond.any_of)
 
 
 def _school_in_council(ctx: ChildContext, policy: Policy) -> bool:
