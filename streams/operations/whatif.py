@@ -79,7 +79,7 @@ class History:
     audit: list[Audited]
     acks: list[tuple[str, datetime]]  # (notification id, acknowledged at)
     invalid: int  # incidents in the period that fail validation (dead-lettered live too)
-    oldest: datetime | None  # the earliest incident the topic still holds
+    oldest: datetime | None  # retention removed earlier incidents: when the first left arrived
 
 
 # frontdoor's own outputs and the acknowledgements are read for a few fields each with
@@ -218,7 +218,24 @@ def read(
         key=lambda d: d.at,
     )
     kept = [r for r in records.values() if r is not None]
-    oldest = min((i[0] for i in incidents), default=None)
+    # Retention has removed incidents when a partition no longer starts at offset 0; then
+    # the earliest one left (on the period's clock: when the worker took it in) says how
+    # far back the topic reaches.
+    first: dict[int, int] = {}
+    for _, partition, offset, _, _ in incidents:
+        first[partition] = min(first.get(partition, offset), offset)
+    truncated = any(offset > 0 for offset in first.values())
+    oldest = (
+        None
+        if not truncated
+        else min(
+            (
+                routed_at.get((key or b"").decode(errors="replace"), stamp)
+                for stamp, _, _, key, _ in incidents
+            ),
+            default=None,
+        )
+    )
     return History(arrivals, decisions, kept, sent, audit, acks, invalid, oldest)
 
 
