@@ -358,28 +358,26 @@ def workload(
     """Per agency: notifications per day over the period, and the most in any one hour
     (UTC clock hours)."""
     days = max((until - since) / timedelta(days=1), 1 / 24)
-    agencies = sorted({s.agency for s in (*live.values(), *draft.values())})
 
-    def peak(sent: dict[str, Sent], agency: str) -> int:
-        hours = Counter(
-            s.first_sent.replace(minute=0, second=0, microsecond=0)
-            for s in sent.values()
-            if s.agency == agency
-        )
-        return max(hours.values(), default=0)
+    def tally(sent: dict[str, Sent]) -> tuple[Counter[str], dict[str, Counter[datetime]]]:
+        totals: Counter[str] = Counter()
+        hours: dict[str, Counter[datetime]] = {}
+        for s in sent.values():
+            totals[s.agency] += 1
+            hour = s.first_sent.replace(minute=0, second=0, microsecond=0)
+            hours.setdefault(s.agency, Counter())[hour] += 1
+        return totals, hours
 
-    def count(sent: dict[str, Sent], agency: str) -> int:
-        return sum(1 for s in sent.values() if s.agency == agency)
-
+    (live_n, live_h), (draft_n, draft_h) = tally(live), tally(draft)
     return [
         Workload(
             a,
-            count(live, a),
-            count(draft, a),
-            round(count(live, a) / days, 1),
-            round(count(draft, a) / days, 1),
-            peak(live, a),
-            peak(draft, a),
+            live_n[a],
+            draft_n[a],
+            round(live_n[a] / days, 1),
+            round(draft_n[a] / days, 1),
+            max(live_h.get(a, Counter()).values(), default=0),
+            max(draft_h.get(a, Counter()).values(), default=0),
         )
-        for a in agencies
+        for a in sorted({*live_n, *draft_n})
     ]

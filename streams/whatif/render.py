@@ -239,8 +239,12 @@ def render(
 ) -> str:
     if form == "csv":
         return as_csv(diff)
-    if form == "json":
-        return json.dumps(as_dict(diff, trust, draft_name, incidents), indent=2) + "\n"
+    if form == "json":  # one notification a line: a year changes hundreds of thousands
+        whole = as_dict(diff, trust, draft_name, incidents)
+        rows = whole.pop("notifications")
+        head = json.dumps(whole, indent=2)[:-2]
+        lines = ",\n    ".join(json.dumps(r, separators=(",", ":")) for r in rows)
+        return head + ',\n  "notifications": [\n    ' + lines + "\n  ]\n}\n"
     if form == "html":
         return as_html(diff, trust, draft_name, incidents)
     return as_table(diff, trust, draft_name, incidents, invalid, seconds)
