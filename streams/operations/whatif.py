@@ -1,10 +1,12 @@
 """``frontdoor whatif``: a period replayed under the live policy and a draft, read from the
 topics as the ``operations`` principal (which may read, never write).
 
-Reads the period's incidents (``police.incidents.v1``, each at its record time: when it
-reached frontdoor), the council records as they stand, the reviewers' decisions, the
-notifications actually sent, the audit and the acknowledgements; matches each child
-once and routes it under both policies with the worker's core (``streams.whatif``);
+Reads the period's incidents (``police.incidents.v1``, each at the moment the worker
+first routed it: its audit records' time, or its record time if never routed), the
+council records as they stand, the reviewers' decisions, the notifications actually
+sent, the audit and the acknowledgements; matches each child once and routes it under
+both policies with the worker's core (``streams.whatif``), in forked processes for a
+long period;
 compares the live replay with what was sent (fidelity) and the draft with the live
 replay (the diff). Output holds ids, closed-list values and numbers only.
 """

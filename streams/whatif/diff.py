@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from schemas import Notification
 from streams.routing import rule_order
 from streams.whatif.replay import Sent
 
@@ -45,19 +44,6 @@ class Notified:
     rules: tuple[str, ...]
     deadline: datetime
     produced_at: datetime
-
-    @classmethod
-    def of(cls, n: Notification) -> Notified:
-        return cls(
-            n.notification_id,
-            n.incident_reference,
-            n.person_reference,
-            n.recipient.agency.value,
-            n.recipient.organisation,
-            tuple(n.rules),
-            n.deadline,
-            n.produced_at,
-        )
 
 
 def merge(
