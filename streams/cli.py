@@ -439,6 +439,14 @@ def _console(args: argparse.Namespace) -> int:
     return 0
 
 
+def _period_and_output(command: argparse.ArgumentParser) -> None:
+    """--since, --until, --format and --output, as report and whatif take them."""
+    command.add_argument("--since", type=_when, required=True, help="ISO time with offset")
+    command.add_argument("--until", type=_when, required=True, help="ISO time with offset")
+    command.add_argument("--format", choices=["table", "csv", "json", "html"], default="table")
+    command.add_argument("--output", help="write to this file instead of standard output")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="frontdoor", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -566,10 +574,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="compliance report from the topics: notifications first sent in [since, until), "
         "status as at until (or now, while the period is open)",
     )
-    rep.add_argument("--since", type=_when, required=True, help="ISO time with offset")
-    rep.add_argument("--until", type=_when, required=True, help="ISO time with offset")
-    rep.add_argument("--format", choices=["table", "csv", "json", "html"], default="table")
-    rep.add_argument("--output", help="write to this file instead of standard output")
+    _period_and_output(rep)
     rep.set_defaults(func=_report)
 
     whatif = sub.add_parser(
@@ -577,11 +582,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="replay a period under the live policy and a draft: who would have been told, "
         "when, and which deadlines would flip (read only; as the operations principal)",
     )
-    whatif.add_argument("--since", type=_when, required=True, help="ISO time with offset")
-    whatif.add_argument("--until", type=_when, required=True, help="ISO time with offset")
+    _period_and_output(whatif)
     whatif.add_argument("--policy", type=Path, required=True, help="the draft policy (YAML)")
-    whatif.add_argument("--format", choices=["table", "csv", "json", "html"], default="table")
-    whatif.add_argument("--output", help="write to this file instead of standard output")
     whatif.set_defaults(func=_whatif)
 
     check = sub.add_parser(

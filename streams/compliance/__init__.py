@@ -43,7 +43,7 @@ from streams.compliance.police import (
     report_delay,
     sequence_of,
 )
-from streams.compliance.report import Report, bar_chart, duration
+from streams.compliance.report import Report, bar_chart, duration, html_page
 from streams.compliance.report import build as build_report
 from streams.compliance.report import render as render_report
 
@@ -72,6 +72,7 @@ __all__ = [
     "close_command",
     "compliance_alert",
     "duration",
+    "html_page",
     "join_rules",
     "late_report",
     "late_to_frontdoor",

@@ -430,6 +430,19 @@ def bar_chart(title: str, bars: list[tuple[str, float, str]], unit: str) -> str:
     return f"<h3>{html.escape(title)}</h3>" + "".join(parts)
 
 
+def html_page(title: str, body: str) -> str:
+    """One self-contained page (the compliance report's and the what-if's look): the
+    title as its heading, then ``body``."""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>body{{font-family:sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:nth-child(-n+2),
+th:nth-child(-n+2){{text-align:left}}th{{background:#f3f3f3}}</style></head><body>
+<h1>{html.escape(title)}</h1>
+{body}</body></html>
+"""
+
+
 def as_html(report: Report) -> str:
     on_time = [
         (f"{r.agency} {r.rule}", pct, "#2e7d32" if pct >= 95 else "#c62828")
@@ -455,13 +468,9 @@ def as_html(report: Report) -> str:
     )
     accounted = "".join(f"<li>{html.escape(line.strip())}</li>" for line in _missed_lines(report))
     title = "frontdoor " + _title(report)
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>body{{font-family:sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:nth-child(-n+2),
-th:nth-child(-n+2){{text-align:left}}th{{background:#f3f3f3}}</style></head><body>
-<h1>{html.escape(title)}</h1>
-<p>{html.escape(report.definition)}</p>
+    return html_page(
+        title,
+        f"""<p>{html.escape(report.definition)}</p>
 <table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
 <h3>Compliance alerts by kind</h3>
 <table><tbody>{alerts}</tbody></table>
@@ -470,5 +479,5 @@ th:nth-child(-n+2){{text-align:left}}th{{background:#f3f3f3}}</style></head><bod
 {bar_chart("Missed notifications by agency and rule", missed, "")}
 {bar_chart("Police late reports by force", forces, "")}
 {bar_chart("Incidents late to frontdoor by force", held_back, "")}
-</body></html>
-"""
+""",
+    )

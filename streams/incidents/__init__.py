@@ -1,8 +1,7 @@
 """The incident core: validate, match then route, reviews, re-matching, history. Pure.
 
 Bytes become a validated event or a dead letter with its reasons (``validate``); each
-child of an incident is matched and routed (``process_incident``; with the match
-already made, ``route_matched``); children still
+child of an incident is matched and routed (``process_incident``); children still
 waiting are kept as a ``PendingIncident`` until a reviewer decides
 (``apply_review_decision``; what a pair holds back and whether it needs four eyes:
 ``held_back``, ``needs_second_reviewer``) or a council record arrives (``rematch``); a child's
@@ -24,7 +23,6 @@ from streams.incidents.pipeline import (
     process_incident,
     rematch,
     review_id,
-    route_matched,
 )
 from streams.incidents.provenance import foreign_acknowledgement, foreign_incident
 from streams.incidents.reviews import Held, earliest_held, held_back, needs_second_reviewer
@@ -64,6 +62,5 @@ __all__ = [
     "rematch",
     "remember",
     "review_id",
-    "route_matched",
     "validate",
 ]

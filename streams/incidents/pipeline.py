@@ -182,27 +182,19 @@ def process_incident(
     now: datetime,
     published_at: datetime | None = None,
 ) -> list[ChildOutcome]:
-    matched = [replica.matcher.match(child) for child in incident.children]
-    return route_matched(incident, matched, replica, policy, calendar, now, published_at)
-
-
-def route_matched(
-    incident: PoliceIncident,
-    matched: list[MatchResult],
-    replica: Replica,
-    policy: Policy,
-    calendar: Calendar,
-    now: datetime,
-    published_at: datetime | None = None,
-) -> list[ChildOutcome]:
-    """Route each child with what the matcher decided for it (``matched``, in the order of
-    ``incident.children``). The match does not depend on the policy: a what-if matches
-    once and routes under each policy."""
     return [
         _decide_match(
-            incident, child, result, replica, policy, calendar, now, "routed", published_at
+            incident,
+            child,
+            replica.matcher.match(child),
+            replica,
+            policy,
+            calendar,
+            now,
+            "routed",
+            published_at,
         )
-        for child, result in zip(incident.children, matched, strict=True)
+        for child in incident.children
     ]
 
 

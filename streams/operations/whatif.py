@@ -287,12 +287,15 @@ def _plan_span(span: tuple[int, int]) -> list[tuple[Planned, ...]]:
 
 
 def _planned(
-    arrivals: list[Arrival], replica: Replica, policies: list[Policy], processes: int
+    arrivals: list[Arrival], runs: tuple[Replay, ...], processes: int
 ) -> Iterator[tuple[Planned, ...]]:
-    """Every arrival matched and routed, in order: in ``processes`` forked processes (the
-    parent keeps applying what comes back) or, for a small period, here."""
+    """Every arrival matched and routed under each run's policy, in order: in
+    ``processes`` forked processes (the parent keeps applying what comes back) or, for a
+    small period, here."""
     _SHARED.update(
-        arrivals=arrivals, replica=replica, policies=[(p, p.calendar()) for p in policies]
+        arrivals=arrivals,
+        replica=runs[0].replica,
+        policies=[(run.policy, run.calendar) for run in runs],
     )
     spans = [(i, min(i + CHUNK, len(arrivals))) for i in range(0, len(arrivals), CHUNK)]
     try:
@@ -322,7 +325,7 @@ def replay(
             replica.upsert(record)
             bar.update(1)
     runs = (Replay(live, replica), Replay(draft, replica))
-    planned = _planned(history.arrivals, replica, [live, draft], processes or os.cpu_count() or 1)
+    planned = _planned(history.arrivals, runs, processes or os.cpu_count() or 1)
     with _bar(say, "replaying", "incidents", len(history.arrivals)) as bar:
         for kind, item in _in_order(history.arrivals, history.decisions):
             if kind == "incident":

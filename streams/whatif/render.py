@@ -10,7 +10,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from streams.compliance import bar_chart, duration
+from streams.compliance import bar_chart, duration, html_page
 from streams.whatif.diff import Change, Diff, Fidelity, Row
 
 DEFINITION = (
@@ -206,13 +206,9 @@ def as_html(diff: Diff, trust: Fidelity, draft_name: str, incidents: int) -> str
         if len(diff.rows) > len(listed)
         else ""
     )
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>body{{font-family:sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:nth-child(-n+2),
-th:nth-child(-n+2){{text-align:left}}th{{background:#f3f3f3}}</style></head><body>
-<h1>{html.escape(title)}</h1>
-<p>{html.escape(DEFINITION)}</p>
+    return html_page(
+        title,
+        f"""<p>{html.escape(DEFINITION)}</p>
 <h2>How far to trust it</h2>
 <p>{trust.reproduced} of {trust.actual} notifications actually sent in the period were
 reproduced exactly by the live-policy replay ({100 * trust.share:.1f} %), over
@@ -223,8 +219,8 @@ reproduced exactly by the live-policy replay ({100 * trust.share:.1f} %), over
 {bar_chart("Deadlines that would flip, by agency and rule", flips, "")}
 <h2>Each notification that changes</h2>{more}
 <table><thead><tr>{row_head}</tr></thead><tbody>{row_body}</tbody></table>
-</body></html>
-"""
+""",
+    )
 
 
 def render(

@@ -265,3 +265,21 @@ def test_no_personal_value_reaches_any_output(form: str) -> None:
 def test_policy_errors_do_not_depend_on_the_live_policy() -> None:
     policy: Policy = parse_policy(NEW_SERVICE)
     assert any(r.id == "R13" for r in policy.rules)
+
+
+def test_routing_in_forked_processes_gives_what_routing_here_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from streams.matching import MatchModel
+    from streams.operations import whatif as command
+
+    h = history()
+    period = command.History(h.arrivals, [], h.records, [], [], [], 0, None)
+    live, draft = parse_policy(default_policy_text()), parse_policy(R3_12H)
+    here = command.replay(period, live, draft, MatchModel.load(None), None, processes=1)
+    monkeypatch.setattr(command, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(command, "CHUNK", 37)  # many chunks, the last one short
+    forked = command.replay(period, live, draft, MatchModel.load(None), None, processes=2)
+    for one, other in zip(here, forked, strict=True):
+        assert one.sent == other.sent and one.matches == other.matches
+        assert one.incidents == other.incidents == len(h.arrivals)
