@@ -33,15 +33,28 @@ def _kafka(args: argparse.Namespace) -> int:
             if not args.principal:
                 print("frontdoor kafka secrets: name a directory to make them in", file=sys.stderr)
                 return 2
+            from streams.tools.platform import compose_secrets
+
             hosts = tuple(args.host or ["kafka", "localhost"])
-            made = pki.ensure(
-                Path(args.principal), localkafka.principals_with(access.parties(_policy())), hosts
-            )
-            names = ", ".join(hosts)
+            principals = localkafka.principals_with(access.parties(_policy()))
+            made = compose_secrets.make(Path(args.principal), principals, hosts)
             print(
-                f"secrets in {made.root} (owner-only): CA, node certificate for {names}, "
-                "a password per principal"
+                f"secrets in {made.root}: {made.kafka} for the broker's container (uid "
+                f"{compose_secrets.KAFKA_UID}: its CA, certificate for {', '.join(hosts)} and "
+                f"every principal's password), {made.frontdoor} for frontdoor's (uid "
+                f"{compose_secrets.FRONTDOOR_UID}: its passwords, the CA, the gateway's "
+                f"certificate and API keys file), {made.authority.root} for you (the CA's key; "
+                "never mounted)"
             )
+            needed = made.owners_needed()
+            if needed:
+                print(
+                    "not root: each container's user cannot read its files yet. Run, as root "
+                    "(Docker Engine), or inside `podman unshare` (rootless podman):",
+                    file=sys.stderr,
+                )
+                for command in needed:
+                    print(f"  {command}", file=sys.stderr)
             return 0
         if args.action == "certificate":  # for a local service: the HTTPS gateway
             name = args.principal or "gateway"
@@ -238,6 +251,10 @@ def _bench(args: argparse.Namespace) -> int:
         from streams.tools.bench import gateway
 
         return gateway.run(args.gateway_rate, args.gateway_seconds, args.clients)
+    if args.what == "signals":
+        from streams.tools.bench import signals
+
+        return signals.run(rate=args.signals_rate, seconds=args.signals_seconds)
     if args.what == "pipeline":
         from streams.tools.bench import pipeline
 
@@ -505,7 +522,15 @@ def build_parser() -> argparse.ArgumentParser:
     docs.set_defaults(func=_docs)
 
     bench = sub.add_parser("bench", help="benchmarks (printed with units)")
-    bench.add_argument("what", choices=["matching", "pipeline", "gateway", "console", "whatif"])
+    bench.add_argument(
+        "what", choices=["matching", "pipeline", "signals", "gateway", "console", "whatif"]
+    )
+    bench.add_argument(
+        "--signals-rate", type=float, default=100.0, help="signals: background incidents/s"
+    )
+    bench.add_argument(
+        "--signals-seconds", type=float, default=60.0, help="signals: each run's duration"
+    )
     bench.add_argument(
         "--year-incidents", type=int, default=255_000, help="whatif: incidents in the period"
     )

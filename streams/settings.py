@@ -58,6 +58,14 @@ class Settings(BaseSettings):
         description="How long the worker's producer waits for a produce response, and "
         "for a partition's leader, before it retries (Kafka's Java default).",
     )
+    fetch_max_wait_ms: int = Field(
+        default=100,
+        ge=10,
+        le=1500,
+        description="How long the worker's fetch waits at the broker when nothing is new. "
+        "It bounds each hop's latency (a signal crosses up to three), and an idle worker "
+        "fetches this often: shorter is prompter, longer costs the broker less when idle.",
+    )
     instance_id: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",

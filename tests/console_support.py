@@ -145,6 +145,8 @@ PEOPLE: dict[str, tuple[str, str, tuple[str, ...], tuple[str, ...]]] = {
     "reviewer": ("6f1c1d0e-0000-4000-8000-000000000001", "Priya Shah", ("reviewer",), ()),
     "second": ("6f1c1d0e-0000-4000-8000-000000000002", "Tom Becker", ("reviewer",), ()),
     "manager": ("6f1c1d0e-0000-4000-8000-000000000003", "Grace Obi", ("duty_manager",), ()),
+    "officer": ("6f1c1d0e-0000-4000-8000-000000000005", "Ada Quist", ("policy_officer",), ()),
+    "officer2": ("6f1c1d0e-0000-4000-8000-000000000006", "Ben Rowe", ("policy_officer",), ()),
     "lead": (
         "6f1c1d0e-0000-4000-8000-000000000004",
         "Alan Moss",

@@ -77,6 +77,7 @@ COUNCIL_CASEWORK = "council-casework"
 EDGE = "edge"  # the HTTP gateway: publishes for the parties it authenticates, delivers to them
 CONSOLE = "console"  # the people's screens: reads what they show, writes what people decide
 DUTY = "front-door-duty"  # the front door's duty board: what needs a person now, read only
+POLICY = "partnership-policy"  # a policy officer: what-ifs of a draft policy, read only
 
 
 def force_principal(force: str) -> str:
@@ -99,6 +100,7 @@ def parties(policy: Policy) -> list[str]:
             EDGE,
             CONSOLE,
             DUTY,
+            POLICY,
             *(force_principal(f) for f in policy.signals.police_sources),
             *(agency_principal(a) for a in Agency),
         }
@@ -184,20 +186,20 @@ def plan(policy: Policy, settings: Settings) -> list[Acl]:
     ):
         acls += _topic(DUTY, spec, settings, read)
     acls += _groups(DUTY, settings)
+    # A policy officer replays a period under a draft policy (the console's what-if): it
+    # reads what a what-if reads, and writes nothing.
+    for spec in topics.WHATIF_READS:
+        acls += _topic(POLICY, spec, settings, read)
+    acls += _groups(POLICY, settings)
     # Operations: dead letters, audit and alerts, and what `frontdoor verify` and
     # `frontdoor report` read (the notifications and acknowledgements they account for);
     # `frontdoor whatif` replays a period as the worker would, so it also reads what the
     # worker matches against and what reviewers decided. Read only, as before.
     for spec in (
         topics.DEAD_LETTERS,
-        topics.AUDIT,
         topics.COMPLIANCE_ALERTS,
-        topics.POLICE_INCIDENTS,
         *(topics.force_incidents(f) for f in forces),
-        topics.ACKS,
-        *topics.NOTIFY.values(),
-        topics.CHILD_RECORDS,
-        topics.REVIEW_DECISIONS,
+        *topics.WHATIF_READS,
     ):
         acls += _topic(OPERATIONS, spec, settings, read)
     acls += _groups(OPERATIONS, settings)
@@ -232,8 +234,9 @@ def _console(settings: Settings) -> list[Acl]:
     candidate records (and the decisions already made), and writes what the reviewer
     decides; shows an organisation its notifications and writes its staff's
     acknowledgements on the agency's own topic (as the gateway does for a system); shows
-    the duty board the alerts; and keeps its own inbox activity. Nothing else. It reads
-    with no consumer group (every console holds all)."""
+    the duty board the alerts; runs a policy officer's what-if (which also reads the
+    audit: when each incident was routed); and keeps its own inbox activity. Nothing
+    else. It reads with no consumer group (every console holds all)."""
     read, write = Operation.READ, Operation.WRITE
     acls: list[Acl] = []
     for spec in (
@@ -243,6 +246,7 @@ def _console(settings: Settings) -> list[Acl]:
         *topics.NOTIFY.values(),
         topics.ACKS,
         topics.COMPLIANCE_ALERTS,
+        *topics.WHATIF_READS,
     ):
         acls += _topic(CONSOLE, spec, settings, read)
     for spec in topics.AGENCY_ACKS.values():

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from schemas.enums import Agency
-from streams.access.policy import DUTY, REVIEWERS, agency_principal
+from streams.access.policy import DUTY, POLICY, REVIEWERS, agency_principal
 from streams.routing import Policy
 
 
@@ -27,6 +27,7 @@ class StaffRole(StrEnum):
     DUTY_MANAGER = "duty_manager"  # the front door's duty manager
     SAFEGUARDING_LEAD = "safeguarding_lead"  # a school's designated safeguarding lead or deputy
     TEAM_MEMBER = "team_member"  # of an agency's team: health visiting, a hub, a service
+    POLICY_OFFICER = "policy_officer"  # the partnership's: tries a draft policy on history
 
 
 INBOX_ROLES = frozenset({StaffRole.SAFEGUARDING_LEAD, StaffRole.TEAM_MEMBER})
@@ -72,6 +73,9 @@ def acting_as(roles: Iterable[str], organisations: Iterable[str], policy: Policy
         acting.append(Acting(StaffRole.REVIEWER, REVIEWERS, front_door))
     if StaffRole.DUTY_MANAGER in held:
         acting.append(Acting(StaffRole.DUTY_MANAGER, DUTY, front_door))
+    if StaffRole.POLICY_OFFICER in held:
+        partnership = f"{policy.council_code}:partnership"
+        acting.append(Acting(StaffRole.POLICY_OFFICER, POLICY, partnership))
     inbox_role = next(
         (r for r in (StaffRole.SAFEGUARDING_LEAD, StaffRole.TEAM_MEMBER) if r in held), None
     )

@@ -128,6 +128,10 @@ class SourceSequence(BaseModel):
     fresh: list[tuple[float, int]] = []  # (bucket start, arrivals not stale), in the window
     stale: list[tuple[float, float]] = []  # (arrived, age), seconds, in the window
     raised: list[str] = []  # the latest batching alerts' ids: each is raised once
+    # How far the force's numbers have got on the bus (the latest arrival among them) and
+    # when a worker read that one: whether a gap's window has passed is judged on this.
+    latest_arrival: datetime | None = None
+    latest_read_at: datetime | None = None
 
     MAX_GAPS: ClassVar[int] = 1000
     MAX_STALE: ClassVar[int] = 1000  # a bigger burst is judged on its latest 1,000
@@ -175,19 +179,20 @@ def observe(
     state: SourceSequence | None,
     source: str,
     number: int,
-    now: datetime,
+    at: datetime,
     baseline_window: timedelta = timedelta(0),
 ) -> SourceSequence:
-    """Record one sequence number: a jump opens a gap, a late arrival fills one, and
-    within ``baseline_window`` of the force's first number a lower one moves the baseline
-    down (a gap between them opens as if seen from the first arrival)."""
+    """Record one sequence number that reached the bus ``at``: a jump opens a gap (from
+    then), a late arrival fills one, and within ``baseline_window`` of the force's first
+    number a lower one moves the baseline down (a gap between them opens as if seen from
+    the first arrival)."""
     if state is None:
-        return SourceSequence(source=source, highest=number, lowest=number, first_seen_at=now)
+        return SourceSequence(source=source, highest=number, lowest=number, first_seen_at=at)
     lowest = state.lowest if state.lowest is not None else state.highest
     if (
         number < lowest
         and state.first_seen_at is not None
-        and now - state.first_seen_at <= baseline_window
+        and at - state.first_seen_at <= baseline_window
     ):
         gaps = list(state.gaps)
         if number < lowest - 1:
@@ -204,19 +209,51 @@ def observe(
             gaps.append(gap)
     highest = state.highest
     if number > highest + 1:
-        gaps.append(Gap(first=highest + 1, last=number - 1, opened_at=now))
+        gaps.append(Gap(first=highest + 1, last=number - 1, opened_at=at))
     highest = max(highest, number)
     return state.model_copy(update={"highest": highest, "gaps": gaps[-state.MAX_GAPS :]})
+
+
+CAUGHT_UP = timedelta(seconds=5)  # numbers read within this of reaching the bus: live
+
+
+def read_up_to(state: SourceSequence, arrived: datetime, now: datetime) -> SourceSequence:
+    """Note that a number that reached the bus at ``arrived`` was read ``now``."""
+    if state.latest_arrival is not None and arrived <= state.latest_arrival:
+        return state
+    return state.model_copy(update={"latest_arrival": arrived, "latest_read_at": now})
+
+
+def bus_time(state: SourceSequence, now: datetime, caught_up: timedelta = CAUGHT_UP) -> datetime:
+    """The bus's time a gap's window is judged on at ``now``. While the force's numbers
+    are read live (the latest within ``caught_up`` of reaching the bus), ``now``: a gap
+    falls due a window after the number beyond it reached the bus, whenever a worker read
+    it. While a worker reads a backlog (or read one last), the latest number's bus time
+    plus the time since: a number that reached the bus before the gap fell due may still
+    be on its way, so no gap is flagged early, only late by the backlog."""
+    if state.latest_arrival is None or state.latest_read_at is None:
+        return now
+    if state.latest_read_at - state.latest_arrival <= caught_up:
+        return now
+    return min(now, state.latest_arrival + (now - state.latest_read_at))
+
+
+def gaps_due(state: SourceSequence, window: timedelta, now: datetime) -> list[Gap]:
+    """The gaps open past ``window`` on the bus's time, not yet alerted."""
+    judged = bus_time(state, now)
+    return [g for g in state.gaps if not g.alerted and g.opened_at + window <= judged]
 
 
 def overdue_gaps(
     state: SourceSequence, window: timedelta, now: datetime
 ) -> tuple[SourceSequence, list[ComplianceAlert]]:
-    """Alert once for each gap still open after ``window``, naming the missing range."""
+    """Alert once for each gap still open after ``window`` (on the bus's time: ``bus_time``),
+    naming the missing range; due a window after it opened, late by however long since."""
     alerts = []
     gaps = []
+    due = gaps_due(state, window, now)
     for gap in state.gaps:
-        if not gap.alerted and gap.opened_at + window <= now:
+        if gap in due:
             alerts.append(
                 _alert(
                     AlertKind.SEQUENCE_GAP,

@@ -145,7 +145,9 @@ def _cookie(request: Request, response: Response, console: Console) -> None:
             httponly=True,
             samesite="lax",
         )
-    elif session is None and sent:
+    elif session is None and sent and request.state.session_ended not in ("idle", "expired"):
+        # a timed-out session's cookie stays: every request that carries it says why it
+        # ended (the server remembers it as ended, never as live), until signed in again
         response.delete_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="lax")
 
 

@@ -11,7 +11,7 @@ is working on the pair).
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import Request
@@ -25,6 +25,7 @@ ROLE_NAMES = {
     "duty_manager": "duty manager",
     "safeguarding_lead": "safeguarding lead",
     "team_member": "team member",
+    "policy_officer": "policy officer",
 }
 
 
@@ -62,6 +63,14 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
     if console.duty(staff):
         navigation.append(
             {"href": "/duty", "text": "Duty board", "active": request.url.path.startswith("/duty")}
+        )
+    if console.policy_officer(staff):
+        navigation.append(
+            {
+                "href": "/whatif",
+                "text": "Policy what-if",
+                "active": request.url.path.startswith("/whatif"),
+            }
         )
     if console.reviewer(staff):
         navigation.append(
@@ -132,6 +141,16 @@ def signed_in(request: Request) -> Staff:
     )
 
 
+def permitted(
+    request: Request, may: Callable[[Staff | None], bool], title: str, said: str
+) -> Staff:
+    """The person signed in, if the access plan lets them (``may``); else 403, saying why."""
+    staff = signed_in(request)
+    if not may(staff):
+        raise forbidden(title, said)
+    return staff
+
+
 def forbidden(title: str, said: str) -> Refused:
     """A role that may not (403): the one refusal every screen gives, counted as such."""
     return Refused(403, "forbidden", title, [said])
@@ -139,13 +158,12 @@ def forbidden(title: str, said: str) -> Refused:
 
 def reviewer(request: Request) -> Staff:
     """A person whose roles may read the possible matches (the access plan)."""
-    staff = signed_in(request)
-    if not console_of(request).reviewer(staff):
-        raise forbidden(
-            "You cannot review possible matches",
-            "Your role does not include reviewing possible matches. Ask your manager if it should.",
-        )
-    return staff
+    return permitted(
+        request,
+        console_of(request).reviewer,
+        "You cannot review possible matches",
+        "Your role does not include reviewing possible matches. Ask your manager if it should.",
+    )
 
 
 def decider(request: Request) -> Staff:
@@ -164,16 +182,21 @@ async def form_from(request: Request) -> dict[str, str]:
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     if not csrf_ok(session_of(request), fields.get("csrf_token")):
-        raise Refused(
-            403,
-            "csrf",
-            "This form could not be accepted",
-            [
-                "It was not sent from a page of the console you are signed in to, or it has "
-                "expired. Go back, reload the page and try again."
-            ],
-        )
+        raise csrf_refused()
     return fields
+
+
+def csrf_refused() -> Refused:
+    """A form without this session's CSRF token (403)."""
+    return Refused(
+        403,
+        "csrf",
+        "This form could not be accepted",
+        [
+            "It was not sent from a page of the console you are signed in to, or it has "
+            "expired. Go back, reload the page and try again."
+        ],
+    )
 
 
 NOTIFICATION_ID = re.compile(r"ntf-[0-9a-f-]{36}")

@@ -25,6 +25,7 @@ from streams.console.metrics import ConsoleMetrics
 from streams.console.sessions import Sessions, Staff
 from streams.console.settings import ConsoleSettings
 from streams.console.signin import SignIn
+from streams.console.whatifs import Jobs
 from streams.inbox import Inbox
 from streams.routing import Policy
 from streams.settings import Settings
@@ -54,6 +55,7 @@ class Console:
     inbox: Inbox = field(default_factory=Inbox)  # every organisation's notifications
     activity: Activity = field(default_factory=Activity)  # who has what, alerts sent
     alerts: AlertLog = field(default_factory=AlertLog)  # recent compliance alerts (duty board)
+    whatifs: Jobs | None = None  # policy officers' what-if jobs (made by ``assemble``)
 
     def may(self, staff: Staff | None, operation: Operation, spec: TopicSpec) -> bool:
         """Whether any party the person acts as may do this on the topic (the access plan)."""
@@ -82,6 +84,13 @@ class Console:
     def duty(self, staff: Staff | None) -> bool:
         """Whether the person may read the duty board: the alerts (the access plan)."""
         return self.may(staff, Operation.READ, topics.COMPLIANCE_ALERTS)
+
+    def policy_officer(self, staff: Staff | None) -> bool:
+        """Whether the person may run a what-if: their party may read every topic one
+        reads (the access plan)."""
+        return staff is not None and all(
+            self.may(staff, Operation.READ, spec) for spec in topics.WHATIF_READS
+        )
 
     def reviewer(self, staff: Staff | None) -> bool:
         return self.may(staff, Operation.READ, topics.REVIEW_MATCHES)

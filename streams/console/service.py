@@ -25,6 +25,7 @@ from streams.console.sessions import Sessions
 from streams.console.settings import ConsoleSettings
 from streams.console.signin import SignIn
 from streams.console.templating import templates
+from streams.console.whatifs import Jobs
 from streams.matching import MatchModel
 from streams.routing import load_policy
 from streams.settings import Settings
@@ -68,6 +69,7 @@ def assemble(settings: Settings, config: ConsoleSettings) -> Running:
         inbox=follower.inbox,
         activity=follower.activity,
         alerts=follower.alerts,
+        whatifs=Jobs(settings),
     )
     mailer = Mailer(
         config=config,
@@ -125,6 +127,8 @@ async def serve(settings: Settings, config: ConsoleSettings) -> None:
         following.cancel()
         mailing.cancel()
         await asyncio.gather(following, mailing, return_exceptions=True)
+        if running.console.whatifs is not None:
+            running.console.whatifs.close()
         await running.publisher.stop()
 
 

@@ -3,9 +3,11 @@
 A session is made when someone starts to sign in (it holds the OpenID Connect state,
 nonce and PKCE verifier), given a new id once they have signed in (so an id seen before
 sign-in is worth nothing after it), touched on every request, and ended by sign-out, by
-``idle_s`` without a request, or ``max_s`` after sign-in whatever happens. Every form
-carries the session's CSRF token. Times are the real clock's (``time.time``), never a
-demo's simulated one.
+``idle_s`` without a request, or ``max_s`` after sign-in whatever happens. A session that
+timed out is remembered as such for ``idle_s`` more, so every request that carries it
+(a stylesheet, the duty board's refresh, another tab) says why, not only the first one.
+Every form carries the session's CSRF token. Times are the real clock's (``time.time``),
+never a demo's simulated one.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from streams.access import Acting
 
 COOKIE = "__Host-frontdoor-console"  # __Host-: Secure, Path=/, no Domain: this host only
 ANONYMOUS_LIMIT = 10_000  # sessions still signing in, at most (a flood cannot exhaust memory)
+ENDED_LIMIT = 10_000  # timed-out sessions remembered, at most
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class Sessions:
     def __init__(self, idle_s: float, max_s: float, clock: Callable[[], float]) -> None:
         self.idle_s, self.max_s, self._clock = idle_s, max_s, clock
         self._by_id: dict[str, Session] = {}
+        self._ended_by_id: dict[str, tuple[str, float]] = {}  # id -> (why, when), oldest first
 
     def __len__(self) -> int:
         return sum(1 for s in self._by_id.values() if s.staff is not None)
@@ -72,13 +76,17 @@ class Sessions:
         'unknown' (never issued, or forged), 'idle' or 'expired' (it timed out)."""
         if not session_id:
             return None, ""
+        now = self._clock()
         session = self._by_id.get(session_id)
         if session is None:
+            ended = self._ended_by_id.get(session_id)
+            if ended is not None and now - ended[1] <= self.idle_s:
+                return None, ended[0]
+            self._ended_by_id.pop(session_id, None)
             return None, "unknown"
-        now = self._clock()
         why = self._ended(session, now)
         if why:
-            del self._by_id[session_id]
+            self._timed_out(session, why, now)
             return None, why
         session.last_seen = now
         return session, ""
@@ -110,9 +118,23 @@ class Sessions:
             return "expired"
         return ""
 
+    def _timed_out(self, session: Session, why: str, now: float) -> None:
+        del self._by_id[session.id]
+        if session.staff is None:
+            return  # a sign-in never finished: nothing to explain
+        self._ended_by_id[session.id] = (why, now)
+        while len(self._ended_by_id) > ENDED_LIMIT:
+            del self._ended_by_id[next(iter(self._ended_by_id))]
+
     def _sweep(self, now: float) -> None:
-        for stale in [s.id for s in self._by_id.values() if self._ended(s, now)]:
-            del self._by_id[stale]
+        ended = [(s, why) for s in self._by_id.values() if (why := self._ended(s, now))]
+        for stale, why in ended:
+            self._timed_out(stale, why, now)
+        while self._ended_by_id:
+            oldest = next(iter(self._ended_by_id))
+            if now - self._ended_by_id[oldest][1] <= self.idle_s:
+                break
+            del self._ended_by_id[oldest]
 
 
 def csrf_ok(session: Session | None, token: str | None) -> bool:

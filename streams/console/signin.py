@@ -14,6 +14,7 @@ import re
 import ssl
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import authlib.deprecate  # noqa: F401  (first: it installs an "always" filter of its own)
@@ -33,6 +34,16 @@ from streams.routing import Policy
 CALLBACK = "/auth/callback"
 SIGNED_OUT = "/signed-out"
 _ID = re.compile(ID_PATTERN)
+
+
+@dataclass(frozen=True)
+class ProviderSignOut:
+    """The provider's end-session endpoint and the form fields to POST to it."""
+
+    endpoint: str
+    client_id: str
+    after: str  # back to the console's signed-out page
+    id_token: str
 
 
 class SignInFailed(Exception):
@@ -121,14 +132,12 @@ class SignIn:
             id_token=str(token.get("id_token", "")),
         )
 
-    async def end(self, request: Request, id_token: str) -> RedirectResponse:
-        """Sign out at the provider too, then back to the console's signed-out page."""
+    async def end(self, id_token: str) -> ProviderSignOut | None:
+        """What signs the person out at the provider too (None if it cannot): a form to
+        POST, never an address carrying the ID token (RP-initiated logout allows both)."""
         metadata = await self.client.load_server_metadata()
+        endpoint = metadata.get("end_session_endpoint")
+        if not endpoint:
+            return None
         after = self.settings.base_url + SIGNED_OUT
-        if not metadata.get("end_session_endpoint"):
-            return RedirectResponse(after, status_code=303)
-        redirect: RedirectResponse = await self.client.logout_redirect(
-            request, post_logout_redirect_uri=after, id_token_hint=id_token or None
-        )
-        redirect.status_code = 303
-        return redirect
+        return ProviderSignOut(str(endpoint), self.settings.oidc_client_id, after, id_token)

@@ -15,6 +15,7 @@ The same incidents in any order give the same escalations, with the same ids.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -92,26 +93,33 @@ def remember(
         return Remembered(_kept(merged, 2 * window, now), [])
     escalate: list[ChildNotified] = []
     settled: list[Seen] = []
+    # The window ending at each incident's report is a slice of ``merged`` (in report
+    # order, ties by key) ending at it: counted with prefix sums and one bisection.
+    counting = [0]
     for seen in merged:
-        if seen.waiting is not None and not seen.escalated and _made(seen, merged, rule, window):
+        counting.append(counting[-1] + (seen.risk_grade in rule.risk_grades))
+    reported = [seen.reported_at for seen in merged]
+    for i, seen in enumerate(merged):
+        if (
+            seen.waiting is not None
+            and not seen.escalated
+            and _made(i, counting, reported, rule, window)
+        ):
             escalate.append(seen.waiting)
             seen = _forget(seen).model_copy(update={"escalated": True})
         settled.append(seen)
     return Remembered(_kept(settled, 2 * window, now), escalate)
 
 
-def _made(seen: Seen, history: list[Seen], rule: RepeatRule, window: timedelta) -> bool:
-    """Whether the incidents reported in the window ending at ``seen``'s report reach the
-    count (``seen`` itself among them). Incidents reported at the same instant are taken
+def _made(
+    i: int, counting: list[int], reported: list[datetime], rule: RepeatRule, window: timedelta
+) -> bool:
+    """Whether the incidents reported in the window ending at the ``i``th one's report
+    reach the count (itself among them). Incidents reported at the same instant are taken
     in the order of their keys, so only the last of them makes the count: one
     escalation, whichever arrived last."""
-    start, end = seen.reported_at - window, _order(seen)
-    counted = sum(
-        1
-        for s in history
-        if s.risk_grade in rule.risk_grades and start <= s.reported_at and _order(s) <= end
-    )
-    return counted >= rule.count
+    first = bisect_left(reported, reported[i] - window)
+    return counting[i + 1] - counting[first] >= rule.count
 
 
 def _order(seen: Seen) -> tuple[datetime, str]:

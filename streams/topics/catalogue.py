@@ -281,6 +281,18 @@ ALL: tuple[TopicSpec, ...] = (
 
 BY_NAME = {spec.name: spec for spec in ALL}
 
+# What a policy what-if reads (``streams.history``): the period's incidents, what the
+# worker matches against, what reviewers decided, what was sent, the audit (when each
+# incident was routed) and the acknowledgements. Whoever runs one may read all of them.
+WHATIF_READS: tuple[TopicSpec, ...] = (
+    POLICE_INCIDENTS,
+    CHILD_RECORDS,
+    REVIEW_DECISIONS,
+    *NOTIFY.values(),
+    AUDIT,
+    ACKS,
+)
+
 
 def topic_name(spec: TopicSpec, settings: Settings) -> str:
     return f"{settings.topic_prefix}{spec.name}"

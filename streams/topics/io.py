@@ -104,6 +104,9 @@ async def _scan(
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        # A scan reads whole topics: fewer, larger fetches (4 MiB a partition, 50 MiB in
+        # all) cost the broker and this process less per record than the 1 MiB default.
+        max_partition_fetch_bytes=4 * 1024 * 1024,
     )
     await consumer.start()
     seen = 0

@@ -32,7 +32,9 @@ from streams.whatif.replay import (
     Replay,
     Replayed,
     Sent,
+    pack,
     plan,
+    unpack,
 )
 
 __all__ = [
@@ -54,6 +56,8 @@ __all__ = [
     "fidelity",
     "in_period",
     "merge",
+    "pack",
     "plan",
     "render",
+    "unpack",
 ]

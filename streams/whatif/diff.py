@@ -24,9 +24,14 @@ ALL = "all"
 REMATCHED = "matched after a council record arrived later (re-matching is not replayed)"
 REVIEWED_ELSEWHERE = "a reviewer's decision the replay could not apply"
 EARLIER_HISTORY = "repeat escalation (R12) counting incidents from before the period"
-MATCH_CHANGED = "matched differently now: the council's records or the model changed since"
-DEADLINE_CHANGED = "same recipient and rules, another deadline (the policy or calendar then)"
-RULES_CHANGED = "same recipient, other rules (the policy then)"
+MATCH_CHANGED = "matched differently now (a child the audit does not cover: matched again today)"
+DEADLINE_CHANGED = (
+    "same recipient and rules, another deadline (the policy or calendar then, or the "
+    "child's council record changed since)"
+)
+RULES_CHANGED = (
+    "same recipient, other rules (the policy then, or the child's council record changed since)"
+)
 NOT_IN_PERIOD = "first sent outside the period by one side (arrival at the period's edge)"
 OTHER = "other"
 

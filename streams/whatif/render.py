@@ -16,7 +16,8 @@ from streams.whatif.diff import Change, Diff, Fidelity, Row
 DEFINITION = (
     "Both policies replay the same incidents, each at the moment it reached frontdoor, "
     "with the same council records (as they stand now) and the reviewers' decisions as "
-    "they arrived; each child is matched once. A notification counts once, in the period "
+    "they arrived; each child as the worker matched it (matched once now where the audit "
+    "does not say). A notification counts once, in the period "
     "it was first sent, under every rule any of its versions named, against its earliest "
     "deadline. Met / missed judge the acknowledgement that really happened against each "
     "policy's deadline (missed: acknowledged after it, or not at all once it passed); a "

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from schemas import Notification, PoliceIncident, ReviewDecision
 from schemas.enums import MatchDecision
@@ -86,6 +87,42 @@ class Replayed:
     matches: dict[tuple[str, str, str], tuple[str, str | None]] = field(default_factory=dict)
     incidents: int = 0
     reviews_applied: int = 0
+
+    def packed(self) -> tuple[Any, ...]:
+        """As plain tuples, to cross a process boundary (a dataclass pickles ten times
+        slower: each one asks ``dataclasses.fields``)."""
+        return pack(self.sent), self.matches, self.incidents, self.reviews_applied
+
+    @classmethod
+    def unpacked(cls, packed: tuple[Any, ...]) -> Replayed:
+        sent, matches, incidents, reviews = packed
+        return cls(unpack(sent), matches, incidents, reviews)
+
+
+def pack(sent: dict[str, Sent]) -> list[tuple[Any, ...]]:
+    """Notifications as plain tuples, to cross a process boundary."""
+    return [
+        (
+            s.notification_id,
+            s.police_source,
+            s.incident_reference,
+            s.person_reference,
+            s.agency,
+            s.organisation,
+            tuple(s.rules),
+            s.deadline,
+            s.first_sent,
+            tuple(s.stages),
+        )
+        for s in sent.values()
+    ]
+
+
+def unpack(rows: list[tuple[Any, ...]]) -> dict[str, Sent]:
+    return {
+        nid: Sent(nid, src, ref, person, agency, org, set(rules), due, first, set(stages))
+        for nid, src, ref, person, agency, org, rules, due, first, stages in rows
+    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import faust
+from faust.exceptions import ConsumerNotStarted
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from pydantic import ValidationError
 
@@ -38,18 +39,38 @@ class _IdempotentProducer(faust_aiokafka.Producer):
 # aiokafka leaves out of a fetch every partition whose records are not yet consumed, and
 # sends no other fetch to a broker while one is in flight; faust long-polls for 1,500 ms.
 # A partition drained just after a fetch went out (an incident on its way through the
-# intake, a deadline check) so waited up to 1.5 s: the signals' tail. 100 ms bounds it.
-FETCH_MAX_WAIT_MS = 100
-
-
+# intake, a deadline check) so waited up to 1.5 s: the signals' tail. The worker's
+# ``fetch_max_wait_ms`` (100 ms) bounds it.
 class _PromptConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
-        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS  # faust passes a fixed 1,500 ms
+        app = cast("FrontdoorApp", self.app)
+        consumer._fetch_max_wait_ms = app.fetch_max_wait_ms  # faust's: a fixed 1,500 ms
         return consumer
 
 
+class _EveryRecord(dict[Any, int | None]):
+    """faust's read offsets, written by faust but never consulted: every record fetched is
+    handed over.
+
+    faust drops a fetched record below the offset it last handed over on its partition.
+    When the Committer seeks back to a gap (``committer.Committer``), faust's fetch loop may
+    still be handing over the rest of a fetch from beyond the gap, and it moves that mark
+    past the gap again: the records read again from the gap are then all dropped, none is
+    settled, and the partition stalls until a newer record arrives, or for good once a
+    force's traffic stops (CI, 2026-12-07: 91 of 600 incidents stuck after one kill -9).
+    A record handed over twice is harmless: the Committer never commits behind its mark
+    and notification ids are deterministic."""
+
+    def __getitem__(self, tp: Any) -> None:
+        return None
+
+
 class _PromptConsumer(faust_aiokafka.Consumer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._read_offset = _EveryRecord()
+
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return _PromptConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
@@ -66,6 +87,7 @@ class FrontdoorApp(faust.App):
     worker_context: WorkerContext | None = None
     topology: Topology | None = None
     failed: str | None = None  # the agent or task that stopped the worker
+    fetch_max_wait_ms: int = 100
 
     def _new_transport(self) -> Any:
         return _Transport(self.conf.broker_consumer, self)
@@ -79,7 +101,7 @@ class FrontdoorApp(faust.App):
         if self.failed or self.should_stop or self.rebalancing or self._consumer is None:
             return False
         ctx = self.worker_context
-        return ctx is not None and ctx.replica_caught_up and bool(self.consumer.assignment())
+        return ctx is not None and ctx.replica_caught_up and bool(self.assigned())
 
     def stopping(self) -> bool:
         return bool(self.should_stop)
@@ -87,7 +109,11 @@ class FrontdoorApp(faust.App):
     def assigned(self) -> set[tuple[str, int]]:
         if self._consumer is None:
             return set()
-        return {(tp.topic, tp.partition) for tp in self.consumer.assignment()}
+        try:
+            assignment = self.consumer.assignment()
+        except ConsumerNotStarted:  # its thread starts a moment after it (/health: 500 then)
+            return set()
+        return {(tp.topic, tp.partition) for tp in assignment}
 
     async def deliver(self, out: Outbox) -> None:
         faust_producer: Any = self.producer
@@ -144,6 +170,7 @@ def create_app(
         autodiscover=False,
         Table=BatchedTable,  # changelog writes go out with each batch (streams/worker/state.py)
     )
+    app.fetch_max_wait_ms = settings.fetch_max_wait_ms
     policy = policy or load_policy(settings.policy_file)
     # Keys and values are bytes, so what recovery reads back from a changelog is what was
     # written; a table's changelog partition comes from its key (BatchedTable).

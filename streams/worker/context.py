@@ -47,6 +47,7 @@ class Incoming:
     key: bytes | None
     value: bytes | None
     timestamp: float | None = None  # Kafka's record time, seconds since the epoch
+    headers: tuple[tuple[str, bytes], ...] = ()
 
     @property
     def origin(self) -> Origin:

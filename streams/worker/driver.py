@@ -1,12 +1,12 @@
 """The worker's topology run in-process: no broker, a clock the test moves.
 
-In the spirit of Kafka Streams' ``TopologyTestDriver``, it runs what ``build_topology``
-declares in place of faust. ``send`` publishes to a topic as a producer would; the
-handler runs in a batch, what it would send (topic, key, value) and its table changes
-are collected, then frontdoor's internal topics are delivered to their handlers until
-nothing is left. ``council`` feeds council records as the replica task does; ``advance``
-moves the clock and runs every timer once. A write to a topic or a table the running
-stream, timer or task does not declare raises ``UndeclaredWrite``.
+Like Kafka Streams' ``TopologyTestDriver``, it runs what ``build_topology`` declares in
+place of faust. ``send`` publishes to a topic as a producer would; the handler runs in a
+batch, what it would send (topic, key, value) and its table changes are collected, then
+frontdoor's internal topics are delivered to their handlers until nothing is left.
+``council`` feeds council records as the replica task does; ``advance`` moves the clock
+and runs every timer once; ``restore`` gives a restarted worker its tables. A write to a
+topic or a table the running stream, timer or task does not declare: ``UndeclaredWrite``.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ class Sent:
     partition: int
     offset: int
     timestamp: float | None = None  # set when frontdoor forwards a party's record
+    headers: tuple[tuple[str, bytes], ...] = ()
 
     def model(self, model: type[M]) -> M:
         return model.model_validate_json(self.value or b"")
@@ -168,6 +169,11 @@ class WorkerTestDriver:
         self._pump()
         return self.sent[mark:]
 
+    def restore(self, tables: dict[str, dict[bytes, bytes]]) -> None:
+        """Tables as a restarted worker recovers them from their changelogs (not changes)."""
+        for name, rows in tables.items():
+            dict.update(self._tables[name], rows)
+
     def advance(self, by: timedelta) -> list[Sent]:
         """Move the clock on, then run every timer once."""
         mark = len(self.sent)
@@ -206,14 +212,14 @@ class WorkerTestDriver:
         for record in out.messages():
             if record.topic not in allowed:
                 raise UndeclaredWrite(f"{_label(self._running)} wrote {record.topic}")
-            partition = (
-                record.partition
-                if record.partition is not None
-                else _partition(record.key, self.settings.partitions)
-            )
+            partition = record.partition
+            if partition is None:
+                partition = _partition(record.key, self.settings.partitions)
             offset = self._next_offset(record.topic, partition)
             stamp = record.timestamp_ms / 1000 if record.timestamp_ms is not None else None
-            sent = Sent(record.topic, record.key, record.value, partition, offset, stamp)
+            sent = Sent(
+                record.topic, record.key, record.value, partition, offset, stamp, record.headers
+            )
             self.sent.append(sent)
             if record.topic in self._readers:
                 self._queue.append(sent)
@@ -259,12 +265,9 @@ class WorkerTestDriver:
         for _ in range(self.MAX_ROUNDS):
             if not self._queue:
                 return
-            sent = self._queue.popleft()
-            stream = self._readers[sent.topic]
-            event = Incoming(
-                sent.topic, sent.partition, sent.offset, sent.key, sent.value, sent.timestamp
-            )
-            self._batch(stream, [event])
+            s = self._queue.popleft()
+            event = Incoming(s.topic, s.partition, s.offset, s.key, s.value, s.timestamp, s.headers)
+            self._batch(self._readers[s.topic], [event])
         raise RuntimeError(f"still delivering after {self.MAX_ROUNDS} internal messages")
 
     def _incoming(
@@ -277,17 +280,14 @@ class WorkerTestDriver:
         return Incoming(topic, partition, offset, key, value, stamp)
 
     def _next_offset(self, topic: str, partition: int) -> int:
-        offset = self._offsets[topic, partition]
-        self._offsets[topic, partition] = offset + 1
-        return offset
+        self._offsets[topic, partition] += 1
+        return self._offsets[topic, partition] - 1
 
 
 def _bytes(value: str | bytes | BaseModel | None) -> bytes | None:
     if value is None or isinstance(value, bytes):
         return value
-    if isinstance(value, str):
-        return value.encode()
-    return value.model_dump_json().encode()
+    return value.encode() if isinstance(value, str) else value.model_dump_json().encode()
 
 
 def _partition(key: bytes | None, partitions: int) -> int:

@@ -34,6 +34,7 @@ class Record:
     partition: int | None = None
     on_delivered: Callable[[int], None] | None = None  # called with the record's offset
     timestamp_ms: int | None = None  # None: the broker's clock (set when forwarding)
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -58,10 +59,11 @@ class Outbox:
         key: str | bytes | None,
         value: BaseModel | bytes,
         timestamp_ms: int | None = None,
+        headers: tuple[tuple[str, bytes], ...] = (),
     ) -> None:
         raw_key = key.encode() if isinstance(key, str) else key
         raw = value if isinstance(value, bytes) else value.model_dump_json().encode()
-        self.records.append(Record(topic, raw_key, raw, timestamp_ms=timestamp_ms))
+        self.records.append(Record(topic, raw_key, raw, timestamp_ms=timestamp_ms, headers=headers))
 
     def send_to(
         self,
@@ -120,12 +122,30 @@ class _Producer(Protocol):
         key: bytes | None = ...,
         partition: int | None = ...,
         timestamp_ms: int | None = ...,
+        headers: list[tuple[str, bytes]] | None = ...,
     ) -> asyncio.Future[Any]: ...
 
 
 async def deliver(producer: _Producer, outbox: Outbox) -> int:
-    """Send everything, then wait until the broker has every message (acks=all)."""
+    """Send everything and wait until the broker has every message (acks=all): what the
+    batch sends first, then the tables' changelog records.
+
+    Why in that order: without transactions, a worker killed mid-delivery may leave any
+    subset on the broker. Had a changelog write (say, "this child's incident escalated")
+    landed without the notification it stands for, the next owner would rebuild a table
+    that says it was done, read the batch again and send nothing: an escalation lost
+    (the fault suite's ten kill -9s lost 36 R12 notifications so, 2026-12-07). Changelog
+    last, a crash between the two only sends something again, under the same id."""
     records = list(outbox.messages())
+    state = [r for r in records if r.on_delivered is not None]
+    sent = await _send_all(producer, [r for r in records if r.on_delivered is None])
+    sent += await _send_all(producer, state)
+    for action in outbox.after_delivery:
+        action()
+    return sent
+
+
+async def _send_all(producer: _Producer, records: list[Record]) -> int:
     pending = [
         await producer.send(
             record.topic,
@@ -133,6 +153,7 @@ async def deliver(producer: _Producer, outbox: Outbox) -> int:
             key=record.key,
             partition=record.partition,
             timestamp_ms=record.timestamp_ms,
+            headers=list(record.headers) or None,
         )
         for record in records
     ]
@@ -141,6 +162,4 @@ async def deliver(producer: _Producer, outbox: Outbox) -> int:
         for record, result in zip(records, results, strict=True):
             if record.on_delivered is not None:
                 record.on_delivered(result.offset)
-    for action in outbox.after_delivery:
-        action()
     return len(pending)

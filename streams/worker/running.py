@@ -24,15 +24,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from aiokafka import TopicPartition
-from aiokafka.errors import KafkaError
-from aiokafka.structs import OffsetAndMetadata
-from faust.types import TP
 from mode import CrashingSupervisor
 
 from streams.topics.idempotence import SessionNotRenewable
 from streams.worker import metrics
 from streams.worker.batching import batches
+from streams.worker.committer import UNSTALL_EVERY_S, Committer
 from streams.worker.context import Incoming, WorkerContext
 from streams.worker.outbox import Outbox
 from streams.worker.state import writing_to
@@ -67,8 +64,8 @@ def agent(app: FrontdoorApp, ctx: WorkerContext, stream: Stream) -> None:
         value_serializer="raw",
         acks=False,  # faust never commits these: the Committer does, after delivery
     )
-    committer = Committer(app, stream.name)
     held_since: list[float] = []  # when the batch in hand was taken
+    committer = Committer(app, stream.name, set(channel.topics), busy=lambda: bool(held_since))
     metrics.UNSETTLED_AGE.labels(agent=stream.name).set_function(
         lambda: time.time() - held_since[0] if held_since else 0.0
     )
@@ -103,6 +100,13 @@ def agent(app: FrontdoorApp, ctx: WorkerContext, stream: Stream) -> None:
         supervisor_strategy=CrashingSupervisor,  # never restarted in place (see above)
     )(run)
 
+    async def unstall() -> None:
+        if not (app.should_stop or app.rebalancing):
+            await committer.unstall(time.monotonic())
+
+    unstall.__qualname__ = unstall.__name__ = f"unstall_{stream.name}"
+    app.timer(interval=UNSTALL_EVERY_S)(guarded(Timer(UNSTALL_EVERY_S, unstall, ())))
+
 
 async def deliver_until_done(app: FrontdoorApp, ctx: WorkerContext, out: Outbox, what: str) -> bool:
     """Deliver, retrying with backoff while the broker is away; False only when the worker
@@ -123,86 +127,6 @@ async def deliver_until_done(app: FrontdoorApp, ctx: WorkerContext, out: Outbox,
             )
             await asyncio.sleep(wait)
             wait = min(wait * 2, RETRY_MAX_S)
-
-
-class Committer:
-    """Commits an agent's input offsets over settled events only, and never past a gap.
-
-    Per partition it knows the offset after the last event it committed (at a new
-    group generation: what the group has committed). It advances only over a run of
-    consecutive settled offsets from there. Events past a gap are processed, not
-    committed, and the partition is read again from the gap: faust, around a
-    rebalance, may hand over messages fetched from the old position before it seeks
-    back, having skipped the ones before them.
-
-    Runs in faust's consumer thread, with the consumer's current generation: a
-    partition this worker no longer owns is left alone, and so is a commit the group
-    refuses mid-rebalance (the new owner reads those events again; deterministic ids
-    make that harmless)."""
-
-    def __init__(self, app: FrontdoorApp, agent: str) -> None:
-        self.app = app
-        self.agent = agent
-        self.generation: int | None = None
-        self.next: dict[TopicPartition, int] = {}
-
-    async def settled(self, events: list[Any]) -> None:
-        offsets: dict[TopicPartition, set[int]] = {}
-        for event in events:
-            message = event.message
-            tp = TopicPartition(message.topic, message.partition)
-            offsets.setdefault(tp, set()).add(message.offset)
-        if self.app.consumer_generation_id != self.generation:
-            self.generation = self.app.consumer_generation_id
-            self.next.clear()
-        thread: Any = self.app.consumer._thread  # type: ignore[attr-defined]  # faust's
-        gaps: dict[TopicPartition, int] = await thread.call_thread(
-            self._commit, thread._ensure_consumer(), offsets
-        )
-        for tp, offset in gaps.items():
-            metrics.COMMIT_GAPS.labels(agent=self.agent).inc()
-            log.info(
-                "%s: events missing before %s[%d] offset %d; reading again from there",
-                self.agent,
-                tp.topic,
-                tp.partition,
-                offset,
-            )
-            await self.app.consumer.seek(TP(tp.topic, tp.partition), offset)
-
-    async def _commit(
-        self, consumer: Any, offsets: dict[TopicPartition, set[int]]
-    ) -> dict[TopicPartition, int]:
-        owned = consumer.assignment()
-        commits: dict[TopicPartition, OffsetAndMetadata] = {}
-        gaps: dict[TopicPartition, int] = {}
-        for tp, seen in offsets.items():
-            if tp not in owned:
-                continue
-            start = self.next.get(tp)
-            if start is None:
-                start = await consumer.committed(tp)
-                if start is None:
-                    start = (await consumer.beginning_offsets([tp]))[tp]
-            run = start
-            for offset in sorted(seen):
-                if offset == run:
-                    run += 1
-                elif offset > run:
-                    gaps[tp] = run
-                    break
-            self.next[tp] = run
-            if run > start:
-                commits[tp] = OffsetAndMetadata(run, "")
-        if commits:
-            try:
-                await consumer.commit(commits)
-            except KafkaError as error:
-                metrics.COMMITS_REFUSED.inc()
-                refused = type(error).__name__
-                log.info("commit refused (%s): those events will be read again", refused)
-                self.next.clear()
-        return gaps
 
 
 def failing_loudly(app: FrontdoorApp, task: Task) -> Callable[[], Awaitable[None]]:
@@ -248,6 +172,7 @@ def _incoming(event: Any) -> Incoming:
         message.key,
         event.value,
         message.timestamp,
+        tuple(dict(message.headers or ()).items()),
     )
 
 

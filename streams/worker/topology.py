@@ -138,7 +138,7 @@ def build_topology(ctx: WorkerContext) -> Topology:
                 Stream(  # each force's own topic: provenance checked, forwarded unchanged
                     intake.force_topics,
                     intake.incident_published,
-                    writes=(POLICE_INCIDENTS, DEAD_LETTERS, SEQUENCES),
+                    writes=(POLICE_INCIDENTS, DEAD_LETTERS, SEQUENCES, COMPLIANCE_ALERTS),
                 ),
             )[: 1 if intake.force_topics else 0],
             Stream(  # each agency's own acknowledgements, likewise

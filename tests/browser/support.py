@@ -40,7 +40,7 @@ PERSONAL_EXTRA: list[str] = []  # each test module's own invented children
 
 def personal_values() -> tuple[str, ...]:
     """The invented children's values, the twin's name, and the demo staff's own details."""
-    staff = ("Priya Shah", "Tom Becker", "Alan Moss", "Dee Patel", "council.example")
+    staff = ("Priya Shah", "Tom Becker", "Alan Moss", "Dee Patel", "Priya Lane", "council.example")
     return (*PERSONAL_VALUES, "Zachary", *staff, *PERSONAL_EXTRA)
 
 
@@ -91,6 +91,7 @@ def axe(page: Page, state: str) -> int:
     violations = results.response["violations"]
     path = re.sub(r"/rev-[0-9a-f-]+", "/{review}", page.url.split("?")[0].split("//", 1)[1])
     path = re.sub(r"/ntf-[0-9a-f-]+", "/{notification}", path)
+    path = re.sub(r"/whatif/[A-Za-z0-9_-]{16}", "/whatif/{job}", path)
     path = path.partition("/")[2]
     AXE_LOG.parent.mkdir(parents=True, exist_ok=True)
     with AXE_LOG.open("a") as out:

@@ -26,6 +26,7 @@ from streams.topics.io import find, produce, read_all
 from tests import factories
 from tests.browser.conftest import People, Stack
 from tests.browser.support import (
+    URLS,
     axe,
     context,
     flow,
@@ -140,9 +141,20 @@ def test_each_role_signs_in_through_the_providers_page_and_meets_only_its_pages(
         page.goto(stack.console.base_url + "/auth/sign-in")
         page.wait_for_selector("#username")
         ctx.close()
+
+    # Without JavaScript the provider's sign-out is one more button; either way the ID
+    # token (the person's name and email, base64-encoded) is posted, never in an address.
+    ctx, page = signed_in(browser, stack, "reviewer-2", javascript=False)
+    page.get_by_role("button", name=re.compile("Sign out")).click()
+    page.wait_for_selector("form[data-sign-out]")
+    axe_once(page, "signing out at the provider, without JavaScript")
+    page.get_by_role("button", name="Continue signing out").click()
+    page.wait_for_url(re.compile(r".*/signed-out.*"))
+    ctx.close()
+    assert not [u for u in URLS if "id_token" in u], "an ID token in an address"
     flow(
         "each role signs in on Keycloak's page, lands where its role allows, "
-        "signs out at the provider"
+        "signs out at the provider (the ID token posted, never in an address)"
     )
 
 

@@ -15,6 +15,20 @@ from tests.integration.conftest import (  # noqa: F401  (fixtures)
     settings,
 )
 
+# What a failed fault test prints of each worker's log (CI shows nothing else of them):
+# the lines that say what the worker did about its partitions and what went wrong.
+NOTABLE = ("WARNING", "ERROR", "reading again", "refused", "stopped", "assigned")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = (yield).get_result()
+    if report.when == "call" and report.failed:
+        for worker in LAUNCHED:
+            lines = [line for line in worker.log().splitlines() if any(n in line for n in NOTABLE)]
+            title = f"{worker.log_path.name}, notable lines"
+            report.sections.append((title, "\n".join(lines[-60:])))
+
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_teardown(item: pytest.Item) -> None:

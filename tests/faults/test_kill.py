@@ -91,6 +91,10 @@ def test_kill_9_at_random_points_loses_nothing_and_changes_no_decision(
         takeover_p50_s=round(percentile(takeovers, 0.5), 1),
         takeover_max_s=round(max(takeovers), 1),
         takeovers_s=[round(t, 1) for t in takeovers],
+        read_again={  # by the Committer: at a gap, and where the last records were skipped
+            why: sum(log.read_text().count(why) for log in tmp_path.glob("worker-*.log"))
+            for why in ("events missing before", "none settled")
+        },
         **outcome(accounting, verdict),
     )
     assert accounting.complete, f"{len(accounting.unaccounted)} incidents unaccounted for"

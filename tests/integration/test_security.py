@@ -79,6 +79,7 @@ def intended(principal: str, spec: TopicSpec) -> tuple[bool, bool]:
             topics.ACKS.name,
             topics.COMPLIANCE_ALERTS.name,
             topics.INBOX_ACTIVITY.name,
+            topics.AUDIT.name,  # a policy officer's what-if: when each incident was routed
         }
         written = {
             topics.REVIEW_DECISIONS.name,
@@ -92,6 +93,16 @@ def intended(principal: str, spec: TopicSpec) -> tuple[bool, bool]:
             topics.ACKS.name,
             topics.COMPLIANCE_ALERTS.name,
             topics.REVIEW_MATCHES.name,
+        }
+        return spec.name in shown, False
+    if principal == access.POLICY:  # a policy officer's what-if: read only
+        shown = {
+            topics.POLICE_INCIDENTS.name,
+            topics.CHILD_RECORDS.name,
+            topics.REVIEW_DECISIONS.name,
+            *(s.name for s in topics.NOTIFY.values()),
+            topics.AUDIT.name,
+            topics.ACKS.name,
         }
         return spec.name in shown, False
     if principal.startswith("police-"):  # its own topic only: provenance by the broker

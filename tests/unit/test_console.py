@@ -212,13 +212,26 @@ async def test_a_session_ends_when_idle_and_at_its_lifetime_and_a_forged_one_nev
         clock.now += 901
         idle = await http.get("/reviews")
     assert idle.status_code == 401 and "15 minutes without using the console" in idle.text
-    assert COOKIE in idle.headers.get("set-cookie", "")  # deleted
+    assert COOKIE not in idle.headers.get("set-cookie", "")  # kept: it still says why
+    async with client(console, cookie) as http:
+        clock.now += 600  # another tab, later: told the same, not asked to sign in afresh
+        again = await http.get("/reviews")
+        clock.now += 301  # remembered as ended for the idle time only; then unknown
+        later = await http.get("/reviews")
+    assert again.status_code == 401 and "15 minutes without using the console" in again.text
+    assert later.status_code == 401 and "You need to sign in" in later.text
+    assert COOKIE in later.headers.get("set-cookie", "")  # deleted
 
     cookie, _ = sign_in(console, "reviewer")
     async with client(console, cookie) as http:
-        for _ in range(5):  # busy all along: never idle
+        for _ in range(4):  # busy all along: never idle
             clock.now += 800
-            answer = await http.get(f"/reviews/{review}")
+            assert (await http.get(f"/reviews/{review}")).status_code == 200
+        clock.now += 800
+        # the lifetime ends on a request for a stylesheet (or the duty board's refresh):
+        # the page asked for next still says why, not "You need to sign in"
+        await http.get("/static/console.css")
+        answer = await http.get(f"/reviews/{review}")
     assert answer.status_code == 401 and "signed in a long time ago" in answer.text
 
     async with client(console, "forged-" + "x" * 40) as http:

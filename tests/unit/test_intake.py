@@ -11,8 +11,15 @@ from typing import Any
 
 import pytest
 
-from schemas import Acknowledgement, AuditRecord, ChildRecord, DeadLetter, Notification
-from schemas.enums import Agency
+from schemas import (
+    Acknowledgement,
+    AuditRecord,
+    ChildRecord,
+    ComplianceAlert,
+    DeadLetter,
+    Notification,
+)
+from schemas.enums import Agency, AlertKind
 from streams.topics import (
     ACKS,
     AGENCY_ACKS,
@@ -21,9 +28,11 @@ from streams.topics import (
     DEAD_LETTERS,
     NOTIFY,
     POLICE_INCIDENTS,
+    SEQUENCES,
     force_incidents,
 )
 from streams.worker import WorkerTestDriver
+from streams.worker.agents.police import SIGNALLED
 from tests import factories
 
 NOW = datetime(2026, 11, 26, 1, 20, tzinfo=UTC)
@@ -66,6 +75,28 @@ def test_a_forces_incident_on_its_own_topic_is_forwarded_unchanged_and_routed(
     audits = [s.model(AuditRecord) for s in driver.sent_to(AUDIT)]
     assert {a.child.person_reference for a in audits} == {"MPS-P-1", "MPS-P-2"}
     assert not letters(driver)
+
+
+def test_a_forces_incident_is_judged_for_police_signals_once_at_the_intake(
+    driver: WorkerTestDriver,
+) -> None:
+    """Held back three hours by the force: one late-to-frontdoor alert and its number seen
+    once, both from the intake (the forwarded incident says so; the incidents agent, which
+    matches and routes it, leaves them be)."""
+    data = factories.incident(
+        occurred_at=(NOW - timedelta(hours=4)).isoformat(),
+        reported_at=(NOW - timedelta(hours=3)).isoformat(),
+    )
+    driver.send(force_incidents("MPS"), KEY, json.dumps(data).encode(), published_at=NOW)
+
+    (forwarded,) = driver.sent_to(POLICE_INCIDENTS)
+    assert forwarded.headers == SIGNALLED
+    alerts = [s.model(ComplianceAlert) for s in driver.sent_to(COMPLIANCE_ALERTS)]
+    (late,) = [a for a in alerts if a.kind is AlertKind.LATE_TO_FRONTDOOR]
+    assert late.lateness_seconds == 2 * 3600
+    assert driver.sent.index(driver.sent_to(COMPLIANCE_ALERTS)[0]) < driver.sent.index(forwarded)
+    seen = [i for s in driver.sent_to(SEQUENCES) for i in json.loads(s.value or b"")["items"]]
+    assert [i["sequence"] for i in seen if i.get("sequence") is not None] == [41]
 
 
 def test_an_incident_naming_another_force_is_dead_lettered_not_forwarded(

@@ -1,4 +1,5 @@
 import asyncio
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ class _Producer:
         key: bytes | None = None,
         partition: int | None = None,
         timestamp_ms: int | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
     ) -> asyncio.Future[Any]:
         self.sent.append((topic, value, key, partition))
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -73,6 +75,35 @@ def test_deliver_returns_only_once_every_message_is_acknowledged() -> None:
         producer.futures[1].set_result(None)
         assert await asyncio.wait_for(task, 5) == 2
         assert observed == ["after"]
+
+    asyncio.run(scenario())
+
+
+def test_a_tables_changelog_is_sent_only_once_what_the_batch_sent_is_on_the_broker() -> None:
+    """Killed between the two, the next owner's table does not say done what was not sent."""
+
+    async def scenario() -> None:
+        producer = _Producer()
+        out = Outbox(partitions=2)
+        offsets: list[int] = []
+        out.send_to("history-changelog", b"child-1", b"[escalated]", 0, offsets.append)
+        out.send("notify", "n-1", b"R12")
+        out.send_internal("audit-batch", "child-1", DeadlineCommand(op="check", id="x"))
+        task = asyncio.create_task(deliver(producer, out))
+        while len(producer.futures) < 2:
+            await asyncio.sleep(0)
+        await asyncio.sleep(0.01)
+        assert [t for t, *_ in producer.sent] == ["notify", "audit-batch"]  # not the state yet
+        producer.futures[0].set_result(SimpleNamespace(offset=7))
+        await asyncio.sleep(0.01)
+        assert len(producer.sent) == 2  # one of the two still unacknowledged
+        producer.futures[1].set_result(SimpleNamespace(offset=8))
+        while len(producer.futures) < 3:
+            await asyncio.sleep(0)
+        assert producer.sent[2][0] == "history-changelog" and not task.done()
+        producer.futures[2].set_result(SimpleNamespace(offset=41))
+        assert await asyncio.wait_for(task, 5) == 3
+        assert offsets == [41]
 
     asyncio.run(scenario())
 

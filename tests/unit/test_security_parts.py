@@ -116,6 +116,14 @@ def test_staff_roles_act_as_parties_of_the_plan_and_a_token_cannot_widen_them() 
     assert not permissions.allows(
         manager.principal, Operation.WRITE, topics.AGENCY_ACKS[Agency.SCHOOL]
     )
+    # A policy officer may read everything a what-if reads, and write nothing at all.
+    (officer,) = access.acting_as(["policy_officer"], ["urn:100001"], policy)
+    assert officer.principal == access.POLICY and officer.agency is None
+    assert all(
+        permissions.allows(officer.principal, Operation.READ, s) for s in topics.WHATIF_READS
+    )
+    assert not any(permissions.allows(officer.principal, Operation.WRITE, s) for s in topics.ALL)
+    assert not permissions.allows(manager.principal, Operation.READ, topics.AUDIT)
 
 
 def test_an_organisation_in_a_token_is_the_agency_the_routing_sends_it_to() -> None:

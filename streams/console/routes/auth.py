@@ -12,6 +12,7 @@ from streams.console.pages import (
     Refused,
     console_of,
     form_from,
+    page,
     see_other,
     session_of,
 )
@@ -105,6 +106,15 @@ async def sign_out(request: Request) -> Response:
     id_token = session.staff.id_token if session.staff is not None else ""
     console.sessions.end(session)
     request.state.session = None
-    if console.signin is None:
+    provider = await console.signin.end(id_token) if console.signin is not None else None
+    if provider is None:
         return see_other("/signed-out")
-    return await console.signin.end(request, id_token)
+    return page(
+        request,
+        "signing_out.html",
+        title="Signing you out",
+        endpoint=provider.endpoint,
+        client_id=provider.client_id,
+        after=provider.after,
+        id_token=provider.id_token,
+    )

@@ -6,25 +6,23 @@ the compliance report of a chosen period, made on request."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from datetime import timedelta
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from streams.compliance import render_report
-from streams.console import activity, board, notices, words
+from streams.console import activity, board, days, notices, words
 from streams.console.pages import (
     NOTIFICATION_ID,
     Refused,
     console_of,
     flash,
-    forbidden,
     form_from,
     page,
+    permitted,
     published,
     see_other,
-    signed_in,
 )
 from streams.console.sessions import Staff
 from streams.inbox import Held
@@ -38,14 +36,13 @@ STATUS_WORDS = {"received": "received", "actioned": "actioned", "rejected": "sen
 
 
 def duty(request: Request) -> Staff:
-    staff = signed_in(request)
-    if not console_of(request).duty(staff):
-        raise forbidden(
-            "You cannot see the duty board",
-            "The duty board is the front door's duty manager's. "
-            "Ask your manager if it should be yours.",
-        )
-    return staff
+    return permitted(
+        request,
+        console_of(request).duty,
+        "You cannot see the duty board",
+        "The duty board is the front door's duty manager's. "
+        "Ask your manager if it should be yours.",
+    )
 
 
 @router.get("")
@@ -68,7 +65,7 @@ async def duty_board(request: Request) -> Response:
         title="Duty board",
         board=built,
         grafana=console.config.grafana_url,
-        report_form=_report_form({}),
+        report_form=days.form({}),
     )
 
 
@@ -177,43 +174,6 @@ async def routed(request: Request, notification_id: str) -> Response:
     return see_other("/duty")
 
 
-def _day(fields: dict[str, str], prefix: str) -> date | None:
-    try:
-        return date(
-            int(fields.get(f"{prefix}-year", "")),
-            int(fields.get(f"{prefix}-month", "")),
-            int(fields.get(f"{prefix}-day", "")),
-        )
-    except ValueError:
-        return None
-
-
-def _report_form(fields: dict[str, str], errors: dict[str, str] | None = None) -> dict[str, Any]:
-    errors = errors or {}
-
-    def items(prefix: str) -> list[dict[str, Any]]:
-        wrong = "govuk-input--error" if prefix in errors else ""
-        return [
-            {
-                "name": "day",
-                "classes": f"govuk-input--width-2 {wrong}",
-                "value": fields.get(f"{prefix}-day", ""),
-            },
-            {
-                "name": "month",
-                "classes": f"govuk-input--width-2 {wrong}",
-                "value": fields.get(f"{prefix}-month", ""),
-            },
-            {
-                "name": "year",
-                "classes": f"govuk-input--width-4 {wrong}",
-                "value": fields.get(f"{prefix}-year", ""),
-            },
-        ]
-
-    return {"since": items("since"), "until": items("until"), "errors": errors}
-
-
 @router.get("/report")
 async def report(request: Request) -> Response:
     """The compliance report (the one ``frontdoor report`` makes) for whole local days,
@@ -221,28 +181,17 @@ async def report(request: Request) -> Response:
     duty(request)
     console = console_of(request)
     fields = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
-    since, until = _day(fields, "since"), _day(fields, "until")
-    errors: dict[str, str] = {}
-    if since is None:
-        errors["since"] = "Enter the first day as a real date, like 23 11 2026"
-    if until is None:
-        errors["until"] = "Enter the last day as a real date, like 29 11 2026"
-    elif since is not None and until < since:
-        errors["until"] = "The last day must be the same as or after the first day"
-    elif since is not None and (until - since).days > 400:
-        errors["until"] = "Choose a period of 400 days or fewer"
-    if errors or since is None or until is None:
+    period, errors = days.chosen(fields)
+    if period is None:
         return page(
             request,
             "report_form.html",
             400 if fields else 200,
             title="Compliance report",
-            report_form=_report_form(fields, errors),
-            errors=[{"text": t, "href": f"#{k}-day"} for k, t in errors.items()],
+            report_form=days.form(fields, errors),
+            errors=days.summary(errors),
         )
-    zone = console.zone
-    start = datetime.combine(since, time(0), zone).astimezone(UTC)
-    end = datetime.combine(until + timedelta(days=1), time(0), zone).astimezone(UTC)
+    start, end = period.instants(console.zone)
     try:
         built = await asyncio.wait_for(
             asyncio.to_thread(from_topics, console.settings, start, end, request.state.now),

@@ -31,6 +31,7 @@ async def home(request: Request) -> Response:
         reviewer=reviewer,
         inbox=bool(inboxes),
         duty=duty,
+        policy=console.policy_officer(staff),
         waiting=waiting,
         overdue=overdue,
     )

@@ -51,3 +51,41 @@ if (board) {
   };
   window.setInterval(() => refresh().catch(() => {}), every);
 }
+
+// A running what-if says how far it has got: its progress is fetched every two seconds
+// and the words and the bar updated (read out politely); when it has finished, a link to
+// the result appears (the page never moves by itself). Without JavaScript the page has a
+// link to check its progress.
+const job = document.querySelector("[data-whatif-progress]");
+if (job) {
+  const said = job.querySelector("#whatif-said");
+  const bar = job.querySelector("#whatif-bar");
+  const poll = window.setInterval(async () => {
+    try {
+      const response = await fetch(job.dataset.whatifProgress, { credentials: "same-origin" });
+      if (!response.ok) return;
+      const now = await response.json();
+      if (bar && now.percent !== null) bar.value = now.percent;
+      if (now.running) {
+        if (said.textContent !== now.said) said.textContent = now.said;
+        return;
+      }
+      window.clearInterval(poll);
+      said.textContent = now.said + " ";
+      if (!now.failed) {
+        const link = document.createElement("a");
+        link.className = "govuk-link";
+        link.href = job.dataset.whatifResult;
+        link.textContent = "See what the draft would have changed";
+        said.appendChild(link);
+      }
+      if (bar) bar.remove();
+      job.querySelector("label[for=whatif-bar]")?.remove();
+    } catch {
+      // the console is away for a moment: try again on the next tick
+    }
+  }, 2000);
+}
+
+// Sign-out at the provider is a form POST (the ID token stays out of addresses): sent at once.
+document.querySelector("form[data-sign-out]")?.submit();

@@ -201,8 +201,8 @@ def run(records: int = 100_000, count: int = 255_000, days: int = 365) -> int:
         base = localkafka.client_settings(
             kafka, "admin", topic_prefix=prefix, app_id=f"frontdoor-{prefix[:-1]}", partitions=4
         )
+        acl.provision(base)  # every run: a broker started for another namespace drops them
         if not ready.exists():
-            acl.provision(base)
             asyncio.run(_keep_a_year(base))
             print(f"setting up {count:,} incidents over {days} days, {records:,} records ...")
             for step, seconds in _set_up(base, records, count, days).items():

@@ -15,7 +15,7 @@ from streams import topics
 from streams.incidents import pending_after, process_incident
 from streams.worker import metrics
 from streams.worker.agents.outcomes import Pending, publish
-from streams.worker.agents.police import PoliceSignals
+from streams.worker.agents.police import SIGNALLED, PoliceSignals
 from streams.worker.context import Incoming, WorkerContext
 from streams.worker.outbox import Outbox
 
@@ -29,8 +29,10 @@ class Incidents:
     def incident_arrived(self, out: Outbox, event: Incoming, now: datetime) -> None:
         ctx = self.ctx
         incident = ctx.accept(out, event, PoliceIncident, topics.POLICE_INCIDENTS, now)
+        signalled = SIGNALLED[0] in event.headers  # the intake judged them
         if incident is None:
-            self.police.dead_lettered(out, event.value)
+            if not signalled:
+                self.police.dead_lettered(out, event, now)
             return
         metrics.INCIDENTS_RECEIVED.labels(
             force=ctx.policy.signals.force_label(incident.source),
@@ -40,7 +42,8 @@ class Incidents:
         for warning in incident.data_quality:
             metrics.DATA_QUALITY_WARNINGS.labels(code=warning.code.value).inc()
         published_at = event.published_at
-        self.police.incident_seen(out, incident, now, published_at)
+        if not signalled:  # published here directly, not through a force's topic
+            self.police.incident_seen(out, incident, now, published_at)
         outcomes = process_incident(
             incident, ctx.replica, ctx.policy, ctx.calendar, now, published_at
         )

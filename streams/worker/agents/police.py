@@ -6,7 +6,8 @@ valid one, when it happened and when it arrived, are re-keyed by force onto
 ``frontdoor.sequences.v2``, so one worker sees all of a force's incidents however many
 workers and partitions took them in, and keeps its gaps and its recent arrivals
 (batching) in the ``sequences`` table; a timer asks for a check when a gap has stayed
-open past the policy's window.
+open past the policy's window. Every time here is the bus's (when the incident reached
+the force's topic), so a worker's backlog or restart moves no window.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from streams.compliance import (
     SourceSequence,
     arrival_delay,
     arrival_time,
+    gaps_due,
     late_report,
     late_to_frontdoor,
     observe,
     observe_arrival,
     overdue_gaps,
+    read_up_to,
     report_delay,
     sequence_of,
 )
@@ -32,6 +35,9 @@ from streams.topics import SequencesObserved
 from streams.worker import metrics
 from streams.worker.context import Incoming, WorkerContext
 from streams.worker.outbox import Outbox
+
+# On an incident the intake forwarded: its police-side signals are already judged.
+SIGNALLED = (("frontdoor-police-signals", b"intake"),)
 
 
 class PoliceSignals:
@@ -79,12 +85,17 @@ class PoliceSignals:
         )
         self._sequence(out, seen)
 
-    def dead_lettered(self, out: Outbox, raw: bytes | None, force: str | None = None) -> None:
-        """A dead-lettered incident still arrived: its sequence number counts if readable
-        (and, from a force's own topic, if it names that force)."""
-        seen = sequence_of(raw)
+    def dead_lettered(
+        self, out: Outbox, event: Incoming, now: datetime, force: str | None = None
+    ) -> None:
+        """A dead-lettered incident still arrived (when the bus says, if plausible): its
+        sequence number counts if readable (and, from a force's own topic, if it names
+        that force)."""
+        seen = sequence_of(event.value)
         if seen is not None and force in (None, seen.source):
-            self._sequence(out, seen)
+            published = event.published_at
+            arrived = published if published is not None and published <= now else now
+            self._sequence(out, seen.model_copy(update={"arrived": arrived}))
 
     def _sequence(self, out: Outbox, seen: SequenceObserved) -> None:
         out.send_internal(self.ctx.name(topics.SEQUENCES), seen.source, seen)
@@ -119,7 +130,10 @@ class PoliceSignals:
         self, out: Outbox, state: SourceSequence | None, seen: SequenceObserved, now: datetime
     ) -> SourceSequence | None:
         if seen.sequence is not None:
-            state = observe(state, seen.source, seen.sequence, now, self.window)
+            # On the bus's clock: a gap opens when the number after it reached the bus, not
+            # when a worker, behind or restarted, happened to read it.
+            at = seen.arrived or now
+            state = read_up_to(observe(state, seen.source, seen.sequence, at, self.window), at, now)
         if state is None or seen.occurred_at is None or seen.arrived is None:
             return state
         signals = self.ctx.policy.signals
@@ -146,6 +160,6 @@ class PoliceSignals:
             if b'"gaps":[]' in raw:  # no gap at all: skip parsing (a burst's arrivals) each second
                 continue
             state = SourceSequence.model_validate_json(raw)
-            if any(not g.alerted and g.opened_at + self.window <= now for g in state.gaps):
+            if gaps_due(state, self.window, now):
                 self._sequence(out, SequenceObserved(source=state.source))
         await ctx.flush(out)
