@@ -67,6 +67,21 @@ class Committer:
         thread: Any = self.app.consumer._thread  # type: ignore[attr-defined]  # faust's
         return await thread.call_thread(call, thread._ensure_consumer(), *args)
 
+    def unsettled(self, events: list[Any]) -> list[Any]:
+        """The events not yet settled: a seek back (to a gap, or a stall that was only
+        slow) hands over again records this worker has since settled and committed in
+        this generation; they are skipped, not processed twice."""
+        self._same_generation()
+        fresh = []
+        for event in events:
+            message = event.message
+            mark = self.next.get(TopicPartition(message.topic, message.partition))
+            if mark is None or message.offset >= mark:
+                fresh.append(event)
+        if len(fresh) < len(events):
+            metrics.EVENTS_ALREADY_SETTLED.labels(agent=self.agent).inc(len(events) - len(fresh))
+        return fresh
+
     async def settled(self, events: list[Any]) -> None:
         offsets: dict[TopicPartition, set[int]] = {}
         for event in events:
@@ -115,15 +130,15 @@ class Committer:
         if fresh:
             await self._in_thread(self._seek, fresh)
 
-    @staticmethod
-    async def _seek(consumer: Any, offsets: dict[TopicPartition, int]) -> None:
+    async def _seek(self, consumer: Any, offsets: dict[TopicPartition, int]) -> None:
         """In the consumer's own thread: faust's ``Consumer.seek`` calls aiokafka's from
         the caller's, and aiokafka's fetcher, mid-fetch in its thread, then read a
         partition's records just deleted (KeyError: the worker crashed, fault suite,
-        2026-12-07)."""
+        2026-12-07). A partition settled past the offset since it was judged stalled or
+        gapped (the batch in hand was only slow) is left where it is."""
         owned = consumer.assignment()
         for tp, offset in offsets.items():
-            if tp in owned:
+            if tp in owned and self.next.get(tp, offset) <= offset:
                 consumer.seek(tp, offset)
 
     async def _stalled(self, consumer: Any, now: float) -> dict[TopicPartition, int]:

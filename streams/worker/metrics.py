@@ -109,6 +109,12 @@ COMMIT_GAPS = _counter(
     "rebalance): the commit stopped at the gap and the partition was read again from it.",
     ("agent",),
 )
+EVENTS_ALREADY_SETTLED = _counter(
+    "frontdoor_events_already_settled_total",
+    "Input events handed over again after a seek (a gap or a stall read again) that this "
+    "worker had already settled and committed: skipped, not processed twice.",
+    ("agent",),
+)
 TIMER_ERRORS = _counter(
     "frontdoor_timer_errors_total", "Timer runs that failed (the timer runs again).", ("timer",)
 )

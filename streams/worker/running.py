@@ -72,7 +72,10 @@ def agent(app: FrontdoorApp, ctx: WorkerContext, stream: Stream) -> None:
 
     async def run(events_in: Any) -> None:
         try:
-            async for events in batches(events_in, BATCH_MAX, BATCH_WITHIN_S):
+            async for handed in batches(events_in, BATCH_MAX, BATCH_WITHIN_S):
+                events = committer.unsettled(handed)
+                if not events:
+                    continue
                 held_since[:] = [time.time()]
                 if stream.needs_replica:
                     await ctx.wait_for_replica()

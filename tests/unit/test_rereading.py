@@ -151,3 +151,36 @@ def test_a_gap_is_sought_once_not_again_for_every_batch_that_still_shows_it() ->
     committer.sought[incidents] = (151, time.monotonic() - RESEEK_S)  # still open
     asyncio.run(committer._read_again({incidents: 151}, "events missing before"))
     assert len(seeks) == 3
+
+
+def _event(tp: TopicPartition, offset: int) -> Any:
+    return SimpleNamespace(
+        message=SimpleNamespace(topic=tp.topic, partition=tp.partition, offset=offset)
+    )
+
+
+def test_records_handed_over_again_after_they_were_settled_are_skipped_not_processed_twice() -> (
+    None
+):
+    """A stall judged just before the batch in hand settled (the worker was only slow):
+    the seek back hands the settled records over again. They are not processed twice
+    (a re-read incident was counted twice in /metrics: CI, 2026-12-08)."""
+    incidents, other = TopicPartition(PARTITION.topic, 0), TopicPartition(PARTITION.topic, 1)
+    app = SimpleNamespace(consumer_generation_id=1)
+    committer = Committer(app, "incident_arrived", {PARTITION.topic}, busy=lambda: False)  # type: ignore[arg-type]
+    committer._same_generation()
+    committer.next[incidents] = 2  # 0 and 1 settled and committed
+    handed = [_event(incidents, 0), _event(incidents, 1), _event(incidents, 2), _event(other, 0)]
+    fresh = committer.unsettled(handed)
+    assert [(e.message.partition, e.message.offset) for e in fresh] == [(0, 2), (1, 0)]
+
+    seeks: list[tuple[TopicPartition, int]] = []
+    consumer = SimpleNamespace(
+        assignment=lambda: {incidents, other}, seek=lambda tp, o: seeks.append((tp, o))
+    )
+    # judged stalled at 0 and 0; 0 has settled to 2 since: only the other is sought
+    asyncio.run(committer._seek(consumer, {incidents: 0, other: 0}))
+    assert seeks == [(other, 0)]
+
+    app.consumer_generation_id = 2  # a new generation: what was settled here may not be
+    assert len(committer.unsettled(handed)) == 4
