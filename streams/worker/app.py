@@ -6,9 +6,11 @@ bugs); how each stream, task, timer and page runs on faust is ``streams.worker.r
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 import faust
@@ -88,6 +90,8 @@ class FrontdoorApp(faust.App):
     topology: Topology | None = None
     failed: str | None = None  # the agent or task that stopped the worker
     fetch_max_wait_ms: int = 100
+    # each agent's: does it hold a batch not yet delivered and committed?
+    holding: list[Callable[[], bool]]
 
     def _new_transport(self) -> Any:
         return _Transport(self.conf.broker_consumer, self)
@@ -102,6 +106,25 @@ class FrontdoorApp(faust.App):
             return False
         ctx = self.worker_context
         return ctx is not None and ctx.replica_caught_up and bool(self.assigned())
+
+    async def _on_partitions_revoked(self, revoked: Any) -> None:
+        """Give up partitions only once every batch in hand is delivered (bounded by
+        most of the rebalance timeout): the next owner's tables are rebuilt from the
+        changelog as it stands when it is assigned, and a table write this worker
+        delivered after that would land behind the new owner's and be what a later
+        rebuild reads (a child's history going back: R12 escalations never sent, fault
+        suite). The group assigns no one until every member has rejoined, after this."""
+        limit = time.monotonic() + self.conf.broker_rebalance_timeout * 0.8
+        waited = False
+        if not self.should_stop and self.consumer.assignment():
+            self.consumer.stop_flow()  # as faust does next: no agent takes a new batch
+            self.flow_control.suspend()
+        while any(held() for held in self.holding) and time.monotonic() < limit:
+            waited = True
+            await asyncio.sleep(0.02)
+        if waited:
+            metrics.REVOKE_WAITS.inc()
+        await super()._on_partitions_revoked(revoked)
 
     def stopping(self) -> bool:
         return bool(self.should_stop)
@@ -171,6 +194,7 @@ def create_app(
         Table=BatchedTable,  # changelog writes go out with each batch (streams/worker/state.py)
     )
     app.fetch_max_wait_ms = settings.fetch_max_wait_ms
+    app.holding = []  # each agent adds its own (streams.worker.running)
     policy = policy or load_policy(settings.policy_file)
     # Keys and values are bytes, so what recovery reads back from a changelog is what was
     # written; a table's changelog partition comes from its key (BatchedTable).

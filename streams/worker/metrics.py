@@ -115,6 +115,11 @@ EVENTS_ALREADY_SETTLED = _counter(
     "worker had already settled and committed: skipped, not processed twice.",
     ("agent",),
 )
+REVOKE_WAITS = _counter(
+    "frontdoor_revoke_waits_total",
+    "Rebalances in which this worker gave up its partitions only after delivering the "
+    "batches it held (so the next owner rebuilds its tables from every write).",
+)
 TIMER_ERRORS = _counter(
     "frontdoor_timer_errors_total", "Timer runs that failed (the timer runs again).", ("timer",)
 )

@@ -66,6 +66,7 @@ def agent(app: FrontdoorApp, ctx: WorkerContext, stream: Stream) -> None:
     )
     held_since: list[float] = []  # when the batch in hand was taken
     committer = Committer(app, stream.name, set(channel.topics), busy=lambda: bool(held_since))
+    app.holding.append(committer.busy)  # a rebalance waits for it (FrontdoorApp)
     metrics.UNSETTLED_AGE.labels(agent=stream.name).set_function(
         lambda: time.time() - held_since[0] if held_since else 0.0
     )

@@ -12,7 +12,9 @@ still escalate the same incidents, under the same ids, as the clean run in order
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
+import itertools
 import json
 import os
 import threading
@@ -239,10 +241,17 @@ def group_members(settings: Settings) -> int:
 LAUNCHED: list[WorkerProcess] = []
 
 
-def launch(run: Settings, tmp_path: Path, n: int) -> WorkerProcess:
-    """Worker ``n`` of a run, with its own web port, state directory and log."""
+def launch(
+    run: Settings, tmp_path: Path, n: int, instance_id: str | None = None, web_port: int = 0
+) -> WorkerProcess:
+    """Worker ``n`` of a run, with its own web port (or ``web_port``), state directory and
+    log; for static membership, the group instance id it stands for."""
     own = acting_as(run, access.WORKER).model_copy(
-        update={"web_port": free_port(), "state_dir": tmp_path / f"s{n}"}
+        update={
+            "web_port": web_port or free_port(),
+            "state_dir": tmp_path / f"s{n}",
+            "instance_id": instance_id,
+        }
     )
     started = start_worker(own, tmp_path / f"worker-{n}.log")
     LAUNCHED.append(started)
@@ -284,6 +293,82 @@ class Publisher(threading.Thread):
                 self.retries += 1
                 time.sleep(1)
         raise TimeoutError("could not publish for 120 s")
+
+
+@dataclass(frozen=True)
+class Kill:
+    at: float  # wall-clock seconds
+    victim: frozenset[int]  # the incidents topic's partitions the killed worker owned
+    survivor: frozenset[int]  # and those the survivor owned, before the kill
+    until: float  # when its replacement was launched (its join is another rebalance)
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """One kill, timed from the audit records the workers wrote (each stamped when sent):
+    an incident's first is written when the incidents agent processed it, on the
+    partition the incident came in on."""
+
+    takeover_s: float  # until every partition the dead worker owned was processed again
+    stall_s: float  # the survivor's own partitions: the longest pause in their processing
+    flowing_s: float  # until every partition flowed again, the survivor's stall included
+
+
+def recoveries(
+    settings: Settings, kills: list[Kill], stalled_s: float = 1.0, grace_s: float = 2.0
+) -> list[Recovery]:
+    """Per kill: the dead worker's partitions taken over, and the survivor's own stalled.
+
+    Timed by processing, not by any one incident's wait (behind a backlog an incident
+    waits however long the backlog takes, taken over or not): a partition of the dead
+    worker's is taken over when its new owner first writes an audit record for one of
+    its incidents; a survivor's partition stalls for the longest pause between audit
+    records for its incidents from the kill until ``grace_s`` after the replacement's
+    launch (the replacement takes longer than that to start and join), and one whose
+    pause is over ``stalled_s`` flows again when it ends."""
+    partition_of: dict[bytes, int] = {}
+    first: dict[bytes, float] = {}  # an incident's first audit record: the incidents agent's
+    scan(
+        settings,
+        [topics.POLICE_INCIDENTS],
+        lambda m: partition_of.setdefault(m.key or b"", m.partition),
+    )
+
+    def audited(m: Any) -> None:  # an escalation's (later, by whoever owns the child) is not
+        key = m.key or b""
+        first[key] = min(first.get(key, m.timestamp / 1000), m.timestamp / 1000)
+
+    scan(settings, [topics.AUDIT], audited)
+    processed: defaultdict[int, list[float]] = defaultdict(list)
+    for key, at in first.items():
+        if key in partition_of:
+            processed[partition_of[key]].append(at)
+    for times in processed.values():
+        times.sort()
+
+    found = []
+    for kill in kills:
+        end = kill.until + grace_s
+        takeover, stall, flowing = 0.0, 0.0, 0.0
+        for partition in kill.victim:
+            times = processed.get(partition, [])
+            i = bisect.bisect_right(times, kill.at)
+            if i < len(times):
+                takeover = max(takeover, times[i] - kill.at)
+        for partition in kill.survivor:
+            times = processed.get(partition, [])
+            i = max(bisect.bisect_right(times, kill.at) - 1, 0)  # the last before the kill
+            j = bisect.bisect_right(times, end)
+            window = times[i : j + 1]
+            for before, after in itertools.pairwise(window):
+                pause = after - max(before, kill.at)
+                stall = max(stall, pause)
+                if pause > stalled_s:
+                    flowing = max(flowing, after - kill.at)
+        found.append(
+            Recovery(round(takeover, 2), round(stall, 2), round(max(takeover, flowing), 2))
+        )
+    return found
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -16,6 +16,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from aiokafka import TopicPartition
+from aiokafka.structs import OffsetAndMetadata
 from faust.types import TP
 
 from streams.routing import default_policy_text, parse_policy
@@ -79,6 +80,8 @@ class Partitions:
 
     def __init__(self, ends: dict[TopicPartition, int], committed: dict[TopicPartition, int]):
         self.ends, self.committed_at = ends, committed
+        self.asked: list[set[TopicPartition]] = []  # each request for committed offsets
+        self._coordinator = self  # aiokafka's: it takes many partitions a request
 
     def assignment(self) -> set[TopicPartition]:
         return set(self.ends)
@@ -86,8 +89,11 @@ class Partitions:
     def highwater(self, tp: TopicPartition) -> int:
         return self.ends[tp]
 
-    async def committed(self, tp: TopicPartition) -> int | None:
-        return self.committed_at.get(tp)
+    async def fetch_committed_offsets(
+        self, tps: list[TopicPartition]
+    ) -> dict[TopicPartition, OffsetAndMetadata]:
+        self.asked.append(set(tps))
+        return {tp: OffsetAndMetadata(self.committed_at.get(tp, -1), "") for tp in tps}
 
     async def beginning_offsets(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
         return dict.fromkeys(tps, 0)
@@ -115,6 +121,8 @@ def test_records_waiting_past_the_commit_with_nothing_settled_are_read_again_the
         return asyncio.run(committer._stalled(consumer, now))
 
     assert stalled_at(0.0) == {}  # first seen waiting
+    # this agent's partitions' commits asked once, in one request, not one a partition
+    assert consumer.asked == [{incidents, caught_up, never_read}]
     assert stalled_at(STALLED_S - 0.1) == {}
     assert stalled_at(STALLED_S) == {incidents: 150, never_read: 0}
     assert stalled_at(2 * STALLED_S) == {}  # not again after STALLED_S ...
