@@ -241,7 +241,11 @@ def bus_time(state: SourceSequence, now: datetime, caught_up: timedelta = CAUGHT
 def gaps_due(state: SourceSequence, window: timedelta, now: datetime) -> list[Gap]:
     """The gaps open past ``window`` on the bus's time, not yet alerted."""
     judged = bus_time(state, now)
-    return [g for g in state.gaps if not g.alerted and g.opened_at + window <= judged]
+    return [g for g in state.gaps if _due(g, window, judged)]
+
+
+def _due(gap: Gap, window: timedelta, judged: datetime) -> bool:
+    return not gap.alerted and gap.opened_at + window <= judged
 
 
 def overdue_gaps(
@@ -251,9 +255,9 @@ def overdue_gaps(
     naming the missing range; due a window after it opened, late by however long since."""
     alerts = []
     gaps = []
-    due = gaps_due(state, window, now)
+    judged = bus_time(state, now)
     for gap in state.gaps:
-        if gap in due:
+        if _due(gap, window, judged):
             alerts.append(
                 _alert(
                     AlertKind.SEQUENCE_GAP,
